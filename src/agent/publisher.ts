@@ -1,0 +1,141 @@
+// Drains the spool to Kafka in order. A batch leaves the spool only after all in-sync replicas have
+// acknowledged it (acks = -1). When the broker is unreachable, samples simply stay spooled; the
+// publisher says so once per outage and replays everything in order when the broker is back.
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { ensureTopic } from '../kafka/client.js';
+import type { Logger } from '../log/logger.js';
+import type { Spool } from './spool.js';
+
+export interface PublisherOptions {
+  kafka: Kafka;
+  spool: Spool;
+  topic: string;
+  partitions: number;
+  logger: Logger;
+  /** Messages per produce request. */
+  batchSize?: number;
+}
+
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 10_000;
+
+export class Publisher {
+  private producer: Producer | undefined;
+  private topicReady = false;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private outageSince: number | undefined;
+  private backoffMs = MIN_BACKOFF_MS;
+  /** Messages acknowledged by Kafka since start. */
+  published = 0;
+
+  constructor(private readonly options: PublisherOptions) {}
+
+  get connected(): boolean {
+    return this.outageSince === undefined && this.producer !== undefined;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Tells the loop there is something new in the spool. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Stops after trying, until the deadline, to deliver what is spooled; the rest stays on disk. */
+  async stop(deadlineMs: number): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    while (this.options.spool.pending > 0 && this.connected && Date.now() < deadline) {
+      this.notify();
+      await sleep(50);
+    }
+    this.running = false;
+    this.notify();
+    await Promise.race([this.loop, sleep(Math.max(0, deadline - Date.now()))]);
+    const producer = this.producer;
+    this.producer = undefined;
+    await Promise.race([producer?.disconnect().catch(() => undefined), sleep(1000)]);
+  }
+
+  private async run(): Promise<void> {
+    const { spool, logger } = this.options;
+    const batchSize = this.options.batchSize ?? 1000;
+    while (this.running) {
+      if (spool.pending === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 1000).unref();
+        });
+        this.wake = undefined;
+        continue;
+      }
+      const batch = spool.peek(batchSize);
+      if (batch.records.length === 0) {
+        // pending counts a record the reader cannot see yet (e.g. mid-append); look again soon.
+        await sleep(100);
+        continue;
+      }
+      try {
+        const producer = await this.connect();
+        await producer.send({
+          topic: this.options.topic,
+          acks: -1,
+          messages: batch.records.map((r) => ({ key: r.key, value: r.value })),
+        });
+        spool.ack(batch.next, batch.records.length);
+        this.published += batch.records.length;
+        this.backoffMs = MIN_BACKOFF_MS;
+        if (this.outageSince !== undefined) {
+          logger.info('broker reachable again; replaying the spool', {
+            outageSeconds: Math.round((Date.now() - this.outageSince) / 1000),
+            stillSpooled: spool.pending,
+          });
+          this.outageSince = undefined;
+        }
+      } catch (error) {
+        if (this.outageSince === undefined) {
+          this.outageSince = Date.now();
+          logger.warn('broker unreachable; spooling samples to disk until it is back', {
+            error: (error as Error).message,
+            spool: spool.dir,
+          });
+        }
+        // A fresh producer after a failure: kafkajs's may hold broken connections to a restarted broker.
+        const stale = this.producer;
+        this.producer = undefined;
+        await stale?.disconnect().catch(() => undefined);
+        if (!this.running) break;
+        await sleep(this.backoffMs);
+        this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
+      }
+    }
+  }
+
+  private async connect(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const { kafka, topic, partitions, logger } = this.options;
+    if (!this.topicReady) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopic(admin, topic, partitions, logger);
+        this.topicReady = true;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    }
+    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    this.producer = producer;
+    return producer;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,123 @@
+// `meter agent`: sample every interval, spool, publish. Sampling never waits on Kafka: a sample goes
+// to the on-disk spool first and the publisher drains the spool in the background.
+import { createKafka, type KafkaConnection } from '../kafka/client.js';
+import type { Logger } from '../log/logger.js';
+import { FleetSimulator } from './fleet-simulator.js';
+import { hostCounters } from './host-counters.js';
+import { HostSampler } from './host-sampler.js';
+import { Publisher } from './publisher.js';
+import { Spool } from './spool.js';
+import type { Sample } from '../schema/sample.js';
+
+export interface AgentOptions {
+  connection: KafkaConnection;
+  topic: string;
+  partitions: number;
+  intervalMs: number;
+  machine: string;
+  labels: Record<string, string>;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  /** Number of virtual machines; 0 meters this host. */
+  simulate: number;
+  logger: Logger;
+  /** Resolves when the agent should stop (a signal); defaults to SIGINT/SIGTERM. */
+  stopSignal?: Promise<unknown>;
+}
+
+const SHUTDOWN_FLUSH_MS = 3000;
+
+export async function runAgent(options: AgentOptions): Promise<void> {
+  const { logger } = options;
+  const spool = Spool.open(options.spoolDir, { maxBytes: options.spoolMaxBytes, logger });
+  if (spool.pending > 0) logger.info('spool holds samples from an earlier run; they go first', { pending: spool.pending });
+
+  const kafka = createKafka(options.connection, logger);
+  const publisher = new Publisher({
+    kafka,
+    spool,
+    topic: options.topic,
+    partitions: options.partitions,
+    logger,
+    batchSize: options.simulate > 0 ? 2000 : 500,
+  });
+
+  let takeSamples: () => Promise<Sample[]>;
+  let committed: () => void = () => {};
+  if (options.simulate > 0) {
+    const fleet = new FleetSimulator({ count: options.simulate, start: Date.now(), labels: options.labels });
+    takeSamples = async () => fleet.next(Date.now());
+    logger.info('simulating a fleet', { machines: options.simulate, first: fleet.machines[0]?.machine });
+  } else {
+    const sampler = await HostSampler.create({
+      machine: options.machine,
+      labels: options.labels,
+      counters: await hostCounters(),
+      stateDir: options.spoolDir,
+      logger,
+    });
+    takeSamples = async () => [await sampler.next()];
+    committed = () => sampler.commit();
+  }
+
+  logger.info('agent started', {
+    machine: options.simulate > 0 ? `${options.simulate} simulated` : options.machine,
+    topic: options.topic,
+    brokers: options.connection.brokers.join(','),
+    intervalSeconds: options.intervalMs / 1000,
+    spool: options.spoolDir,
+  });
+  publisher.start();
+
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> = Promise.resolve();
+  const startedAt = Date.now();
+  let tick = 0;
+
+  const sampleOnce = async () => {
+    const samples = await takeSamples();
+    spool.append(samples.map((s) => ({ key: s.machine, value: JSON.stringify(s) })));
+    committed();
+    publisher.notify();
+    logger.debug('sampled', { samples: samples.length, pending: spool.pending });
+  };
+
+  // Scheduled against the start time rather than chained, so the interval does not drift.
+  const schedule = () => {
+    tick++;
+    const due = startedAt + tick * options.intervalMs;
+    timer = setTimeout(() => {
+      ticking = sampleOnce().catch((error: Error) => logger.error('sampling failed', { error: error.message }));
+      void ticking.then(() => {
+        if (!stopping) schedule();
+      });
+    }, Math.max(0, due - Date.now()));
+  };
+  schedule();
+
+  await (options.stopSignal ?? waitForSignal());
+  stopping = true;
+  clearTimeout(timer);
+  await ticking;
+  logger.info('stopping: flushing spooled samples', { pending: spool.pending });
+  await publisher.stop(SHUTDOWN_FLUSH_MS);
+  spool.close();
+  logger.info('agent stopped', {
+    published: publisher.published,
+    leftInSpool: spool.pending,
+    ...(spool.dropped ? { droppedAtBound: spool.dropped } : {}),
+  });
+}
+
+export function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
