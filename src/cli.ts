@@ -37,12 +37,37 @@ function report(error: unknown): number {
   return 1;
 }
 
+/**
+ * --home decides other flags' defaults (spool, ledger, broker data), which yargs computes before any
+ * middleware runs, so it is applied to the environment before parsing.
+ */
+function applyHomeFlag(argv: string[]): void {
+  const i = argv.findIndex((a) => a === '--home' || a.startsWith('--home='));
+  if (i < 0) return;
+  const value = argv[i]!.includes('=') ? argv[i]!.slice('--home='.length) : argv[i + 1];
+  if (value) process.env.METER_HOME = value;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  applyHomeFlag(argv);
   let parser = yargs(argv)
     .scriptName('meter')
     .usage('$0 <command> [options]\n\nUsage metering and billing for a fleet of machines, over Apache Kafka.')
     .env('METER')
     .config('config', 'JSON or YAML file of option values (flags and METER_* variables win over it)', readConfigFile)
+    .options({
+      home: { type: 'string', global: true, describe: "Directory for meter's data: ledger, spools, local broker (env METER_HOME)", defaultDescription: '~/.local/share/meter' },
+      'log-level': { type: 'string', global: true, choices: ['debug', 'info', 'warn', 'error'], describe: 'Log detail (env METER_LOG_LEVEL)' },
+      // Read straight from the environment by the modules that need them; declared so that
+      // .env('METER') under .strict() does not reject them as unknown flags.
+      cache: { type: 'string', global: true, hidden: true },
+      debug: { type: 'boolean', global: true, hidden: true },
+      'sasl-password': { type: 'string', global: true, hidden: true },
+      'test-brokers': { type: 'string', global: true, hidden: true },
+    })
+    .middleware((args) => {
+      if (typeof args['log-level'] === 'string') process.env.METER_LOG_LEVEL = args['log-level'];
+    })
     .strict()
     .demandCommand(1, 'Name a command; see meter --help')
     .recommendCommands()

@@ -1,0 +1,188 @@
+// The agent against a real broker, checked on the wire with kcat.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnMeter } from '../helpers/cli.js';
+import { testBrokers } from '../helpers/broker.js';
+import { kcatReadTopic, type WireMessage } from '../helpers/kcat.js';
+import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../../src/schema/sample.js';
+
+let brokers = '';
+before(async () => {
+  brokers = await testBrokers();
+});
+
+const unique = (name: string) => `${name}_${process.pid}_${Date.now()}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+function collect(child: ChildProcess): () => string {
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  return () => out;
+}
+
+function validSamples(messages: WireMessage[]): Sample[] {
+  return messages.map((m) => {
+    const check = checkSample(m.payload, m.key, { now: Date.now(), lateLimitMs: DEFAULT_LATE_LIMIT_MS });
+    assert.ok(check.ok, check.ok ? '' : `offset ${m.offset}: ${check.reason}`);
+    return check.sample;
+  });
+}
+
+function assertContiguous(samples: Sample[]): void {
+  for (let i = 1; i < samples.length; i++) {
+    assert.equal(samples[i]!.start, samples[i - 1]!.end, `window ${i} does not start where ${i - 1} ended`);
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+test('agent publishes valid Sample v1 keyed by machine, windows contiguous, and exits 0 on SIGTERM', async () => {
+  const topic = unique('agent_wire');
+  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'wire-1', '--label', 'team=search', '--label', 'env=test', '--spool', spool]);
+  const output = collect(agent);
+  await waitFor('5 samples on the wire', () => {
+    try {
+      return kcatReadTopic(brokers, topic).length >= 5 ? true : undefined;
+    } catch {
+      return undefined; // topic not created yet
+    }
+  });
+  const stoppedAt = Date.now();
+  agent.kill('SIGTERM');
+  assert.equal(await exited(agent), 0, output());
+  assert.ok(Date.now() - stoppedAt < 5000, 'stops within a few seconds');
+
+  const messages = kcatReadTopic(brokers, topic);
+  const samples = validSamples(messages);
+  assert.ok(samples.length >= 5);
+  for (const m of messages) assert.equal(m.key, 'wire-1');
+  // One machine, one partition: its samples stay in order.
+  assert.equal(new Set(messages.map((m) => m.partition)).size, 1);
+  assert.deepEqual(samples[0]!.labels, { team: 'search', env: 'test' });
+  assertContiguous(samples);
+  assert.equal(new Set(samples.map((s) => s.id)).size, samples.length);
+  const totalBytes = Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) * 1024;
+  assert.equal(samples[0]!.mem.totalBytes, totalBytes);
+});
+
+test('a restarted agent continues where the last window ended', async () => {
+  const topic = unique('agent_restart');
+  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const args = ['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'restart-1', '--spool', spool];
+  for (let run = 0; run < 2; run++) {
+    const agent = spawnMeter(args);
+    const output = collect(agent);
+    const want = (run + 1) * 3;
+    await waitFor(`${want} samples`, () => {
+      try {
+        return kcatReadTopic(brokers, topic).length >= want ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    agent.kill('SIGTERM');
+    assert.equal(await exited(agent), 0, output());
+    await sleep(1500); // a gap between the runs that must still be metered
+  }
+  const samples = validSamples(kcatReadTopic(brokers, topic));
+  assertContiguous(samples);
+  const gap = samples.find((s) => s.end - s.start > 2000);
+  assert.ok(gap, 'the first window after the restart spans the downtime');
+});
+
+test('--simulate publishes every virtual machine, each keyed by its name', async () => {
+  const topic = unique('agent_sim');
+  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--simulate', '40', '--spool', spool]);
+  const output = collect(agent);
+  await waitFor('two rounds of 40', () => {
+    try {
+      return kcatReadTopic(brokers, topic).length >= 80 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  agent.kill('SIGTERM');
+  assert.equal(await exited(agent), 0, output());
+  const messages = kcatReadTopic(brokers, topic);
+  const samples = validSamples(messages);
+  const machines = new Set(samples.map((s) => s.machine));
+  assert.equal(machines.size, 40);
+  const partitionOf = new Map<string, number>();
+  for (const m of messages) {
+    assert.equal(partitionOf.get(m.key!) ?? m.partition, m.partition, `${m.key} moved partitions`);
+    partitionOf.set(m.key!, m.partition);
+  }
+  assert.ok(new Set(partitionOf.values()).size > 1, 'machines spread over partitions');
+  for (const machine of machines) assertContiguous(samples.filter((s) => s.machine === machine));
+});
+
+/** Cumulative busy seconds from /proc/stat, read independently of the agent's code. */
+function procBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / 100;
+}
+
+test('on a steady load the metered busy rate agrees with /proc/stat within 2%', async () => {
+  const topic = unique('agent_accuracy');
+  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  // A known load: one child spinning for the whole measurement.
+  const spinner = spawn(process.execPath, ['-e', 'const end = Date.now() + 15000; while (Date.now() < end) {}'], { stdio: 'ignore' });
+  const readings: { t: number; busy: number }[] = [];
+  const reader = setInterval(() => readings.push({ t: Date.now(), busy: procBusySeconds() }), 50);
+  readings.push({ t: Date.now(), busy: procBusySeconds() });
+  const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'accuracy-1', '--spool', spool]);
+  const output = collect(agent);
+  try {
+    await waitFor('8 samples', () => {
+      try {
+        return kcatReadTopic(brokers, topic).length >= 8 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  } finally {
+    agent.kill('SIGTERM');
+    await exited(agent);
+    clearInterval(reader);
+    spinner.kill();
+  }
+  const samples = validSamples(kcatReadTopic(brokers, topic)).slice(1, 8); // skip the start-up window
+  assert.ok(samples.length >= 6, output());
+  // The /proc counter at a moment, interpolated between our own 50 ms readings.
+  const busyAt = (t: number) => {
+    const i = readings.findIndex((r) => r.t >= t);
+    assert.ok(i > 0, 'readings cover the window');
+    const a = readings[i - 1]!;
+    const b = readings[i]!;
+    return a.busy + ((b.busy - a.busy) * (t - a.t)) / Math.max(1, b.t - a.t);
+  };
+  const from = samples[0]!.start;
+  const to = samples.at(-1)!.end;
+  const metered = samples.reduce((sum, s) => sum + s.cpu.busySeconds, 0) / ((to - from) / 1000);
+  const reference = (busyAt(to) - busyAt(from)) / ((to - from) / 1000);
+  assert.ok(reference > 0.5, `the spinner keeps at least half a core busy (${reference})`);
+  const error = Math.abs(metered - reference) / reference;
+  assert.ok(error < 0.02, `metered ${metered.toFixed(4)} vs /proc ${reference.toFixed(4)} busy cores: ${(error * 100).toFixed(2)}% apart`);
+});
