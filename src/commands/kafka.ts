@@ -1,0 +1,141 @@
+// `meter kafka start|stop|status|fetch`: a local single-node Apache Kafka (KRaft) for development,
+// demos and tests. The work is in src/kafka/local-broker.ts; this file parses flags and prints.
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../cli/errors.js';
+import { positive } from '../config/options.js';
+import type { BrokerProgress, LocalBrokerOptions } from '../kafka/local-broker.js';
+
+interface KafkaArgv {
+  action: 'start' | 'stop' | 'status' | 'fetch';
+  'data-dir'?: string;
+  port?: number;
+  'controller-port'?: number;
+  timeout?: number;
+  json: boolean;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.round(bytes / 1e3)} kB`;
+}
+
+/**
+ * Progress on stderr (stdout carries the result): on a terminal the download count updates in place;
+ * elsewhere (CI logs) a line every 25 files.
+ */
+function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { onProgress: (p: BrokerProgress) => void; end: () => void } {
+  const tty = Boolean(stream.isTTY);
+  let inPlace = false;
+  const endLine = () => {
+    if (inPlace) stream.write('\n');
+    inPlace = false;
+  };
+  return {
+    onProgress: (p) => {
+      if (p.stage === 'fetch') {
+        const line = `  downloaded ${p.files ?? 0} files, ${formatBytes(p.bytes ?? 0)}`;
+        if (tty) {
+          const width = Math.max(20, (stream.columns || 80) - 1);
+          stream.write(`\r${`${line}  ${p.message}`.slice(0, width).padEnd(width)}`);
+          inPlace = true;
+        } else if ((p.files ?? 0) % 25 === 0) {
+          stream.write(`${line}\n`);
+        }
+        return;
+      }
+      endLine();
+      if (p.stage === 'done' && !tty) stream.write(`  ${p.message}\n`);
+      else stream.write(`${p.stage === 'done' ? '  ' : ''}${p.message}\n`);
+    },
+    end: endLine,
+  };
+}
+
+function brokerOptions(argv: KafkaArgv): LocalBrokerOptions {
+  const port = (name: string, value: number | undefined) =>
+    value === undefined ? undefined : positive(name, value, { integer: true, max: 65535 });
+  if (argv['data-dir'] !== undefined && !String(argv['data-dir']).trim()) throw new UsageError('--data-dir: give a directory');
+  return {
+    dataDir: argv['data-dir'],
+    port: port('port', argv.port),
+    controllerPort: port('controller-port', argv['controller-port']),
+    timeoutMs: argv.timeout === undefined ? undefined : positive('timeout', argv.timeout, { max: 3600 }) * 1000,
+  };
+}
+
+export const kafkaCommand: CommandModule<object, KafkaArgv> = {
+  command: 'kafka <action>',
+  describe: 'Run a local single-node Apache Kafka (KRaft) for development, demos and tests',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('action', {
+        choices: ['start', 'stop', 'status', 'fetch'] as const,
+        describe: 'start it (fetching it the first time), stop it, show whether it runs, or only fetch its jars',
+      })
+      .options({
+        'data-dir': { type: 'string', describe: 'Directory of the broker data, pid file and log', defaultDescription: 'METER_HOME/kafka' },
+        port: { type: 'number', describe: 'Client port on 127.0.0.1', defaultDescription: '9092 (status: the port it was started on)' },
+        'controller-port': { type: 'number', describe: 'KRaft controller port on 127.0.0.1', defaultDescription: '9093' },
+        timeout: { type: 'number', describe: 'Seconds start waits for the broker to answer (stop: before SIGKILL)', defaultDescription: 'start 120, stop 30' },
+        json: { type: 'boolean', default: false, describe: 'Print the result as JSON' },
+      })
+      .example('$0 kafka start', 'Kafka on 127.0.0.1:9092, data in METER_HOME/kafka')
+      .example('$0 kafka start --port 19092 --controller-port 19093 --data-dir /tmp/k2', 'a second, separate broker')
+      .example('$0 kafka status --json', 'running or not, pid, address, data dir and log file')
+      .epilog('Needs Java 17+ and Maven (to fetch Kafka once from Maven Central); without them use `docker compose up -d` with compose.yaml.') as unknown as Argv<KafkaArgv>,
+  handler: async (argv) => {
+    const options = brokerOptions(argv);
+    const broker = await import('../kafka/local-broker.js');
+    const out = (text: string): void => {
+      process.stdout.write(`${text}\n`);
+    };
+
+    if (argv.action === 'status') {
+      const status = await broker.localBrokerStatus(options);
+      if (argv.json) return out(JSON.stringify(status));
+      if (!status.running) {
+        out(`Kafka is not running (data dir ${status.dataDir})`);
+      } else {
+        out(`Kafka ${status.version ?? ''} is running${status.answering ? '' : ' but not answering yet'}: pid ${status.pid}, brokers ${status.brokers}`.replace('  ', ' '));
+      }
+      out(`  data: ${status.dataDir}`);
+      out(`  log:  ${status.logFile}`);
+      return;
+    }
+
+    if (argv.action === 'stop') {
+      const progress = progressPrinter();
+      const result = await broker.stopLocalBroker({ ...options, onProgress: argv.json ? undefined : progress.onProgress });
+      if (argv.json) return out(JSON.stringify(result));
+      if (!result.wasRunning) return out(`Kafka is not running (data dir ${result.dataDir}); nothing to stop`);
+      return out(`Kafka stopped (pid ${result.pid}${result.killed ? ', killed after it did not exit in time' : ''})`);
+    }
+
+    const progress = progressPrinter();
+    if (argv.action === 'fetch') {
+      try {
+        const jars = await broker.ensureKafkaJars({ onProgress: progress.onProgress });
+        if (argv.json) return out(JSON.stringify(jars));
+        return out(`Apache Kafka ${jars.version} is ${jars.fetched ? 'fetched' : 'already cached'} in ${jars.libDir}`);
+      } finally {
+        progress.end();
+      }
+    }
+
+    const started = Date.now();
+    let info;
+    try {
+      info = await broker.startLocalBroker({ ...options, onProgress: progress.onProgress });
+    } finally {
+      progress.end();
+    }
+    if (argv.json) return out(JSON.stringify(info));
+    if (info.alreadyRunning) {
+      out(`Kafka is already running: pid ${info.pid}, brokers ${info.brokers}`);
+    } else {
+      out(`Kafka ${info.version} started in ${((Date.now() - started) / 1000).toFixed(1)} s: pid ${info.pid}, brokers ${info.brokers}`);
+    }
+    out(`  data: ${info.dataDir}`);
+    out(`  log:  ${info.logFile}`);
+    if (!info.alreadyRunning) out('  stop it with: meter kafka stop' + (argv['data-dir'] ? ` --data-dir ${info.dataDir}` : ''));
+  },
+};
