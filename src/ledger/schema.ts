@@ -1,0 +1,120 @@
+// The ledger's schema, as numbered migrations. openLedger() applies the missing ones inside one
+// IMMEDIATE transaction, so two workers opening a new ledger at once apply each migration once;
+// every statement is also idempotent (IF NOT EXISTS), so running them twice changes nothing.
+//
+// Units (all exact integers; see src/billing/money.ts):
+//   cpu_busy_us      CPU time busy, in microseconds across all cores (busySeconds x 10^6, rounded)
+//   mem_gib_ms, mem_rem_byte_ms
+//                    memory used x window, in byte-milliseconds, split as gib_ms x 2^30 + rem so that
+//                    sums never overflow 64 bits
+//   *_micros         money in micro-units of the rate card's currency
+// A sample belongs to the hour (and month, UTC) in which its window starts.
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'samples, label sets, charges, hourly and monthly usage, machines, offsets, DLQ counts',
+    sql: `
+      CREATE TABLE IF NOT EXISTS label_sets (
+        id INTEGER PRIMARY KEY,
+        labels TEXT NOT NULL UNIQUE              -- canonical JSON object, keys sorted
+      );
+
+      -- Every accepted sample, once: the id is the Sample v1 id, so a duplicate changes nothing.
+      CREATE TABLE IF NOT EXISTS samples (
+        id TEXT NOT NULL UNIQUE,
+        machine TEXT NOT NULL,
+        label_set INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        cores INTEGER NOT NULL,
+        cpu_busy_us INTEGER NOT NULL,
+        mem_used_bytes INTEGER NOT NULL,
+        mem_total_bytes INTEGER NOT NULL,
+        src_partition INTEGER NOT NULL,          -- where it was first read from
+        src_offset INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS samples_by_start ON samples (start_ms);
+
+      CREATE TABLE IF NOT EXISTS rate_cards (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        currency TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_used_ms INTEGER NOT NULL
+      );
+
+      -- Each sample's charge at its plan's first-tier price, written with the sample. The invoice
+      -- rates the usage tables through the tiers instead; these are the running, per-sample record.
+      CREATE TABLE IF NOT EXISTS charges (
+        sample INTEGER PRIMARY KEY,              -- samples.rowid
+        rate_card INTEGER NOT NULL,
+        cpu_micros INTEGER NOT NULL,
+        mem_micros INTEGER NOT NULL
+      );
+
+      CREATE TABLE IF NOT EXISTS usage_hourly (
+        hour_ms INTEGER NOT NULL,
+        machine TEXT NOT NULL,
+        label_set INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        cpu_busy_us INTEGER NOT NULL,
+        mem_gib_ms INTEGER NOT NULL,
+        mem_rem_byte_ms INTEGER NOT NULL,
+        PRIMARY KEY (hour_ms, machine, label_set)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE IF NOT EXISTS usage_monthly (
+        month_ms INTEGER NOT NULL,
+        machine TEXT NOT NULL,
+        label_set INTEGER NOT NULL,
+        samples INTEGER NOT NULL,
+        cpu_busy_us INTEGER NOT NULL,
+        mem_gib_ms INTEGER NOT NULL,
+        mem_rem_byte_ms INTEGER NOT NULL,
+        PRIMARY KEY (month_ms, machine, label_set)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE IF NOT EXISTS machines (
+        machine TEXT PRIMARY KEY,
+        label_set INTEGER NOT NULL,              -- labels of its latest sample
+        first_seen_ms INTEGER NOT NULL,          -- earliest window start
+        last_seen_ms INTEGER NOT NULL,           -- latest window end
+        samples INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      -- The ledger's own consumer offsets: the next offset to apply per group and partition. Written in
+      -- the same transaction as the samples, so they are the truth; Kafka's committed offsets follow.
+      CREATE TABLE IF NOT EXISTS offsets (
+        grp TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        partition INTEGER NOT NULL,
+        next_offset INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (grp, topic, partition)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE IF NOT EXISTS dlq_counts (
+        topic TEXT NOT NULL,                     -- the source topic
+        reason TEXT NOT NULL,                    -- a RejectCode from src/schema/sample.ts
+        count INTEGER NOT NULL,
+        last_detail TEXT NOT NULL,               -- the full reason of the latest one
+        last_ms INTEGER NOT NULL,
+        PRIMARY KEY (topic, reason)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE IF NOT EXISTS counters (
+        name TEXT PRIMARY KEY,                   -- samples, duplicates
+        value INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+export const LEDGER_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -1,0 +1,73 @@
+// Sample builders and an independent cost calculation, shared by the ledger, billing and worker tests.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sample } from '../../../src/schema/sample.js';
+import type { IncomingMessage } from '../../../src/worker/prepare.js';
+
+export const GiB = 2 ** 30;
+
+export function tempLedgerPath(name = 'ledger.db'): string {
+  return join(mkdtempSync(join(tmpdir(), 'meter-ledger-')), name);
+}
+
+export interface SampleSpec {
+  machine?: string;
+  seq?: number;
+  agentStart?: number;
+  start: number;
+  windowMs?: number;
+  cores?: number;
+  busySeconds?: number;
+  usedBytes?: number;
+  totalBytes?: number;
+  labels?: Record<string, string>;
+}
+
+export function makeSample(spec: SampleSpec): Sample {
+  const machine = spec.machine ?? 'web-1';
+  const windowMs = spec.windowMs ?? 5000;
+  return {
+    v: 1,
+    id: `${machine}:${spec.agentStart ?? 1}:${spec.seq ?? spec.start}`,
+    machine,
+    labels: spec.labels ?? {},
+    start: spec.start,
+    end: spec.start + windowMs,
+    cpu: { cores: spec.cores ?? 8, busySeconds: spec.busySeconds ?? 12.5 },
+    mem: { totalBytes: spec.totalBytes ?? 32 * GiB, usedBytes: spec.usedBytes ?? 12 * GiB },
+  };
+}
+
+export function message(sample: Sample | string, offset: number, key?: string | null): IncomingMessage {
+  const value = typeof sample === 'string' ? sample : JSON.stringify(sample);
+  const k = key === undefined ? (typeof sample === 'string' ? null : sample.machine) : key;
+  return { offset: String(offset), key: k === null ? null : Buffer.from(k), value: Buffer.from(value) };
+}
+
+/**
+ * The cost of samples at flat prices, computed independently of src/billing: from the raw sample
+ * fields, with decimal prices given as integer micro-units per hour. Rounds half up once.
+ */
+export function expectedFlatCost(samples: Sample[], cpuMicrosPerCoreHour: bigint, memMicrosPerGiBHour: bigint): {
+  cpu: bigint;
+  mem: bigint;
+  total: bigint;
+} {
+  // cpu: sum(busy us) x price / 3.6e9 us per core-hour
+  let busyUs = 0n;
+  let byteMs = 0n;
+  for (const s of samples) {
+    busyUs += BigInt(Math.round(s.cpu.busySeconds * 1e6));
+    byteMs += BigInt(s.mem.usedBytes) * BigInt(s.end - s.start);
+  }
+  const round = (n: bigint, d: bigint) => (n * 2n + d) / (2n * d);
+  const cpu = round(busyUs * cpuMicrosPerCoreHour, 3_600_000_000n);
+  const mem = round(byteMs * memMicrosPerGiBHour, 3_600_000n * 1_073_741_824n);
+  return { cpu, mem, total: cpu + mem };
+}
+
+export const micros = (amount: string): bigint => {
+  const [whole, fraction = ''] = amount.split('.');
+  return BigInt(whole! + fraction.padEnd(6, '0').slice(0, 6));
+};
