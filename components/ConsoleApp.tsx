@@ -1,0 +1,208 @@
+// The console's root: takes snapshots from a source, holds the UI state, reads the keys (the only
+// place that does), lays the screen out for the terminal's size and hands each pane its rows.
+// The frame is exactly one line shorter than the terminal: ink then redraws in place instead of
+// clearing the screen, and nothing ever scrolls.
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Header } from './Header.js';
+import { TabBar } from './TabBar.js';
+import { FleetPane } from './FleetPane.js';
+import { CostPane } from './CostPane.js';
+import { LagPane } from './LagPane.js';
+import { DetailView } from './DetailView.js';
+import { HelpOverlay } from './HelpOverlay.js';
+import { StatusLine } from './StatusLine.js';
+import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
+import { UiActionsContext, UiStateContext, type UiActions } from './UiContexts.js';
+import { costRows, fleetRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
+import {
+  actionForKey,
+  initialUiState,
+  reduceUi,
+  resolveCursor,
+  SORT_LABELS,
+  type PaneId,
+  type UiState,
+  type ViewContext,
+} from '../src/console/ui-state.js';
+
+export interface ConsoleAppProps {
+  source: SnapshotSource;
+  /** No keyboard (stdin is not a terminal): render only, and say how to get keys. */
+  readOnly?: boolean;
+  /** The terminal's size; by default read from stdout and followed on resize. */
+  size?: { columns: number; rows: number };
+  theme?: Theme;
+  initialUi?: Partial<UiState>;
+  /** The cost pane's grouping changed ("machine" or "label:KEY"): the ledger store computes it. */
+  onCostByChange?: (by: string) => void;
+  onQuit?: () => void;
+}
+
+/** The terminal's size, following resizes. */
+function useTerminalSize(override?: { columns: number; rows: number }): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (override) return;
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, override]);
+  return override ?? size;
+}
+
+const NUMERIC_DEFAULT_DESC = new Set(['cpu', 'mem', 'costPerHour', 'periodCost', 'lastSeen', 'cost', 'lag', 'status']);
+function sortText(sort: { key: string; reverse: boolean }): string {
+  const descending = NUMERIC_DEFAULT_DESC.has(sort.key) !== sort.reverse;
+  return `sort ${SORT_LABELS[sort.key] ?? sort.key} ${descending ? '↓' : '↑'}`;
+}
+
+/** Screen regions for a terminal of `rows` lines. */
+export function consoleLayout(rows: number, options: { split: boolean; lagNeeded: number }) {
+  const frame = Math.max(1, rows - 1);
+  const body = Math.max(0, frame - 4); // header 2, tabs 1, status 1
+  let lag = 0;
+  if (options.split) lag = Math.min(options.lagNeeded, Math.floor(body / 3));
+  return { frame, body, main: body - (lag > 0 ? lag + 1 : 0), lag };
+}
+
+export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onQuit }: ConsoleAppProps) {
+  const { exit } = useApp();
+  const { columns, rows } = useTerminalSize(size);
+  const live = useSyncExternalStore(source.subscribe, source.getSnapshot, source.getSnapshot);
+  const [ui, setUi] = useState<UiState>(() => ({ ...initialUiState(), ...initialUi }));
+
+  // Pause freezes what is shown; the stores keep collecting underneath.
+  const frozen = useRef<ConsoleSnapshot>(live);
+  if (!ui.paused) frozen.current = live;
+  const snapshot = ui.paused ? frozen.current : live;
+
+  const fleet = useMemo(() => fleetRows(snapshot.machines, ui.filter, ui.sort.fleet), [snapshot.machines, ui.filter, ui.sort.fleet]);
+  const cost = useMemo(() => costRows(snapshot.costs, snapshot.machines, ui.filter, ui.sort.cost), [snapshot.costs, snapshot.machines, ui.filter, ui.sort.cost]);
+  const lag = useMemo(() => lagRows(snapshot.lag, ui.sort.lag), [snapshot.lag, ui.sort.lag]);
+
+  const split = rows >= 30 && ui.detail === null && !ui.help && ui.pane !== 'lag';
+  const layout = consoleLayout(rows, { split, lagNeeded: 1 + lag.length + 1 + Math.max(1, snapshot.lag.members.length) + 1 });
+  const tooSmall = columns < 40 || rows < 8;
+
+  // Page sizes: a pane's table height minus its header (and the cost/lag summary line).
+  const pageSize: Record<PaneId, number> = {
+    fleet: Math.max(1, layout.main - 1),
+    cost: Math.max(1, layout.main - 2),
+    lag: Math.max(1, Math.min(lag.length, layout.main - 2)),
+  };
+  const keys = useMemo(
+    () => ({ fleet: fleet.map((r) => r.machine), cost: cost.map((l) => l.key), lag: lag.map((r) => `${r.topic}:${r.partition}`) }),
+    [fleet, cost, lag],
+  );
+  const view = useRef<ViewContext>({ rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys });
+  view.current = { rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys };
+
+  const actions = useMemo<UiActions>(() => ({ dispatch: (action) => setUi((s) => reduceUi(s, action, view.current)) }), []);
+
+  // The one place that reads keys.
+  useInput(
+    (input, key) => {
+      setUi((s) => {
+        const action = actionForKey(input, key, s);
+        return action ? reduceUi(s, action, view.current) : s;
+      });
+    },
+    { isActive: !readOnly },
+  );
+
+  useEffect(() => {
+    if (!ui.quit) return;
+    onQuit?.();
+    exit();
+  }, [ui.quit]);
+
+  const costBy = ui.costBy;
+  useEffect(() => {
+    onCostByChange?.(costBy);
+  }, [costBy]);
+
+  const activeTheme = useMemo(() => theme ?? makeTheme(true), [theme]);
+  const at = (pane: PaneId) => resolveCursor(ui.cursors[pane], keys[pane], pageSize[pane]);
+
+  let info = '';
+  if (ui.pane === 'fleet') {
+    const stale = fleet.reduce((n, m) => n + (m.stale ? 1 : 0), 0);
+    info = `${fleet.length === snapshot.machines.length ? fleet.length : `${fleet.length} of ${snapshot.machines.length}`} machines${stale ? ` · ${stale} stale` : ''} · ${sortText(ui.sort.fleet)}`;
+  } else if (ui.pane === 'cost') info = `${cost.length} lines · ${sortText(ui.sort.cost)} · b: by machine/label`;
+  else info = `topic ${snapshot.topic} · ${lag.length} partitions · ${sortText(ui.sort.lag)}`;
+  if (ui.filter && ui.pane !== 'lag') info += ` · filter "${ui.filter}"`;
+  if (ui.detail !== null) info = `detail · ${ui.detail}`;
+
+  let body: ReactNode;
+  if (ui.help) {
+    body = <HelpOverlay width={columns} height={layout.body} />;
+  } else if (ui.detail !== null) {
+    body = (
+      <DetailView
+        name={ui.detail}
+        machine={snapshot.machines.find((m) => m.machine === ui.detail)}
+        currency={snapshot.fleet.currency}
+        now={snapshot.now}
+        width={columns}
+        height={layout.body}
+      />
+    );
+  } else {
+    const fleetAt = at('fleet');
+    const costAt = at('cost');
+    const lagAt = at('lag');
+    const main =
+      ui.pane === 'fleet' ? (
+        <FleetPane rows={fleet} currency={snapshot.fleet.currency} now={snapshot.now} width={columns} height={layout.main} selected={fleetAt.index} scroll={fleetAt.scroll} />
+      ) : ui.pane === 'cost' ? (
+        <CostPane costs={snapshot.costs} lines={cost} ledger={snapshot.ledger} by={ui.costBy} width={columns} height={layout.main} selected={costAt.index} scroll={costAt.scroll} />
+      ) : (
+        <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.main} selected={lagAt.index} scroll={lagAt.scroll} />
+      );
+    body = (
+      <>
+        <Box height={layout.main} flexDirection="column" overflow="hidden">
+          {main}
+        </Box>
+        {layout.lag > 0 ? (
+          <>
+            <Text wrap="truncate-end" dimColor>
+              {'─ Lag (3) ' + '─'.repeat(Math.max(0, columns - 10))}
+            </Text>
+            <Box height={layout.lag} flexDirection="column" overflow="hidden">
+              <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.lag} selected={-1} scroll={0} active={false} />
+            </Box>
+          </>
+        ) : null}
+      </>
+    );
+  }
+
+  return (
+    <ThemeProvider theme={activeTheme}>
+      <UiStateContext.Provider value={ui}>
+        <UiActionsContext.Provider value={actions}>
+          {tooSmall ? (
+            <Box height={layout.frame} width={columns} overflow="hidden">
+              <Text wrap="truncate-end">{`meter console: the terminal is ${columns}x${rows}; it needs at least 40x8 (q quits)`}</Text>
+            </Box>
+          ) : (
+            <Box flexDirection="column" width={columns} height={layout.frame} overflow="hidden">
+              <Header snapshot={snapshot} paused={ui.paused} width={columns} />
+              <TabBar pane={ui.pane} info={info} width={columns} />
+              <Box flexDirection="column" height={layout.body} overflow="hidden">
+                {body}
+              </Box>
+              <StatusLine readOnly={readOnly} width={columns} />
+            </Box>
+          )}
+        </UiActionsContext.Provider>
+      </UiStateContext.Provider>
+    </ThemeProvider>
+  );
+}

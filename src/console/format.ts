@@ -1,0 +1,118 @@
+// Formatting helpers for the console: plain functions from numbers to short strings. The components
+// use them to render snapshots, and `--once` uses them for its plain-text snapshot.
+
+export const ELLIPSIS = '…';
+
+/** Cells are measured in code points; the console's own glyphs (sparks, badges) are all one column. */
+export function textWidth(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/** Cuts `text` to at most `width` columns, ending in an ellipsis when anything was cut. */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return '';
+  const chars = Array.from(text);
+  if (chars.length <= width) return text;
+  if (width === 1) return ELLIPSIS;
+  return chars.slice(0, width - 1).join('') + ELLIPSIS;
+}
+
+/** Pads or truncates to exactly `width` columns. */
+export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const cut = truncate(text, width);
+  const pad = width - textWidth(cut);
+  if (pad <= 0) return cut;
+  return align === 'right' ? ' '.repeat(pad) + cut : cut + ' '.repeat(pad);
+}
+
+const SPARKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
+
+/**
+ * A sparkline of the last `width` values on a fixed 0..max scale (CPU % is 0..100), so that rows can
+ * be compared with each other. Missing history is left blank on the left.
+ */
+export function sparkline(values: readonly number[], width: number, max = 100): string {
+  if (width <= 0) return '';
+  const recent = values.length > width ? values.slice(values.length - width) : values;
+  let out = ' '.repeat(width - recent.length);
+  for (const v of recent) {
+    const level = Math.round((Math.min(Math.max(v, 0), max) / max) * (SPARKS.length - 1));
+    out += SPARKS[level];
+  }
+  return out;
+}
+
+/** "42%" for 0..100, "—" when unknown. */
+export function percent(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return `${Math.round(value)}%`;
+}
+
+const CURRENCY_SYMBOLS: Record<string, string> = { USD: '$', EUR: '€', GBP: '£', JPY: '¥' };
+
+/**
+ * Money from a decimal string (the billing module's exact amounts) for display. Small amounts keep
+ * more digits so a cheap machine's cost per hour is not shown as $0.00.
+ */
+export function money(amount: string | number | null | undefined, currency = 'USD'): string {
+  if (amount === null || amount === undefined || amount === '') return '—';
+  const value = typeof amount === 'number' ? amount : Number(amount);
+  if (!Number.isFinite(value)) return '—';
+  const symbol = CURRENCY_SYMBOLS[currency];
+  const abs = Math.abs(value);
+  const digits = abs === 0 ? 2 : abs < 0.01 ? 4 : abs < 1 ? 3 : 2;
+  const text = abs >= 1e6 ? abs.toLocaleString('en-US', { maximumFractionDigits: 0 }) : abs.toFixed(digits);
+  const sign = value < 0 ? '-' : '';
+  return symbol ? `${sign}${symbol}${text}` : `${sign}${text} ${currency}`;
+}
+
+/** "4s ago", "3m ago", "2h ago", "5d ago"; "never" when unknown. */
+export function ago(then: number | null | undefined, now: number): string {
+  if (then === null || then === undefined) return 'never';
+  const s = Math.max(0, Math.floor((now - then) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** A duration in seconds as "45s", "3m20s", "2h05m", "∞" for Infinity, "—" when unknown. */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
+  if (!Number.isFinite(seconds)) return '∞';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
+}
+
+/** Counts with thousands separators: 12,345. "—" when unknown. */
+export function count(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** A rate per second: "123/s", "1.5/s", "0/s". */
+export function rate(perSecond: number | null | undefined): string {
+  if (perSecond === null || perSecond === undefined || !Number.isFinite(perSecond)) return '—';
+  if (perSecond === 0) return '0/s';
+  if (perSecond < 10) return `${perSecond.toFixed(1)}/s`;
+  return `${Math.round(perSecond).toLocaleString('en-US')}/s`;
+}
+
+/** Usage quantities (core-hours, GiB-hours): three significant-ish decimals. */
+export function quantity(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if (value === 0) return '0';
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(3);
+}
+
+/** The wall clock as HH:MM:SS, local time. */
+export function clock(now: number): string {
+  return new Date(now).toTimeString().slice(0, 8);
+}

@@ -1,0 +1,263 @@
+// What the console shows, as plain data: one ConsoleSnapshot is built from the three stores a few
+// times a second and handed to the components, which only render it. Also the pure functions that
+// turn a snapshot plus the UI state (filter, sort) into the rows a pane shows.
+import type { LagStatus } from './lag-status.js';
+import { STATUS_RANK } from './lag-status.js';
+
+export type BrokerState = 'connecting' | 'connected' | 'reconnecting';
+
+export interface MachineRow {
+  machine: string;
+  labels: Record<string, string>;
+  /** CPU busy % of the machine's cores in its latest sample; null when not seen on the live tail. */
+  cpu: number | null;
+  /** Memory used % in its latest sample. */
+  mem: number | null;
+  /** Recent CPU %, oldest first (one value per sample). */
+  cpuHistory: readonly number[];
+  /** Recent memory %, oldest first. */
+  memHistory: readonly number[];
+  /** End of the window of each history value (epoch ms), oldest first. */
+  historyTimes: readonly number[];
+  cores: number | null;
+  memTotalBytes: number | null;
+  /** End of the machine's latest sample (epoch ms), from the live tail or the ledger. */
+  lastSeen: number | null;
+  /** Not heard from for 3 sample intervals. */
+  stale: boolean;
+  /** Decimal strings in the ledger's currency; null while the ledger is not readable. */
+  costPerHour: string | null;
+  periodCost: string | null;
+  /** Period cost at the period's end if it keeps its current cost per hour. */
+  forecast: string | null;
+}
+
+export interface CostLine {
+  key: string;
+  cpuCoreHours: number;
+  memGiBHours: number;
+  cpuCost: string;
+  memCost: string;
+  total: string;
+}
+
+export interface CostView {
+  /** "machine" or "label:KEY". */
+  by: string;
+  currency: string;
+  from: number;
+  to: number;
+  lines: readonly CostLine[];
+  total: string;
+  forecast: string | null;
+}
+
+export interface LagPartitionRow {
+  topic: string;
+  partition: number;
+  committed: number | null;
+  end: number;
+  lag: number | null;
+  status: LagStatus;
+  reason: string;
+  consumeRate: number | null;
+  catchUpSeconds: number | null;
+  /** Client id of the member that owns the partition, if any. */
+  owner: string | null;
+}
+
+export interface GroupMemberRow {
+  memberId: string;
+  clientId: string;
+  host: string;
+  partitions: readonly number[];
+}
+
+export interface LagView {
+  state: 'loading' | 'ok' | 'error';
+  message?: string;
+  /** Consumer group state from the broker: Stable, Empty, PreparingRebalance, Dead, ... */
+  groupState: string;
+  partitions: readonly LagPartitionRow[];
+  members: readonly GroupMemberRow[];
+  totalLag: number;
+  status: LagStatus;
+  /** When the offsets were last read. */
+  polledAt: number | null;
+}
+
+export interface LedgerView {
+  state: 'loading' | 'ok' | 'missing' | 'locked' | 'error';
+  /** What is wrong and what to do, for the panes that need the ledger. */
+  message?: string;
+  path: string;
+  polledAt: number | null;
+}
+
+export interface FleetTotals {
+  currency: string;
+  /** Sum of every machine's current cost per hour. */
+  costPerHour: string | null;
+  /** Period-to-date cost of the whole fleet, and the period's forecast. */
+  periodCost: string | null;
+  forecast: string | null;
+  periodFrom: number | null;
+  periodTo: number | null;
+}
+
+export interface ConsoleSnapshot {
+  now: number;
+  topic: string;
+  group: string;
+  intervalMs: number;
+  broker: { state: BrokerState; since: number | null; message?: string };
+  machines: readonly MachineRow[];
+  fleet: FleetTotals;
+  costs: CostView | null;
+  ledger: LedgerView;
+  lag: LagView;
+  /** Label keys seen on any machine, sorted: the cost pane can group by each. */
+  labelKeys: readonly string[];
+  /** Live tail throughput, samples per second. */
+  tailRate: number | null;
+}
+
+export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSnapshot {
+  return {
+    now: Date.now(),
+    topic: 'resource_usage',
+    group: 'billing',
+    intervalMs: 5000,
+    broker: { state: 'connecting', since: null },
+    machines: [],
+    fleet: { currency: 'USD', costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null },
+    costs: null,
+    ledger: { state: 'loading', path: '', polledAt: null },
+    lag: { state: 'loading', groupState: 'Unknown', partitions: [], members: [], totalLag: 0, status: 'OK', polledAt: null },
+    labelKeys: [],
+    tailRate: null,
+    ...partial,
+  };
+}
+
+// ---- rows a pane shows, from a snapshot and the UI's filter and sort ----
+
+/** Filter text matches a machine's name, a label value or "key=value", case-insensitively. */
+export function matchesFilter(machine: string, labels: Record<string, string>, filter: string): boolean {
+  if (!filter) return true;
+  const needle = filter.toLowerCase();
+  if (machine.toLowerCase().includes(needle)) return true;
+  for (const [k, v] of Object.entries(labels)) {
+    if (`${k}=${v}`.toLowerCase().includes(needle)) return true;
+  }
+  return false;
+}
+
+const num = (v: number | null | undefined): number => (v === null || v === undefined ? -Infinity : v);
+const dec = (v: string | null): number => (v === null ? -Infinity : Number(v));
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function fleetRows(
+  machines: readonly MachineRow[],
+  filter: string,
+  sort: { key: string; reverse: boolean },
+): MachineRow[] {
+  const rows = filter ? machines.filter((m) => matchesFilter(m.machine, m.labels, filter)) : machines.slice();
+  // Numbers sort biggest first (what an operator looks for); names A to Z; S reverses either.
+  let compare: (a: MachineRow, b: MachineRow) => number;
+  switch (sort.key) {
+    case 'cpu':
+      compare = (a, b) => num(b.cpu) - num(a.cpu);
+      break;
+    case 'mem':
+      compare = (a, b) => num(b.mem) - num(a.mem);
+      break;
+    case 'costPerHour':
+      compare = (a, b) => dec(b.costPerHour) - dec(a.costPerHour);
+      break;
+    case 'periodCost':
+      compare = (a, b) => dec(b.periodCost) - dec(a.periodCost);
+      break;
+    case 'lastSeen':
+      compare = (a, b) => num(b.lastSeen) - num(a.lastSeen);
+      break;
+    default:
+      compare = () => 0;
+  }
+  const direction = sort.reverse ? -1 : 1;
+  rows.sort((a, b) => {
+    const c = compare(a, b);
+    return (Number.isNaN(c) || c === 0 ? byName(a.machine, b.machine) : c) * direction;
+  });
+  return rows;
+}
+
+export function costRows(
+  costs: CostView | null,
+  machines: readonly MachineRow[],
+  filter: string,
+  sort: { key: string; reverse: boolean },
+): CostLine[] {
+  if (!costs) return [];
+  let lines = costs.lines.slice();
+  if (filter) {
+    if (costs.by === 'machine') {
+      const labels = new Map(machines.map((m) => [m.machine, m.labels]));
+      lines = lines.filter((l) => matchesFilter(l.key, labels.get(l.key) ?? {}, filter));
+    } else {
+      lines = lines.filter((l) => l.key.toLowerCase().includes(filter.toLowerCase()));
+    }
+  }
+  let compare: (a: CostLine, b: CostLine) => number;
+  switch (sort.key) {
+    case 'cpu':
+      compare = (a, b) => b.cpuCoreHours - a.cpuCoreHours;
+      break;
+    case 'mem':
+      compare = (a, b) => b.memGiBHours - a.memGiBHours;
+      break;
+    case 'key':
+      compare = () => 0;
+      break;
+    default:
+      compare = (a, b) => Number(b.total) - Number(a.total);
+  }
+  const direction = sort.reverse ? -1 : 1;
+  lines.sort((a, b) => {
+    const c = compare(a, b);
+    return (c === 0 ? byName(a.key, b.key) : c) * direction;
+  });
+  return lines;
+}
+
+export function lagRows(lag: LagView, sort: { key: string; reverse: boolean }): LagPartitionRow[] {
+  const rows = lag.partitions.slice();
+  let compare: (a: LagPartitionRow, b: LagPartitionRow) => number;
+  switch (sort.key) {
+    case 'lag':
+      compare = (a, b) => num(b.lag) - num(a.lag);
+      break;
+    case 'status':
+      compare = (a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status];
+      break;
+    default:
+      compare = () => 0;
+  }
+  const direction = sort.reverse ? -1 : 1;
+  rows.sort((a, b) => {
+    const c = compare(a, b);
+    return (c === 0 || Number.isNaN(c) ? a.partition - b.partition : c) * direction;
+  });
+  return rows;
+}
+
+/** Where the console's React tree gets its snapshots from (for useSyncExternalStore). */
+export interface SnapshotSource {
+  getSnapshot(): ConsoleSnapshot;
+  subscribe(listener: () => void): () => void;
+}
+
+/** A source that never changes: for tests and for the one-shot plain snapshot. */
+export function staticSource(snapshot: ConsoleSnapshot): SnapshotSource {
+  return { getSnapshot: () => snapshot, subscribe: () => () => {} };
+}

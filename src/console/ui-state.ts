@@ -1,0 +1,318 @@
+// The console's UI state and everything that changes it: a pure reducer over actions, and the one
+// key map that turns key presses into actions. React holds the state (components/ConsoleApp.tsx);
+// nothing here knows about React or the data stores.
+//
+// Selection is kept by row key (the machine name, the cost line's key, the partition), not by index,
+// so that it stays on the same machine when rows re-sort or new machines arrive. The index and scroll
+// offset are re-derived from the current rows on every render by resolveCursor().
+
+export type PaneId = 'fleet' | 'cost' | 'lag';
+export const PANES: readonly PaneId[] = ['fleet', 'cost', 'lag'];
+export const PANE_TITLES: Record<PaneId, string> = { fleet: 'Fleet', cost: 'Cost', lag: 'Lag' };
+
+export const SORT_KEYS = {
+  fleet: ['name', 'cpu', 'mem', 'costPerHour', 'periodCost', 'lastSeen'],
+  cost: ['cost', 'key', 'cpu', 'mem'],
+  lag: ['partition', 'lag', 'status'],
+} as const;
+export type FleetSortKey = (typeof SORT_KEYS.fleet)[number];
+export type CostSortKey = (typeof SORT_KEYS.cost)[number];
+export type LagSortKey = (typeof SORT_KEYS.lag)[number];
+export type SortKey<P extends PaneId> = (typeof SORT_KEYS)[P][number];
+
+export const SORT_LABELS: Record<string, string> = {
+  name: 'name',
+  cpu: 'CPU',
+  mem: 'memory',
+  costPerHour: 'cost/h',
+  periodCost: 'period cost',
+  lastSeen: 'last seen',
+  cost: 'cost',
+  key: 'name',
+  partition: 'partition',
+  lag: 'lag',
+  status: 'status',
+};
+
+export interface Cursor {
+  /** Key of the selected row; null before anything was selected. */
+  key: string | null;
+  /** Index of the selection when last resolved: the fallback when the key disappears. */
+  index: number;
+  /** First visible row. */
+  scroll: number;
+}
+
+export interface UiState {
+  pane: PaneId;
+  /** The machine shown in the detail view, or null for the panes. */
+  detail: string | null;
+  help: boolean;
+  paused: boolean;
+  filter: string;
+  filterEditing: boolean;
+  sort: { [P in PaneId]: { key: SortKey<P>; reverse: boolean } };
+  /** Cost pane grouping: "machine" or "label:KEY". */
+  costBy: string;
+  cursors: Record<PaneId, Cursor>;
+  quit: boolean;
+}
+
+export function initialUiState(options: { costBy?: string; pane?: PaneId } = {}): UiState {
+  const cursor = (): Cursor => ({ key: null, index: 0, scroll: 0 });
+  return {
+    pane: options.pane ?? 'fleet',
+    detail: null,
+    help: false,
+    paused: false,
+    filter: '',
+    filterEditing: false,
+    sort: {
+      fleet: { key: 'name', reverse: false },
+      cost: { key: 'cost', reverse: false },
+      lag: { key: 'partition', reverse: false },
+    },
+    costBy: options.costBy ?? 'machine',
+    cursors: { fleet: cursor(), cost: cursor(), lag: cursor() },
+    quit: false,
+  };
+}
+
+export type UiAction =
+  | { type: 'move'; delta: number }
+  | { type: 'page'; direction: 1 | -1 }
+  | { type: 'top' }
+  | { type: 'bottom' }
+  | { type: 'switchPane'; direction: 1 | -1 }
+  | { type: 'showPane'; pane: PaneId }
+  | { type: 'openDetail' }
+  | { type: 'closeDetail' }
+  | { type: 'startFilter' }
+  | { type: 'filterInput'; text: string }
+  | { type: 'filterBackspace' }
+  | { type: 'filterDone' }
+  | { type: 'filterClear' }
+  | { type: 'cycleSort' }
+  | { type: 'reverseSort' }
+  | { type: 'cycleCostBy' }
+  | { type: 'togglePause' }
+  | { type: 'toggleHelp' }
+  | { type: 'quit' };
+
+/** What the reducer needs to know about the screen: the rows each pane shows, in order, and how many fit. */
+export interface ViewContext {
+  rowKeys: Record<PaneId, readonly string[]>;
+  pageSize: Record<PaneId, number>;
+  /** Label keys seen on machines, for cycling the cost pane's grouping. */
+  labelKeys: readonly string[];
+}
+
+const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
+
+/**
+ * Where the cursor is on the rows shown now: the selected row's index (following its key), and a
+ * scroll offset that keeps it visible and never leaves blank space below the last row.
+ */
+export function resolveCursor(cursor: Cursor, keys: readonly string[], pageSize: number): { index: number; scroll: number } {
+  if (keys.length === 0) return { index: 0, scroll: 0 };
+  const found = cursor.key === null ? -1 : keys.indexOf(cursor.key);
+  const index = found >= 0 ? found : clamp(cursor.index, 0, keys.length - 1);
+  const size = Math.max(1, pageSize);
+  let scroll = clamp(cursor.scroll, 0, Math.max(0, keys.length - size));
+  if (index < scroll) scroll = index;
+  if (index >= scroll + size) scroll = index - size + 1;
+  return { index, scroll };
+}
+
+function moveTo(cursor: Cursor, keys: readonly string[], pageSize: number, target: (index: number) => number): Cursor {
+  if (keys.length === 0) return cursor;
+  const { index, scroll } = resolveCursor(cursor, keys, pageSize);
+  const next = clamp(target(index), 0, keys.length - 1);
+  return { ...resolveCursor({ key: keys[next]!, index: next, scroll }, keys, pageSize), key: keys[next]! };
+}
+
+function withCursor(state: UiState, pane: PaneId, cursor: Cursor): UiState {
+  return { ...state, cursors: { ...state.cursors, [pane]: cursor } };
+}
+
+/** The pane that owns the selection: in the detail view, arrows move through the fleet. */
+function activePane(state: UiState): PaneId {
+  return state.detail !== null ? 'fleet' : state.pane;
+}
+
+export function reduceUi(state: UiState, action: UiAction, view: ViewContext): UiState {
+  const pane = activePane(state);
+  const keys = view.rowKeys[pane];
+  const pageSize = view.pageSize[pane];
+  const move = (target: (index: number) => number): UiState => {
+    const cursor = moveTo(state.cursors[pane], keys, pageSize, target);
+    const next = withCursor(state, pane, cursor);
+    return state.detail !== null && cursor.key !== null ? { ...next, detail: cursor.key } : next;
+  };
+  switch (action.type) {
+    case 'move':
+      return move((i) => i + action.delta);
+    case 'page':
+      return move((i) => i + action.direction * Math.max(1, pageSize - 1));
+    case 'top':
+      return move(() => 0);
+    case 'bottom':
+      return move(() => keys.length - 1);
+    case 'switchPane': {
+      if (state.detail !== null) return state;
+      const i = PANES.indexOf(state.pane);
+      return { ...state, pane: PANES[(i + action.direction + PANES.length) % PANES.length]! };
+    }
+    case 'showPane':
+      return { ...state, pane: action.pane, detail: null };
+    case 'openDetail': {
+      // Machines have a detail view: any fleet row, and cost rows when the cost pane is by machine.
+      if (state.detail !== null) return state;
+      if (state.pane !== 'fleet' && !(state.pane === 'cost' && state.costBy === 'machine')) return state;
+      if (keys.length === 0) return state;
+      const { index } = resolveCursor(state.cursors[state.pane], keys, pageSize);
+      const machine = keys[index]!;
+      // Entering from the cost pane selects the same machine in the fleet, so arrows keep working.
+      const fleetKeys = view.rowKeys.fleet;
+      const fleetIndex = fleetKeys.indexOf(machine);
+      const fleetCursor: Cursor = { ...state.cursors.fleet, key: machine, index: fleetIndex >= 0 ? fleetIndex : state.cursors.fleet.index };
+      return { ...withCursor(state, 'fleet', fleetCursor), detail: machine };
+    }
+    case 'closeDetail':
+      return { ...state, detail: null };
+    case 'startFilter':
+      return { ...state, filterEditing: true };
+    case 'filterInput':
+      return { ...state, filter: state.filter + action.text };
+    case 'filterBackspace':
+      return { ...state, filter: Array.from(state.filter).slice(0, -1).join('') };
+    case 'filterDone':
+      return { ...state, filterEditing: false };
+    case 'filterClear':
+      return { ...state, filter: '', filterEditing: false };
+    case 'cycleSort': {
+      const p = state.pane;
+      const options = SORT_KEYS[p] as readonly string[];
+      const current = options.indexOf(state.sort[p].key);
+      const key = options[(current + 1) % options.length]!;
+      return { ...state, sort: { ...state.sort, [p]: { key, reverse: false } } };
+    }
+    case 'reverseSort': {
+      const p = state.pane;
+      return { ...state, sort: { ...state.sort, [p]: { ...state.sort[p], reverse: !state.sort[p].reverse } } };
+    }
+    case 'cycleCostBy': {
+      const options = ['machine', ...view.labelKeys.map((k) => `label:${k}`)];
+      const current = options.indexOf(state.costBy);
+      const costBy = options[(current + 1) % options.length]!;
+      return { ...state, costBy, cursors: { ...state.cursors, cost: { key: null, index: 0, scroll: 0 } } };
+    }
+    case 'togglePause':
+      return { ...state, paused: !state.paused };
+    case 'toggleHelp':
+      return { ...state, help: !state.help };
+    case 'quit':
+      return { ...state, quit: true };
+  }
+}
+
+/** The part of ink's Key the key map looks at. */
+export interface KeyPress {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  shift?: boolean;
+  tab?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+  meta?: boolean;
+}
+
+/** Every key the console knows, for the help overlay: the same table the key map follows. */
+export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
+  ['↑ ↓  k j', 'move the selection'],
+  ['PgUp PgDn', 'page up / down'],
+  ['g G  Home End', 'first / last row'],
+  ['Tab  Shift-Tab', 'next / previous pane'],
+  ['1 2 3', 'Fleet / Cost / Lag pane'],
+  ['Enter', 'machine detail (Fleet, or Cost by machine)'],
+  ['Esc', 'back from detail; clear the filter'],
+  ['/', 'filter by name or label (Enter keeps it, Esc clears)'],
+  ['s  S', 'cycle the sort / reverse it'],
+  ['b', 'Cost pane: by machine or by a label'],
+  ['p', 'pause / resume updates'],
+  ['?', 'this help'],
+  ['q  Ctrl-C', 'quit'],
+];
+
+/**
+ * The one key map: a key press in a given state to an action (or nothing). While the filter is being
+ * typed, printable keys go to the filter; while help is open, only closing and quitting work.
+ */
+export function actionForKey(input: string, key: KeyPress, state: UiState): UiAction | null {
+  if (key.ctrl && input === 'c') return { type: 'quit' };
+  if (state.filterEditing) {
+    if (key.escape) return { type: 'filterClear' };
+    if (key.return) return { type: 'filterDone' };
+    if (key.backspace || key.delete) return { type: 'filterBackspace' };
+    if (key.upArrow) return { type: 'move', delta: -1 };
+    if (key.downArrow) return { type: 'move', delta: 1 };
+    if (key.pageUp) return { type: 'page', direction: -1 };
+    if (key.pageDown) return { type: 'page', direction: 1 };
+    if (key.ctrl || key.meta || key.tab) return null;
+    // Printable text only (a paste arrives as one string); control characters are dropped.
+    const text = Array.from(input).filter((ch) => ch >= ' ' && ch !== '\u007f').join('');
+    return text ? { type: 'filterInput', text } : null;
+  }
+  if (state.help) {
+    if (input === 'q') return { type: 'quit' };
+    if (input === '?' || key.escape || key.return) return { type: 'toggleHelp' };
+    return null;
+  }
+  if (key.upArrow || input === 'k') return { type: 'move', delta: -1 };
+  if (key.downArrow || input === 'j') return { type: 'move', delta: 1 };
+  if (key.pageUp || (key.ctrl && input === 'b')) return { type: 'page', direction: -1 };
+  if (key.pageDown || (key.ctrl && input === 'f')) return { type: 'page', direction: 1 };
+  if (key.home || input === 'g') return { type: 'top' };
+  if (key.end || input === 'G') return { type: 'bottom' };
+  if (key.tab) return { type: 'switchPane', direction: key.shift ? -1 : 1 };
+  if (key.escape || (key.backspace && state.detail !== null)) {
+    if (state.detail !== null) return { type: 'closeDetail' };
+    if (state.filter) return { type: 'filterClear' };
+    return null;
+  }
+  if (key.return) return { type: 'openDetail' };
+  if (key.ctrl || key.meta) return null;
+  switch (input) {
+    case 'q':
+      return { type: 'quit' };
+    case '?':
+      return { type: 'toggleHelp' };
+    case '/':
+      return { type: 'startFilter' };
+    case 's':
+      return { type: 'cycleSort' };
+    case 'S':
+      return { type: 'reverseSort' };
+    case 'p':
+      return { type: 'togglePause' };
+    case 'b':
+      return { type: 'cycleCostBy' };
+    case '1':
+      return { type: 'showPane', pane: 'fleet' };
+    case '2':
+      return { type: 'showPane', pane: 'cost' };
+    case '3':
+      return { type: 'showPane', pane: 'lag' };
+    default:
+      return null;
+  }
+}

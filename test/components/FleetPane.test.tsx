@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { render } from 'ink-testing-library';
+import { FleetPane } from '../../components/FleetPane.js';
+import { NOW, sampleSnapshot, machine } from './fixtures.js';
+
+const rows = sampleSnapshot(12).machines;
+
+test('one row per machine with sparkline, CPU, memory, cost per hour, period cost and last seen', () => {
+  const { lastFrame } = render(<FleetPane rows={rows} currency="USD" now={NOW} width={100} height={14} selected={0} scroll={0} />);
+  const out = lastFrame()!.split('\n');
+  assert.match(out[0]!, /MACHINE +CPU TREND +CPU +MEM +COST\/H +PERIOD +SEEN/);
+  const first = out[1]!;
+  assert.match(first, /^› sim-web-01 /);
+  assert.match(first, /[▁▂▃▄▅▆▇█]{10,}/, 'a sparkline');
+  assert.match(first, / 92% +30% +\$0\.010 +\$1\.00 +2s ago/);
+  assert.equal(out.length, 13, 'header and 12 rows');
+});
+
+test('stale machines say so', () => {
+  const { lastFrame } = render(<FleetPane rows={rows} currency="USD" now={NOW} width={100} height={14} selected={0} scroll={0} />);
+  const staleLine = lastFrame()!.split('\n').find((l) => l.includes('sim-api-02'))!;
+  assert.match(staleLine, /1m ago stale/);
+  const fresh = lastFrame()!.split('\n').find((l) => l.includes('sim-web-01'))!;
+  assert.ok(!fresh.includes('stale'));
+});
+
+test('only the rows that fit are rendered, from the scroll offset', () => {
+  const { lastFrame } = render(<FleetPane rows={rows} currency="USD" now={NOW} width={100} height={5} selected={6} scroll={5} />);
+  const out = lastFrame()!.split('\n');
+  assert.equal(out.length, 5);
+  assert.match(out[1]!, /sim-db-06/);
+  assert.match(out[2]!, /^› sim-web-07/);
+  assert.match(out[4]!, /sim-db-09/);
+});
+
+test('narrow terminals: labels go first, names are cut with an ellipsis, nothing wraps', () => {
+  const long = [machine(0, { machine: 'a-very-long-machine-name-in-the-fleet-0001' }), ...rows.slice(1)];
+  for (const width of [100, 80, 60]) {
+    const { lastFrame } = render(<FleetPane rows={long} currency="USD" now={NOW} width={width} height={14} selected={0} scroll={0} />);
+    const out = lastFrame()!.split('\n');
+    assert.equal(out.length, 13, `no wrapped lines at ${width}`);
+    for (const line of out) assert.ok(line.length <= width, `line wider than ${width}: "${line}"`);
+    if (width < 100) assert.ok(!lastFrame()!.includes('LABELS'), `labels dropped at ${width}`);
+  }
+  const { lastFrame } = render(<FleetPane rows={long} currency="USD" now={NOW} width={60} height={3} selected={0} scroll={0} />);
+  assert.match(lastFrame()!, /› a-very-long-mac… /);
+  assert.match(lastFrame()!, /stale/);
+});
+
+test('an empty fleet says what it is waiting for', () => {
+  const { lastFrame } = render(<FleetPane rows={[]} currency="USD" now={NOW} width={80} height={5} selected={0} scroll={0} />);
+  assert.match(lastFrame()!, /no machines yet/);
+});
