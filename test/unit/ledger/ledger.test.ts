@@ -8,6 +8,7 @@ import { openLedger, splitRange, LEDGER_SCHEMA_VERSION, type LedgerBatch } from 
 import { loadRateCard } from '../../../src/billing/index.js';
 import { MeterError } from '../../../src/cli/errors.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
+import type { Sample } from '../../../src/schema/sample.js';
 import { GiB, makeSample, message, tempLedgerPath } from '../worker/fixtures.js';
 
 const HOUR = 3_600_000;
@@ -191,7 +192,7 @@ test('splitRange answers a range with whole months, whole hours and raw edges', 
 
 test('usage over any range equals the sum of the raw samples starting in it', () => {
   const ledger = openLedger(tempLedgerPath());
-  const samples = [];
+  const samples: Sample[] = [];
   // Samples every 7 minutes for 5 hours across the month boundary, odd sizes so nothing divides evenly.
   for (let i = 0, t = T0 - 3 * HOUR; t < T0 + 5 * HOUR; i++, t += 7 * 60_000) {
     samples.push(makeSample({ machine: i % 3 ? 'web-1' : 'db-1', start: t, windowMs: 7 * 60_000, busySeconds: (i % 17) + 0.123457, usedBytes: 3 * GiB + i * 4099 }));
