@@ -20,11 +20,12 @@ function formatBytes(bytes: number): string {
 
 /**
  * Progress on stderr (stdout carries the result): on a terminal the download count updates in place;
- * elsewhere (CI logs) a line every 25 files.
+ * elsewhere (CI logs) a line every 2 seconds at most.
  */
 function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { onProgress: (p: BrokerProgress) => void; end: () => void } {
   const tty = Boolean(stream.isTTY);
   let inPlace = false;
+  let lastLine = 0;
   const endLine = () => {
     if (inPlace) stream.write('\n');
     inPlace = false;
@@ -37,14 +38,14 @@ function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { onProgr
           const width = Math.max(20, (stream.columns || 80) - 1);
           stream.write(`\r${`${line}  ${p.message}`.slice(0, width).padEnd(width)}`);
           inPlace = true;
-        } else if ((p.files ?? 0) % 25 === 0) {
+        } else if (Date.now() - lastLine >= 2000) {
           stream.write(`${line}\n`);
+          lastLine = Date.now();
         }
         return;
       }
       endLine();
-      if (p.stage === 'done' && !tty) stream.write(`  ${p.message}\n`);
-      else stream.write(`${p.stage === 'done' ? '  ' : ''}${p.message}\n`);
+      stream.write(`${p.stage === 'done' ? '  ' : ''}${p.message}\n`);
     },
     end: endLine,
   };

@@ -167,11 +167,11 @@ function runningPid(dataDir: string): number | undefined {
 export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promise<LocalBrokerStatus> {
   const dataDir = resolve(options.dataDir ?? defaultKafkaDataDir());
   const state = readState(dataDir);
-  // The ports the broker was started with win over the defaults: status needs only the data dir.
-  const port = options.port ?? state?.port ?? DEFAULT_BROKER_PORT;
-  const controllerPort = options.controllerPort ?? state?.controllerPort ?? DEFAULT_CONTROLLER_PORT;
-  const brokers = `${LOCAL_HOST}:${port}`;
   const pid = runningPid(dataDir);
+  // A running broker is where it was started (status needs only the data dir); else where it would start.
+  const port = (pid !== undefined ? state?.port : undefined) ?? options.port ?? state?.port ?? DEFAULT_BROKER_PORT;
+  const controllerPort = (pid !== undefined ? state?.controllerPort : undefined) ?? options.controllerPort ?? state?.controllerPort ?? DEFAULT_CONTROLLER_PORT;
+  const brokers = `${LOCAL_HOST}:${port}`;
   const answering = pid !== undefined && (await probeBroker(brokers, 2000));
   return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort };
 }
@@ -197,9 +197,10 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
-# Fewer __consumer_offsets partitions than the default 50: the first group join on a fresh broker
-# creates them all, and a dev broker has few groups.
+# Fewer __consumer_offsets and __transaction_state partitions than the default 50: their first use on
+# a fresh broker creates them all, and a dev broker has few groups and producers.
 offsets.topic.num.partitions=10
+transaction.state.log.num.partitions=10
 num.partitions=1
 # Consumers in tests and demos join one at a time; don't hold the first rebalance for them.
 group.initial.rebalance.delay.ms=0
@@ -302,7 +303,8 @@ async function checkPortFree(name: string, port: number, dataDir: string): Promi
   throw new MeterError(`${address} (--${name}) is already in use by another process; stop it or give another --${name}`);
 }
 
-async function waitUntilReady(brokers: string, child: ChildProcess, deadline: number, logFile: string): Promise<void> {
+async function waitUntilReady(brokers: string, child: ChildProcess, timeoutMs: number, logFile: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   let exited: number | null | undefined;
   child.once('exit', (code, signal) => {
     exited = code ?? (signal ? 128 : 1);
@@ -329,7 +331,7 @@ async function waitUntilReady(brokers: string, child: ChildProcess, deadline: nu
     }
     await sleep(250);
   }
-  throw new MeterError(`the Kafka broker did not answer on ${brokers} within ${Math.round((deadline - Date.now() + 1) / 1000) || 'the'} seconds; see ${logFile}`);
+  throw new MeterError(`the Kafka broker did not answer on ${brokers} within ${timeoutMs / 1000} s; see ${logFile} (or give a longer --timeout)`);
 }
 
 /**
@@ -406,10 +408,11 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
     onProgress?.({ stage: 'wait', message: `waiting for the broker to answer on ${brokers}` });
     try {
-      await waitUntilReady(brokers, child, Date.now() + timeoutMs, f.log);
+      await waitUntilReady(brokers, child, timeoutMs, f.log);
     } catch (error) {
       // Don't leave a half-started JVM behind.
       await stopPid(pid, dataDir, 10_000);
+      rmSync(f.pid, { force: true });
       throw error;
     }
     onProgress?.({ stage: 'ready', message: `Kafka ${version} answers on ${brokers}` });

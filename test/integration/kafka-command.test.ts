@@ -125,6 +125,14 @@ describe('meter kafka', () => {
     }
   });
 
+  test('a start that times out says where the log is and leaves no JVM behind', { timeout: START_TIMEOUT }, () => {
+    const start = runMeter(['kafka', 'start', ...flags, '--timeout', '0.2'], { timeout: START_TIMEOUT });
+    assert.equal(start.status, 1, start.stdout);
+    assert.match(start.stderr, new RegExp(`meter: the Kafka broker did not answer on 127\\.0\\.0\\.1:${port} within 0\\.2 s; see ${join(dataDir, 'broker.log')}`));
+    assert.deepEqual(javaProcessesFor(dataDir), []);
+    assert.equal(existsSync(join(dataDir, 'broker.pid')), false);
+  });
+
   test('start, start again, status, a round trip, kcat, consumer groups tool, stop', { timeout: START_TIMEOUT + 120_000 }, async (t) => {
     const start = runMeter(['kafka', 'start', ...flags], { timeout: START_TIMEOUT });
     assert.equal(start.status, 0, start.stderr);
