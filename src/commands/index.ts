@@ -2,6 +2,9 @@
 import type { CommandModule } from 'yargs';
 import { agentCommand } from './agent.js';
 import { kafkaCommand } from './kafka.js';
+import { workerCommand } from './worker.js';
+import { invoiceCommand } from './invoice.js';
+import { consoleCommand } from './console.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand];
+export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand];

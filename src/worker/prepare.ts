@@ -19,6 +19,7 @@ export interface Rejected extends LedgerReject {
   code: RejectCode;
   key: Buffer | null;
   value: Buffer | null;
+  headers?: IncomingMessage['headers'];
 }
 
 export interface PreparedBatch {
@@ -64,7 +65,7 @@ export class BatchPreparer {
       const key = message.key === null ? null : message.key.toString('utf8');
       const check = checkSample(message.value, key, limits);
       if (!check.ok) {
-        rejects.push({ offset, code: check.code, reason: check.reason, key: message.key, value: message.value });
+        rejects.push({ offset, code: check.code, reason: check.reason, key: message.key, value: message.value, headers: message.headers });
         continue;
       }
       const s = check.sample;

@@ -1,0 +1,58 @@
+// `meter invoice`: usage and cost per machine or per label value over a billing period, from the ledger.
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../cli/errors.js';
+import { defaultLedgerPath } from '../config/paths.js';
+
+interface InvoiceArgv {
+  ledger?: string;
+  from?: string;
+  to?: string;
+  period?: string;
+  by: string;
+  format: 'table' | 'csv' | 'json';
+  rates?: string;
+  now?: string;
+}
+
+export const invoiceCommand: CommandModule<object, InvoiceArgv> = {
+  command: 'invoice',
+  describe: 'Usage and cost per machine or label for a billing period, from the ledger',
+  builder: (yargs: Argv) =>
+    yargs
+      .options({
+        ledger: { type: 'string', describe: 'SQLite ledger written by `meter worker`', defaultDescription: 'METER_HOME/ledger.db' },
+        period: { type: 'string', describe: 'Billing period, a UTC calendar month YYYY-MM', defaultDescription: 'the current month' },
+        from: { type: 'string', describe: 'Start, ISO date or date-time (UTC unless an offset is given)', defaultDescription: 'start of the period' },
+        to: { type: 'string', describe: 'End (exclusive), ISO date or date-time', defaultDescription: 'end of the period' },
+        by: { type: 'string', default: 'machine', describe: 'One line per machine, or per value of a label: label:KEY' },
+        format: { type: 'string', choices: ['table', 'csv', 'json'] as const, default: 'table' as const, describe: 'Output format' },
+        rates: { type: 'string', describe: 'Rate card, JSON or YAML', defaultDescription: 'DESIGN.md default prices' },
+        now: { type: 'string', hidden: true, describe: 'Pretend it is this instant (forecasts, the default period)' },
+      })
+      .example('$0 invoice', 'this month so far, per machine, with a forecast')
+      .example('$0 invoice --period 2026-11 --by label:team --format csv', 'November per team, as CSV')
+      .example('$0 invoice --from 2026-11-01 --to 2026-11-08 --format json', 'the first week of November as JSON') as unknown as Argv<InvoiceArgv>,
+  handler: async (argv) => {
+    const { billingPeriod, computeInvoice, formatInvoice, loadRateCard, parseInstant } = await import('../billing/index.js');
+    const { openLedger } = await import('../ledger/index.js');
+    let by: 'machine' | { label: string };
+    const m = /^label:(.+)$/.exec(argv.by.trim());
+    if (argv.by.trim() === 'machine') by = 'machine';
+    else if (m) by = { label: m[1]!.trim() };
+    else throw new UsageError(`--by: ${JSON.stringify(argv.by)} is not machine or label:KEY (e.g. --by label:team)`);
+    const now = argv.now ? parseInstant('now', argv.now) : Date.now();
+    const period = billingPeriod(now, argv.period);
+    const from = argv.from ? parseInstant('from', argv.from) : period.from;
+    const to = argv.to ? parseInstant('to', argv.to) : period.to;
+    if (to <= from) throw new UsageError(`--to must be after --from (got ${new Date(from).toISOString()} to ${new Date(to).toISOString()})`);
+    const rateCard = loadRateCard(argv.rates);
+    const ledger = openLedger(argv.ledger || defaultLedgerPath(), { readonly: true });
+    try {
+      const invoice = computeInvoice(ledger, { from, to, by, rateCard, now });
+      const keyTitle = by === 'machine' ? 'MACHINE' : by.label.toUpperCase();
+      process.stdout.write(formatInvoice(invoice, argv.format, { keyTitle, width: Math.max(60, Math.min(process.stdout.columns || 80, 80)) }));
+    } finally {
+      ledger.close();
+    }
+  },
+};

@@ -1,0 +1,65 @@
+// `meter worker`: consume Sample v1 as a consumer group and write the billing ledger.
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../cli/errors.js';
+import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
+import { defaultLedgerPath } from '../config/paths.js';
+import { createLogger } from '../log/logger.js';
+
+interface WorkerArgv extends KafkaArgv {
+  topic: string;
+  group: string;
+  ledger?: string;
+  rates?: string;
+  'late-limit': string;
+  partitions: number;
+}
+
+/** The late-data limit is capped so a sample's usage always fits the ledger's 64-bit integers. */
+const MAX_LATE_LIMIT_MS = 366 * 86_400_000;
+
+export const workerCommand: CommandModule<object, WorkerArgv> = {
+  command: 'worker',
+  describe: 'Consume usage as a consumer group and write the billing ledger (exactly once)',
+  builder: (yargs: Argv) =>
+    yargs
+      .options(kafkaFlags)
+      .options({
+        group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group; workers in one group share the partitions' },
+        ledger: {
+          type: 'string',
+          describe: 'SQLite ledger file (created if missing; workers on one host may share it)',
+          defaultDescription: 'METER_HOME/ledger.db',
+        },
+        rates: { type: 'string', describe: 'Rate card, JSON or YAML (see examples/rates.example.yaml)', defaultDescription: 'DESIGN.md default prices' },
+        'late-limit': { type: 'string', default: '7d', describe: 'Reject samples whose window ended longer ago than this (e.g. 7d, 36h)' },
+        partitions: { type: 'number', default: 3, describe: 'Partitions when the worker has to create the topic' },
+      })
+      .example('$0 worker', 'consume resource_usage as group "billing" into METER_HOME/ledger.db')
+      .example('$0 worker --ledger /var/lib/meter/ledger.db --rates rates.yaml', 'a given ledger and rate card') as unknown as Argv<WorkerArgv>,
+  handler: async (argv) => {
+    if (!argv.topic) throw new UsageError('--topic: give a topic name');
+    if (!argv.group) throw new UsageError('--group: give a consumer group name');
+    const partitions = positive('partitions', argv.partitions, { integer: true, max: 10_000 });
+    const { parseDuration } = await import('../worker/duration.js');
+    const lateLimitMs = parseDuration('late-limit', argv['late-limit'], { maxMs: MAX_LATE_LIMIT_MS });
+    const { loadRateCard } = await import('../billing/rate-card.js');
+    const rateCard = loadRateCard(argv.rates);
+    const connection = kafkaConnectionFromArgv(argv, `meter-worker-${argv.group}`);
+    const { StatusLine } = await import('../worker/status.js');
+    const tty = Boolean(process.stderr.isTTY);
+    const status = tty ? new StatusLine(process.stderr) : undefined;
+    const logger = createLogger({ stream: status?.statusAwareStream(), fields: { mode: 'worker' } });
+    const { runWorker } = await import('../worker/run-worker.js');
+    await runWorker({
+      connection,
+      topic: argv.topic,
+      group: argv.group,
+      ledgerPath: argv.ledger || defaultLedgerPath(),
+      rateCard,
+      lateLimitMs,
+      partitions,
+      logger,
+      statusLine: status,
+    });
+  },
+};
