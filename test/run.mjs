@@ -32,7 +32,8 @@ let startedBroker = false;
 if (files.some((f) => f.startsWith(join('test', 'integration'))) && !process.env.METER_TEST_BROKERS) {
   const started = meter(['kafka', 'start', '--json'], ['ignore', 'pipe', 'inherit']);
   if (started.status !== 0) {
-    console.error('test/run.mjs: could not start the Kafka broker the integration tests need (see above)');
+    console.error('test/run.mjs: could not start the Kafka broker the integration tests need (see above);');
+    console.error('test/run.mjs: to use a broker already running elsewhere, set METER_TEST_BROKERS=host:port');
     process.exit(started.status || 1);
   }
   const info = JSON.parse(started.stdout);
