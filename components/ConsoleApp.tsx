@@ -21,6 +21,8 @@ import {
   reduceUi,
   resolveCursor,
   SORT_LABELS,
+  splitKeys,
+  type KeyPress,
   type PaneId,
   type UiState,
   type ViewContext,
@@ -102,29 +104,37 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   const view = useRef<ViewContext>({ rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys });
   view.current = { rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys };
 
-  const actions = useMemo<UiActions>(() => ({ dispatch: (action) => setUi((s) => reduceUi(s, action, view.current)) }), []);
+  // The latest UI state, for the key handler: it computes the next state itself, so that quitting and
+  // a new cost grouping reach the outside at once, not after the next render.
+  const uiRef = useRef(ui);
+  uiRef.current = ui;
+  const apply = (next: UiState) => {
+    const previous = uiRef.current;
+    if (next === previous) return;
+    uiRef.current = next;
+    setUi(next);
+    if (next.costBy !== previous.costBy) onCostByChange?.(next.costBy);
+    if (next.quit && !previous.quit) {
+      onQuit?.();
+      exit();
+    }
+  };
+  const actions = useMemo<UiActions>(() => ({ dispatch: (action) => apply(reduceUi(uiRef.current, action, view.current)) }), []);
 
   // The one place that reads keys.
   useInput(
     (input, key) => {
-      setUi((s) => {
-        const action = actionForKey(input, key, s);
-        return action ? reduceUi(s, action, view.current) : s;
-      });
+      let s = uiRef.current;
+      // While the filter is typed, a pasted string is filter text; otherwise each key counts.
+      const presses: Array<[string, KeyPress]> = s.filterEditing && !key.return && !key.escape ? [[input, key]] : splitKeys(input, key);
+      for (const [i, k] of presses) {
+        const action = actionForKey(i, k, s);
+        if (action) s = reduceUi(s, action, view.current);
+      }
+      apply(s);
     },
     { isActive: !readOnly },
   );
-
-  useEffect(() => {
-    if (!ui.quit) return;
-    onQuit?.();
-    exit();
-  }, [ui.quit]);
-
-  const costBy = ui.costBy;
-  useEffect(() => {
-    onCostByChange?.(costBy);
-  }, [costBy]);
 
   const activeTheme = useMemo(() => theme ?? makeTheme(true), [theme]);
   const at = (pane: PaneId) => resolveCursor(ui.cursors[pane], keys[pane], pageSize[pane]);

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import { useTheme } from './Theme.js';
 import { STATUS_TONE } from './LagPane.js';
 import type { ConsoleSnapshot } from '../src/console/snapshot.js';
-import { clock, count, duration, money, rate, textWidth } from '../src/console/format.js';
+import { clock, count, duration, firstThatFits, money, rate, textWidth } from '../src/console/format.js';
 
 export interface HeaderProps {
   snapshot: ConsoleSnapshot;
@@ -29,16 +29,43 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const theme = useTheme();
   const { broker, fleet, lag, now } = snapshot;
   const stale = snapshot.machines.reduce((n, m) => n + (m.stale ? 1 : 0), 0);
-  const where = `  ${snapshot.topic} · group ${snapshot.group} · ${count(snapshot.machines.length)} machines${stale ? ` (${stale} stale)` : ''}`;
   const time = clock(now);
   const badgeWidth = broker.state === 'connected' ? 11 : broker.state === 'connecting' ? 12 : 22;
   const pausedText = paused ? ' PAUSED ' : '';
-  const gap = Math.max(1, width - 6 - badgeWidth - textWidth(where) - pausedText.length - time.length - 1);
+  // Line 1: what is watched, as much of it as fits; the clock stays at the right edge.
+  const room = width - 6 - badgeWidth - pausedText.length - time.length - 2;
+  const n = `${count(snapshot.machines.length)} machines`;
+  const staleText = stale ? ` (${stale} stale)` : '';
+  const where = firstThatFits(
+    [
+      `  topic ${snapshot.topic} · group ${snapshot.group} · ${n}${staleText}`,
+      `  ${snapshot.topic} · group ${snapshot.group} · ${n}${staleText}`,
+      `  ${snapshot.topic} · group ${snapshot.group} · ${n}`,
+      `  ${snapshot.topic} · ${snapshot.group} · ${n}`,
+    ],
+    Math.max(0, room),
+  );
+  const gap = Math.max(1, room - textWidth(where) + 1);
+  // Line 2: money and lag; the lag status is never the part that is cut.
   const currency = fleet.currency;
-  const costs =
-    snapshot.ledger.state === 'ok'
-      ? `${money(fleet.costPerHour, currency)}/h now · period ${money(fleet.periodCost, currency)} · forecast ${money(fleet.forecast, currency)}`
-      : `costs: ledger ${snapshot.ledger.state}`;
+  const status = lag.state === 'loading' ? '…' : lag.status;
+  const lagText = `lag ${count(lag.totalLag)} `;
+  const tail = snapshot.tailRate !== null ? ` · tail ${rate(snapshot.tailRate)}` : '';
+  const ledgerOk = snapshot.ledger.state === 'ok';
+  const perHour = money(fleet.costPerHour, currency);
+  const period = money(fleet.periodCost, currency);
+  const forecast = money(fleet.forecast, currency);
+  const costs = firstThatFits(
+    ledgerOk
+      ? [
+          `fleet ${perHour}/h now · period ${period} · forecast ${forecast} · `,
+          `${perHour}/h now · period ${period} · forecast ${forecast} · `,
+          `${perHour}/h · period ${period} · fcst ${forecast} · `,
+        ]
+      : [`costs: ledger ${snapshot.ledger.state} · `],
+    Math.max(0, width - lagText.length - status.length),
+  );
+  const tailShown = textWidth(costs) + lagText.length + status.length + tail.length <= width ? tail : '';
   return (
     <Box flexDirection="column" width={width} height={2}>
       <Text wrap="truncate-end">
@@ -54,11 +81,12 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
         {` ${time}`}
       </Text>
       <Text wrap="truncate-end">
-        {`fleet ${costs} · lag ${count(lag.totalLag)} `}
+        {costs}
+        {lagText}
         <Text bold color={theme.tone(STATUS_TONE[lag.status])}>
-          {lag.state === 'loading' ? '…' : lag.status}
+          {status}
         </Text>
-        {snapshot.tailRate !== null ? <Text dimColor>{` · tail ${rate(snapshot.tailRate)}`}</Text> : null}
+        {tailShown ? <Text dimColor>{tailShown}</Text> : null}
       </Text>
     </Box>
   );

@@ -3,6 +3,7 @@ import { memo } from 'react';
 import { Text } from 'ink';
 import { useTheme } from './Theme.js';
 import { useUiState } from './UiContexts.js';
+import { firstThatFits } from '../src/console/format.js';
 
 export interface StatusLineProps {
   /** Keys are not read (stdin is not a terminal): say how to get them. */
@@ -10,13 +11,13 @@ export interface StatusLineProps {
   width: number;
 }
 
-export const StatusLine = memo(function StatusLine({ readOnly }: StatusLineProps) {
+export const StatusLine = memo(function StatusLine({ readOnly, width }: StatusLineProps) {
   const theme = useTheme();
   const ui = useUiState();
   if (readOnly) {
     return (
       <Text wrap="truncate-end" color={theme.tone('warn')}>
-        read-only: no keyboard (stdin is not a terminal). For keys, run it with a terminal: ssh -t host meter console
+        read-only: no keys without a terminal on stdin; use ssh -t host meter console
       </Text>
     );
   }
@@ -30,11 +31,22 @@ export const StatusLine = memo(function StatusLine({ readOnly }: StatusLineProps
       </Text>
     );
   }
-  const hints = ui.detail !== null ? 'Esc back · ↑↓ machine · p pause · ? help · q quit' : 'Tab pane · ↑↓ move · Enter detail · / filter · s sort · p pause · ? help · q quit';
+  const filter = ui.filter ? `filter "${ui.filter}" (Esc clears) · ` : '';
+  const hints =
+    ui.detail !== null
+      ? ['Esc back · ↑↓ next machine · p pause · ? help · q quit', 'Esc back · ? help · q quit']
+      : [
+          'Tab pane · ↑↓ move · Enter detail · / filter · s sort · p pause · ? help · q quit',
+          'Tab pane · Enter detail · / filter · s sort · p pause · ? help · q quit',
+          'Tab · / filter · s sort · p pause · ? help · q quit',
+          '? help · q quit',
+        ];
   return (
     <Text wrap="truncate-end" dimColor>
-      {ui.filter && !ui.filterEditing ? `filter "${ui.filter}" (Esc clears) · ` : ''}
-      {hints}
+      {firstThatFits(
+        hints.map((h) => filter + h),
+        width,
+      )}
     </Text>
   );
 });

@@ -23,7 +23,7 @@ export function themeFromEnv(env: NodeJS.ProcessEnv = process.env): Theme {
 
 const ThemeContext = createContext<Theme>(makeTheme(true));
 
-export function ThemeProvider({ theme, children }: { theme: Theme; children: ReactNode }) {
+export function ThemeProvider({ theme, children }: { theme: Theme; children?: ReactNode }) {
   return <ThemeContext.Provider value={theme}>{children}</ThemeContext.Provider>;
 }
 

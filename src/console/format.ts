@@ -116,3 +116,9 @@ export function quantity(value: number | null | undefined): string {
 export function clock(now: number): string {
   return new Date(now).toTimeString().slice(0, 8);
 }
+
+/** The first of several renderings, most detailed first, that fits `width`; else the last, cut. */
+export function firstThatFits(candidates: readonly string[], width: number): string {
+  for (const c of candidates) if (textWidth(c) <= width) return c;
+  return truncate(candidates[candidates.length - 1] ?? '', width);
+}

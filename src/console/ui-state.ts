@@ -254,6 +254,20 @@ export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /**
+ * Several plain keys read at once (fast typing, a remote terminal, tmux send-keys) arrive as one
+ * string; splits it into single key presses. Escape sequences are ink's to parse and are left whole.
+ */
+export function splitKeys(input: string, key: KeyPress): Array<[string, KeyPress]> {
+  if (input.length <= 1 || key.ctrl || key.meta || input.includes('\u001b')) return [[input, key]];
+  return Array.from(input).map((ch): [string, KeyPress] => {
+    if (ch === '\r' || ch === '\n') return ['', { return: true }];
+    if (ch === '\t') return ['', { tab: true }];
+    if (ch === '\u007f' || ch === '\b') return ['', { backspace: true }];
+    return [ch, {}];
+  });
+}
+
+/**
  * The one key map: a key press in a given state to an action (or nothing). While the filter is being
  * typed, printable keys go to the filter; while help is open, only closing and quitting work.
  */

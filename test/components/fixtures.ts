@@ -43,7 +43,7 @@ export function sampleSnapshot(count = 12, overrides: Partial<ConsoleSnapshot> =
     broker: { state: 'connected', since: NOW - 100_000 },
     machines,
     fleet: { currency: 'USD', costPerHour: '0.252000', periodCost: total, forecast: '412.500000', periodFrom: Date.UTC(2025, 10, 1), periodTo: Date.UTC(2025, 11, 1) },
-    costs: { by: 'machine', currency: 'USD', from: Date.UTC(2025, 10, 1), to: NOW, lines, total, forecast: '412.500000' },
+    costs: { by: 'machine', currency: 'USD', from: Date.UTC(2025, 10, 1), to: Date.UTC(2025, 11, 1), lines, total, forecast: '412.500000' },
     ledger: { state: 'ok', path: '/tmp/ledger.db', polledAt: NOW },
     lag: {
       state: 'ok',

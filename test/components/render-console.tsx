@@ -37,11 +37,14 @@ export const KEYS = {
 export function renderConsole(snapshot: ConsoleSnapshot, options: Partial<ConsoleAppProps> & { columns?: number; rows?: number; color?: boolean } = {}) {
   const source = new TestSource(snapshot);
   const { columns = 100, rows = 24, color = false, ...props } = options;
-  const instance = render(
-    <ConsoleApp source={source} size={{ columns, rows }} theme={makeTheme(color)} {...props} />,
-  );
+  const theme = makeTheme(color);
+  /** The app at a size: rerender(element(size)) is a terminal resize. */
+  const element = (size: { columns: number; rows: number }) => <ConsoleApp source={source} size={size} theme={theme} {...props} />;
+  const instance = render(element({ columns, rows }));
   /** Types keys one at a time, letting ink handle each. */
   const press = async (...keys: string[]) => {
+    // ink starts reading stdin in an effect after the first render: let it.
+    await tick();
     for (const k of keys) {
       instance.stdin.write(k);
       await tick();
@@ -49,5 +52,5 @@ export function renderConsole(snapshot: ConsoleSnapshot, options: Partial<Consol
   };
   const frame = () => instance.lastFrame() ?? '';
   const lines = () => frame().split('\n');
-  return { ...instance, source, press, frame, lines };
+  return { ...instance, source, press, frame, lines, element };
 }

@@ -175,3 +175,13 @@ test('control characters never reach the filter', () => {
   assert.equal(actionForKey('\u0007', {}, typing), null);
   assert.equal(actionForKey('a', { ctrl: true }, typing), null);
 });
+
+test('keys typed faster than they are read arrive together and are split into single presses', async () => {
+  const { splitKeys } = await import('../../../src/console/ui-state.js');
+  assert.deepEqual(splitKeys('jj\r', {}), [['j', {}], ['j', {}], ['', { return: true }]]);
+  assert.deepEqual(splitKeys('j', {}), [['j', {}]]);
+  assert.deepEqual(splitKeys('\u001b[A', { upArrow: true }), [['\u001b[A', { upArrow: true }]]);
+  let s = initialUiState();
+  for (const [i, k] of splitKeys('jj\r', {})) s = reduceUi(s, actionForKey(i, k, s)!, view);
+  assert.equal(s.detail, 'm-02');
+});

@@ -1,0 +1,86 @@
+// `meter console`: the operator's live view of the fleet's usage and cost and of the billing
+// pipeline's lag; or, with --once (or when stdout is not a terminal), one snapshot as text or JSON.
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../cli/errors.js';
+import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
+import { defaultLedgerPath } from '../config/paths.js';
+import { silentLogger } from '../log/logger.js';
+
+interface ConsoleArgv extends KafkaArgv {
+  topic: string;
+  group: string;
+  ledger?: string;
+  rates?: string;
+  interval: number;
+  refresh: number;
+  by: string;
+  once: boolean;
+  json: boolean;
+}
+
+/** --by: "machine" or "label:KEY". */
+export function parseCostBy(value: string): string {
+  const v = value.trim();
+  if (v === 'machine') return v;
+  const m = /^label:(.+)$/.exec(v);
+  if (m && m[1]!.trim()) return `label:${m[1]!.trim()}`;
+  throw new UsageError(`--by: "${value}" is not machine or label:KEY (e.g. --by label:team)`);
+}
+
+export const consoleCommand: CommandModule<object, ConsoleArgv> = {
+  command: 'console',
+  describe: 'Live fleet usage, costs and consumer lag in the terminal (--once for one snapshot)',
+  builder: (yargs: Argv) =>
+    yargs
+      .options(kafkaFlags)
+      .options({
+        group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group of the billing workers, for the lag pane' },
+        ledger: { type: 'string', describe: 'Ledger to read costs from (opened read-only)', defaultDescription: 'METER_HOME/ledger.db' },
+        rates: { type: 'string', describe: 'Rate card (JSON or YAML) to price usage with', defaultDescription: 'OpenCost defaults' },
+        interval: { type: 'number', default: 5, describe: "The agents' sample interval in seconds: silent for 3 intervals is stale" },
+        refresh: { type: 'number', default: 500, describe: 'Milliseconds between screen updates, at most' },
+        by: { type: 'string', default: 'machine', describe: 'Cost pane totals: machine or label:KEY (b switches)' },
+        once: { type: 'boolean', default: false, describe: 'Print one snapshot and exit (also when stdout is not a terminal)' },
+        json: { type: 'boolean', default: false, describe: 'With --once: the snapshot as JSON (implies --once)' },
+      })
+      .example('$0 console', 'the live console (keys: ? for help, q to quit)')
+      .example('ssh -t ops-host meter console', 'over SSH: -t gives it a terminal, so keys work')
+      .example('$0 console --once --json | jq .totals', 'one snapshot for a script') as unknown as Argv<ConsoleArgv>,
+  handler: async (argv) => {
+    const intervalSeconds = positive('interval', argv.interval, { max: 86_400 });
+    const refreshMs = positive('refresh', argv.refresh, { max: 60_000 });
+    if (refreshMs < 50) throw new UsageError('--refresh: give at least 50 (milliseconds)');
+    const costBy = parseCostBy(String(argv.by));
+    if (!argv.topic) throw new UsageError('--topic: give a topic name');
+    if (!argv.group) throw new UsageError('--group: give the billing group');
+    const connection = kafkaConnectionFromArgv(argv, 'meter-console');
+    const { loadRateCard } = await import('../billing/index.js');
+    const rateCard = loadRateCard(argv.rates);
+    const { createKafka } = await import('../kafka/client.js');
+    const { runOnce, runInteractive } = await import('../console/run-console.js');
+    const options = {
+      // Nothing may print over the screen: kafkajs logs nowhere.
+      kafka: createKafka(connection, silentLogger),
+      brokers: connection.brokers,
+      topic: argv.topic,
+      group: argv.group,
+      ledgerPath: argv.ledger || defaultLedgerPath(),
+      rateCard,
+      intervalMs: intervalSeconds * 1000,
+      refreshMs,
+      costBy,
+      once: argv.once || argv.json,
+      json: argv.json,
+    };
+    if (options.once || !process.stdout.isTTY) {
+      if (!options.once) {
+        process.stderr.write(
+          'meter console: stdout is not a terminal, so this is one snapshot; for the live console run it in a terminal (over SSH: ssh -t host meter console)\n',
+        );
+      }
+      await runOnce(options);
+      return;
+    }
+    await runInteractive(options);
+  },
+};

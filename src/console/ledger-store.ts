@@ -1,0 +1,177 @@
+// The ledger's read model for the console: opened read-only and polled. Per machine, its cost per
+// hour, period cost and forecast; the cost pane's lines by machine or by a label; the fleet's totals.
+// A missing or locked ledger is a message in the panes that need it, and polling goes on; the live
+// tail and the lag pane do not depend on it.
+import { openLedger, type Ledger } from '../ledger/index.js';
+import {
+  billingPeriod,
+  computeInvoice,
+  formatMicros,
+  machineSummaries,
+  parseDecimal,
+  type Invoice,
+  type InvoiceGrouping,
+  type MachineSummary,
+  type RateCard,
+} from '../billing/index.js';
+import { errorMessage } from '../cli/errors.js';
+import type { CostView, FleetTotals, LedgerView } from './snapshot.js';
+
+export interface LedgerStoreOptions {
+  path: string;
+  rateCard: RateCard;
+  pollMs: number;
+  /** "machine" or "label:KEY". */
+  costBy: string;
+  /** Window for each machine's cost per hour (the billing module's default: 1 h). */
+  runRateWindowMs?: number;
+  onChange?: () => void;
+  now?: () => number;
+}
+
+export interface MachineCost {
+  machine: string;
+  labels: Record<string, string>;
+  lastSeen: number;
+  costPerHour: string;
+  periodCost: string;
+  forecast: string | null;
+}
+
+export function grouping(by: string): InvoiceGrouping {
+  return by.startsWith('label:') ? { label: by.slice('label:'.length) } : 'machine';
+}
+
+/** Sums decimal strings exactly (micro-units). */
+export function sumDecimals(values: Iterable<string>): string {
+  let micros = 0n;
+  for (const v of values) micros += parseDecimal(v, 6) ?? 0n;
+  return formatMicros(micros);
+}
+
+function costView(invoice: Invoice, by: string, from: number, to: number): CostView {
+  return {
+    by,
+    currency: invoice.currency,
+    from,
+    to,
+    lines: invoice.lines.map((l) => ({
+      key: l.key,
+      cpuCoreHours: Number(l.cpuCoreHours),
+      memGiBHours: Number(l.memGiBHours),
+      cpuCost: l.cpuCost,
+      memCost: l.memCost,
+      total: l.total,
+    })),
+    total: invoice.total,
+    forecast: invoice.forecast ?? null,
+  };
+}
+
+/** What is wrong with the ledger, in words an operator can act on. */
+export function describeLedgerError(error: unknown, path: string): Pick<LedgerView, 'state' | 'message'> {
+  const text = errorMessage(error).split('\n')[0]!;
+  const code = (error as { code?: string }).code ?? '';
+  if (/not found/.test(text)) {
+    return { state: 'missing', message: `no ledger at ${path} yet: start \`meter worker\` or pass --ledger; costs appear when it exists` };
+  }
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /locked|busy/i.test(text)) {
+    return { state: 'locked', message: `the ledger ${path} is locked by another process; retrying` };
+  }
+  return { state: 'error', message: `ledger: ${text}` };
+}
+
+export class LedgerStore {
+  view: LedgerView;
+  machines = new Map<string, MachineCost>();
+  costs: CostView | null = null;
+  fleet: FleetTotals;
+  /** How long the last poll took, ms (the benchmark reports it). */
+  lastPollMs = 0;
+  private ledger: Ledger | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private costBy: string;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LedgerStoreOptions) {
+    this.now = options.now ?? Date.now;
+    this.costBy = options.costBy;
+    this.view = { state: 'loading', path: options.path, polledAt: null };
+    this.fleet = { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null };
+  }
+
+  start(): void {
+    this.stopped = false;
+    const loop = () => {
+      if (this.stopped) return;
+      this.poll();
+      this.timer = setTimeout(loop, this.options.pollMs);
+      this.timer.unref?.();
+    };
+    loop();
+  }
+
+  /** Changes the cost pane's grouping and recomputes now. */
+  setCostBy(by: string): void {
+    if (by === this.costBy) return;
+    this.costBy = by;
+    if (this.view.state === 'ok') this.poll();
+  }
+
+  /** Reads everything once (synchronously: better-sqlite3). */
+  poll(): void {
+    const started = performance.now();
+    const now = this.now();
+    const { path, rateCard } = this.options;
+    try {
+      // A short busy timeout: a locked ledger must not freeze the screen.
+      this.ledger ??= openLedger(path, { readonly: true, busyTimeoutMs: 100 });
+      const period = billingPeriod(now);
+      const summaries: MachineSummary[] = machineSummaries(this.ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
+      const byMachine = computeInvoice(this.ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
+      const forecasts = new Map(byMachine.lines.map((l) => [l.key, l.forecast ?? null]));
+      const machines = new Map<string, MachineCost>();
+      for (const s of summaries) {
+        machines.set(s.machine, {
+          machine: s.machine,
+          labels: s.labels,
+          lastSeen: s.lastSeen,
+          costPerHour: s.costPerHour,
+          periodCost: s.periodCost,
+          forecast: forecasts.get(s.machine) ?? null,
+        });
+      }
+      const by = this.costBy;
+      const invoice = by === 'machine' ? byMachine : computeInvoice(this.ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
+      this.machines = machines;
+      this.costs = costView(invoice, by, period.from, period.to);
+      this.fleet = {
+        currency: rateCard.currency,
+        costPerHour: sumDecimals(summaries.map((s) => s.costPerHour)),
+        periodCost: byMachine.total,
+        forecast: byMachine.forecast ?? null,
+        periodFrom: period.from,
+        periodTo: period.to,
+      };
+      this.view = { state: 'ok', path, polledAt: now };
+    } catch (error) {
+      const problem = describeLedgerError(error, path);
+      this.view = { ...problem, path, polledAt: this.view.polledAt };
+      if (problem.state !== 'locked') {
+        // Missing or broken: open afresh next time (it may have been created or replaced).
+        this.ledger?.close();
+        this.ledger = undefined;
+      }
+    }
+    this.lastPollMs = performance.now() - started;
+    this.options.onChange?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ledger?.close();
+    this.ledger = undefined;
+  }
+}

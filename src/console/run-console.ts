@@ -1,0 +1,153 @@
+// Runs the console: the interactive screen (ink) on a terminal, or one snapshot (plain text or JSON)
+// for scripts and pipes. Nothing but ink writes to the terminal while the screen is up: kafkajs logs
+// through the silent logger, and ink patches console.* for the rest.
+import { createElement } from 'react';
+import { render, renderToString } from 'ink';
+import type { Kafka } from 'kafkajs';
+import type { RateCard } from '../billing/index.js';
+import { MeterError } from '../cli/errors.js';
+import { ConsoleApp } from '../../components/ConsoleApp.js';
+import { PlainSnapshot } from '../../components/PlainSnapshot.js';
+import { makeTheme, ThemeProvider } from '../../components/Theme.js';
+import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
+import { collectOnce, onceJson, ONCE_LAG_POLL_MS, ONCE_LAG_WINDOW_MS } from './once.js';
+import { STALE_INTERVALS } from './build-snapshot.js';
+
+export interface RunConsoleOptions {
+  kafka: Kafka;
+  brokers: string[];
+  topic: string;
+  group: string;
+  ledgerPath: string;
+  rateCard: RateCard;
+  intervalMs: number;
+  refreshMs: number;
+  costBy: string;
+  /** One snapshot and exit: JSON or plain text. */
+  once: boolean;
+  json: boolean;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  stderr?: NodeJS.WriteStream;
+  env?: NodeJS.ProcessEnv;
+  /** Called with the hub once it runs (the benchmark reads its frame times). */
+  onHub?: (hub: ConsoleHub) => void;
+  /** ink's render metrics, per frame (the benchmark). */
+  onRender?: (renderMs: number) => void;
+}
+
+const ALT_SCREEN_ON = '\u001b[?1049h\u001b[H';
+const ALT_SCREEN_OFF = '\u001b[?1049l';
+
+function hubOptions(o: RunConsoleOptions, extra: Partial<ConsoleHubOptions> = {}): ConsoleHubOptions {
+  return {
+    kafka: o.kafka,
+    topic: o.topic,
+    group: o.group,
+    ledgerPath: o.ledgerPath,
+    rateCard: o.rateCard,
+    intervalMs: o.intervalMs,
+    refreshMs: o.refreshMs,
+    costBy: o.costBy,
+    ...extra,
+  };
+}
+
+export async function runOnce(o: RunConsoleOptions): Promise<void> {
+  const stdout = o.stdout ?? process.stdout;
+  const stderr = o.stderr ?? process.stderr;
+  const hub = new ConsoleHub(
+    hubOptions(o, {
+      lagPollMs: ONCE_LAG_POLL_MS,
+      lagWindowMs: ONCE_LAG_WINDOW_MS,
+      // The last few intervals are enough to know who is alive and how busy.
+      backfillMs: (STALE_INTERVALS + 1) * o.intervalMs,
+      maxPoints: 60,
+    }),
+  );
+  try {
+    const { snapshot, complete, everConnected } = await collectOnce(hub, o.intervalMs);
+    if (!everConnected) {
+      throw new MeterError(
+        `cannot reach Kafka at ${o.brokers.join(',')}${snapshot.broker.message ? `: ${snapshot.broker.message}` : ''}; start one with \`meter kafka start\` or pass --brokers`,
+      );
+    }
+    if (!complete) stderr.write('meter console: not every source answered in time; this snapshot may be partial\n');
+    if (snapshot.ledger.state !== 'ok' && snapshot.ledger.message) stderr.write(`meter console: ${snapshot.ledger.message}\n`);
+    if (o.json) {
+      stdout.write(JSON.stringify(onceJson(snapshot), null, 2) + '\n');
+    } else {
+      const width = stdout.isTTY && stdout.columns ? stdout.columns : 120;
+      const theme = makeTheme(!(o.env ?? process.env).NO_COLOR);
+      const tree = createElement(ThemeProvider, { theme }, createElement(PlainSnapshot, { snapshot, width }));
+      stdout.write(renderToString(tree, { columns: width }) + '\n');
+    }
+  } finally {
+    await hub.stop();
+  }
+}
+
+export async function runInteractive(o: RunConsoleOptions): Promise<void> {
+  const stdout = o.stdout ?? process.stdout;
+  const stdin = o.stdin ?? process.stdin;
+  const env = o.env ?? process.env;
+  const readOnly = !stdin.isTTY;
+  const hub = new ConsoleHub(hubOptions(o));
+  o.onHub?.(hub);
+  hub.start();
+
+  stdout.write(ALT_SCREEN_ON);
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    stdout.write(ALT_SCREEN_OFF);
+  };
+  // Whatever happens, give the terminal its screen back.
+  process.once('exit', restore);
+
+  const app = render(
+    createElement(ConsoleApp, {
+      source: hub,
+      readOnly,
+      theme: makeTheme(!env.NO_COLOR),
+      initialUi: { costBy: o.costBy },
+      onCostByChange: (by: string) => hub.setCostBy(by),
+    }),
+    {
+      stdout,
+      stdin,
+      exitOnCtrlC: false,
+      patchConsole: true,
+      // Not incrementalRendering: in ink 6.8 it moves the frame down a line when frames end in a newline.
+      incrementalRendering: false,
+      maxFps: 20,
+      onRender: o.onRender ? (metrics) => o.onRender!(metrics.renderTime) : undefined,
+    },
+  );
+  const quit = () => app.unmount();
+  // The terminal went away (SSH dropped, window closed): writes fail with EIO; just leave.
+  let terminalGone = false;
+  const onWriteError = () => {
+    terminalGone = true;
+    restored = true;
+    try {
+      app.unmount();
+    } catch {
+      // nothing left to draw on
+    }
+  };
+  stdout.on('error', onWriteError);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, quit);
+  try {
+    await app.waitUntilExit();
+  } finally {
+    for (const s of signals) process.off(s, quit);
+    if (!terminalGone) {
+      app.cleanup();
+      restore();
+    }
+    await hub.stop();
+  }
+}

@@ -1,0 +1,259 @@
+// The live tail: a short-lived consumer of its own (a throw-away group that never commits) reading the
+// usage topic from a little while back, for each machine's recent CPU and memory. It keeps what it has
+// when the broker goes away and picks up again by itself when it comes back.
+//
+// On every (re)join it seeks each partition to the offsets at (now - backfillMs), so sparklines are
+// full at once and `--once` sees the last few intervals without waiting for new samples.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
+
+export interface MachineTrace {
+  machine: string;
+  labels: Record<string, string>;
+  cores: number;
+  memTotalBytes: number;
+  /** Window ends (epoch ms), CPU % and memory % of recent samples, oldest first, equal lengths. */
+  ends: number[];
+  cpu: number[];
+  mem: number[];
+  /** Bumped on every change, so snapshot building can reuse what did not change. */
+  version: number;
+}
+
+export type TailState = 'connecting' | 'running' | 'reconnecting';
+
+export interface TopicTailOptions {
+  kafka: Kafka;
+  topic: string;
+  /** How far back to start reading on (re)join. */
+  backfillMs: number;
+  /** Samples kept per machine. */
+  maxPoints: number;
+  /** Called (at most once per tick of the caller's choosing) when anything changed. */
+  onChange?: () => void;
+  now?: () => number;
+}
+
+/** The group id of a console's own tail consumer: unique, and recognisable in group listings. */
+export function tailGroupId(): string {
+  return `meter-console-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export class TopicTail {
+  readonly machines = new Map<string, MachineTrace>();
+  state: TailState = 'connecting';
+  /** The last error, in one line, while not running. */
+  message: string | undefined;
+  /** Samples read since start, and the ones that were not valid Sample v1. */
+  received = 0;
+  invalid = 0;
+  /** Bumped on every change. */
+  version = 0;
+
+  private consumer: Consumer | undefined;
+  private admin: Admin | undefined;
+  private stopped = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Next offset to read per partition, and the end offsets to reach for catchUp(). */
+  private readonly position = new Map<number, number>();
+  private targets: Map<number, number> | undefined;
+  private rateWindow: Array<{ at: number; received: number }> = [];
+  private readonly now: () => number;
+
+  constructor(private readonly options: TopicTailOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  private setState(state: TailState, message?: string): void {
+    if (this.state === state && this.message === message) return;
+    this.state = state;
+    this.message = message;
+    this.changed();
+  }
+
+  private changed(): void {
+    this.version++;
+    this.options.onChange?.();
+  }
+
+  private scheduleRestart(delayMs: number): void {
+    if (this.stopped || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.connect();
+    }, delayMs);
+    this.restartTimer.unref?.();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const { kafka, topic } = this.options;
+    await this.teardown();
+    const consumer = kafka.consumer({
+      groupId: tailGroupId(),
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 500,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3000,
+      retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => !this.stopped },
+    });
+    const admin = kafka.admin({ retry: { retries: 1, initialRetryTime: 300, maxRetryTime: 1000 } });
+    this.consumer = consumer;
+    this.admin = admin;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      void this.seekBack(consumer, admin);
+    });
+    consumer.on(consumer.events.FETCH, () => {
+      if (this.state !== 'running') this.setState('running');
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      const message = firstLine(event.payload.error);
+      this.setState('reconnecting', message);
+      // kafkajs restarts by itself after retriable errors; after others we start over.
+      if (!event.payload.restart) this.scheduleRestart(2000);
+    });
+    try {
+      await admin.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: false });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        eachBatch: async (payload) => this.onBatch(payload),
+      });
+    } catch (error) {
+      if (this.stopped) return;
+      this.setState(this.state === 'connecting' ? 'connecting' : 'reconnecting', firstLine(error));
+      this.scheduleRestart(2000);
+    }
+  }
+
+  /** Seeks every partition to the offsets at (now - backfill); remembers the end offsets to reach. */
+  private async seekBack(consumer: Consumer, admin: Admin): Promise<void> {
+    const { topic, backfillMs } = this.options;
+    try {
+      const [ends, starts] = await Promise.all([
+        admin.fetchTopicOffsets(topic),
+        admin.fetchTopicOffsetsByTimestamp(topic, this.now() - backfillMs),
+      ]);
+      if (!this.targets) this.targets = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+      for (const s of starts) {
+        const end = ends.find((e) => e.partition === s.partition);
+        // No message at or after the timestamp: the offset is the end.
+        const offset = Number(s.offset) < 0 && end ? Number(end.high) : Number(s.offset);
+        const known = this.position.get(s.partition);
+        // Do not re-read what this tail already has from before a rejoin.
+        const from = known !== undefined && known > offset ? known : offset;
+        this.position.set(s.partition, from);
+        consumer.seek({ topic, partition: s.partition, offset: String(from) });
+      }
+      this.changed();
+    } catch (error) {
+      // Reading from the latest offsets is still a live tail; say why the history is short.
+      this.message = `no history: ${firstLine(error)}`;
+    }
+  }
+
+  private onBatch({ batch }: EachBatchPayload): void {
+    const now = this.now();
+    const limits = { now, lateLimitMs: DEFAULT_LATE_LIMIT_MS };
+    for (const message of batch.messages) {
+      const checked = checkSample(message.value, message.key?.toString('utf8'), limits);
+      if (checked.ok) {
+        this.add(checked.sample);
+        this.received++;
+      } else {
+        this.invalid++;
+      }
+    }
+    const last = batch.lastOffset();
+    if (batch.messages.length > 0) this.position.set(batch.partition, Number(last) + 1);
+    this.changed();
+  }
+
+  /** Adds one sample to its machine's trace, in window order; a sample seen twice is kept once. */
+  add(sample: Sample): void {
+    const { maxPoints } = this.options;
+    let trace = this.machines.get(sample.machine);
+    if (!trace) {
+      trace = { machine: sample.machine, labels: sample.labels, cores: sample.cpu.cores, memTotalBytes: sample.mem.totalBytes, ends: [], cpu: [], mem: [], version: 0 };
+      this.machines.set(sample.machine, trace);
+    }
+    const windowSeconds = (sample.end - sample.start) / 1000;
+    const cpu = (sample.cpu.busySeconds / (sample.cpu.cores * windowSeconds)) * 100;
+    const mem = sample.mem.totalBytes > 0 ? (sample.mem.usedBytes / sample.mem.totalBytes) * 100 : 0;
+    const ends = trace.ends;
+    let at = ends.length;
+    while (at > 0 && ends[at - 1]! >= sample.end) {
+      if (ends[at - 1] === sample.end) return; // already have it
+      at--;
+    }
+    if (at === ends.length) {
+      ends.push(sample.end);
+      trace.cpu.push(cpu);
+      trace.mem.push(mem);
+      // The newest sample describes the machine now.
+      trace.labels = sample.labels;
+      trace.cores = sample.cpu.cores;
+      trace.memTotalBytes = sample.mem.totalBytes;
+    } else {
+      if (at === 0 && ends.length >= maxPoints) return; // older than everything kept
+      ends.splice(at, 0, sample.end);
+      trace.cpu.splice(at, 0, cpu);
+      trace.mem.splice(at, 0, mem);
+    }
+    if (ends.length > maxPoints) {
+      const drop = ends.length - maxPoints;
+      ends.splice(0, drop);
+      trace.cpu.splice(0, drop);
+      trace.mem.splice(0, drop);
+    }
+    trace.version++;
+  }
+
+  /** True once every partition has been read up to the end offsets seen at the first join. */
+  caughtUp(): boolean {
+    if (!this.targets) return false;
+    for (const [partition, end] of this.targets) {
+      if ((this.position.get(partition) ?? -1) < end) return false;
+    }
+    return true;
+  }
+
+  /** Samples per second over the last ~10 s. */
+  rate(): number | null {
+    const now = this.now();
+    this.rateWindow.push({ at: now, received: this.received });
+    while (this.rateWindow.length > 2 && this.rateWindow[0]!.at < now - 10_000) this.rateWindow.shift();
+    const first = this.rateWindow[0]!;
+    if (now - first.at < 1000) return null;
+    return ((this.received - first.received) * 1000) / (now - first.at);
+  }
+
+  private async teardown(): Promise<void> {
+    const consumer = this.consumer;
+    const admin = this.admin;
+    this.consumer = undefined;
+    this.admin = undefined;
+    await Promise.allSettled([consumer?.disconnect(), admin?.disconnect()]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    await this.teardown();
+  }
+}
+
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0]!.slice(0, 200);
+}
