@@ -67,9 +67,9 @@ export class Publisher {
     const batchSize = this.options.batchSize ?? 1000;
     while (this.running) {
       if (spool.pending === 0) {
+        // Sleeps until the sampler appends (notify) or stop() is called: no polling while idle.
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          setTimeout(resolve, 1000).unref();
         });
         this.wake = undefined;
         continue;
