@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SnapshotBuilder, type SnapshotInputs } from '../../../src/console/build-snapshot.js';
+import { TopicTail, type MachineTrace } from '../../../src/console/tail-store.js';
+import type { MachineCost } from '../../../src/console/ledger-store.js';
+import { emptySnapshot } from '../../../src/console/snapshot.js';
+import type { Sample } from '../../../src/schema/sample.js';
+import type { Kafka } from 'kafkajs';
+
+const NOW = Date.UTC(2026, 10, 15, 12, 0, 0);
+const GiB = 2 ** 30;
+
+function sample(machine: string, end: number, busySeconds = 10): Sample {
+  return {
+    v: 1,
+    id: `${machine}:0:${end}`,
+    machine,
+    labels: { team: 'search' },
+    start: end - 5000,
+    end,
+    cpu: { cores: 4, busySeconds },
+    mem: { totalBytes: 16 * GiB, usedBytes: 4 * GiB },
+  };
+}
+
+/** A tail that is fed by hand: no broker needed for its bookkeeping. */
+function tail(maxPoints = 5) {
+  return new TopicTail({ kafka: {} as Kafka, topic: 't', backfillMs: 0, maxPoints });
+}
+
+function inputs(traces: ReadonlyMap<string, MachineTrace>, costs: Map<string, MachineCost>, now = NOW): SnapshotInputs {
+  const base = emptySnapshot();
+  return {
+    now,
+    topic: 'resource_usage',
+    group: 'billing',
+    intervalMs: 5000,
+    tail: { machines: traces, state: 'running', rate: 1 },
+    ledger: { view: { state: 'ok', path: 'x', polledAt: now }, machines: costs, costs: null, fleet: base.fleet },
+    lag: { view: base.lag, health: { state: 'connected', since: now - 1000 } },
+  };
+}
+
+test('the tail keeps samples in window order, once each, and only the newest maxPoints', () => {
+  const t = tail(3);
+  for (const end of [NOW - 10_000, NOW, NOW - 5000, NOW - 5000, NOW - 15_000]) t.add(sample('a', end));
+  const trace = t.machines.get('a')!;
+  assert.deepEqual(trace.ends, [NOW - 10_000, NOW - 5000, NOW]);
+  assert.equal(trace.cpu[0], 50, '10 busy seconds of 4 cores over 5 s');
+  assert.equal(trace.mem[0], 25);
+  t.add(sample('a', NOW - 20_000));
+  assert.deepEqual(trace.ends, [NOW - 10_000, NOW - 5000, NOW], 'older than everything kept: dropped');
+});
+
+test('machines come from both the tail and the ledger; stale after 3 intervals of silence', () => {
+  const t = tail();
+  t.add(sample('live', NOW - 2000));
+  t.add(sample('quiet', NOW - 16_000));
+  const costs = new Map<string, MachineCost>([
+    ['live', { machine: 'live', labels: { team: 'search' }, lastSeen: NOW - 2000, costPerHour: '0.100000', periodCost: '1.000000', forecast: '9.000000' }],
+    ['billed-only', { machine: 'billed-only', labels: { team: 'data' }, lastSeen: NOW - 3_600_000, costPerHour: '0.000000', periodCost: '5.000000', forecast: '5.000000' }],
+  ]);
+  const snapshot = new SnapshotBuilder().build(inputs(t.machines, costs));
+  const byName = new Map(snapshot.machines.map((m) => [m.machine, m]));
+  assert.deepEqual([...byName.keys()].sort(), ['billed-only', 'live', 'quiet']);
+  assert.equal(byName.get('live')!.stale, false);
+  assert.equal(byName.get('live')!.costPerHour, '0.100000');
+  assert.equal(byName.get('live')!.cpu, 50);
+  assert.equal(byName.get('quiet')!.stale, true, '16 s > 3 x 5 s');
+  assert.equal(byName.get('quiet')!.costPerHour, null, 'not in the ledger yet');
+  assert.equal(byName.get('billed-only')!.cpu, null);
+  assert.equal(byName.get('billed-only')!.stale, true);
+  assert.equal(byName.get('billed-only')!.labels.team, 'data');
+  assert.deepEqual(snapshot.labelKeys, ['team']);
+});
+
+test('rows that did not change keep their identity; a new sample or a stale flip makes a new row', () => {
+  const t = tail();
+  t.add(sample('a', NOW - 1000));
+  t.add(sample('b', NOW - 1000));
+  const builder = new SnapshotBuilder();
+  const first = builder.build(inputs(t.machines, new Map()));
+  const second = builder.build(inputs(t.machines, new Map(), NOW + 500));
+  assert.equal(second.machines, first.machines, 'nothing changed: same array');
+  t.add(sample('a', NOW + 4000));
+  const third = builder.build(inputs(t.machines, new Map(), NOW + 4500));
+  const row = (s: typeof first, name: string) => s.machines.find((m) => m.machine === name)!;
+  assert.notEqual(row(third, 'a'), row(first, 'a'));
+  assert.equal(row(third, 'b'), row(first, 'b'));
+  const later = builder.build(inputs(t.machines, new Map(), NOW + 20_000));
+  assert.equal(row(later, 'b').stale, true);
+});
+
+test('the broker is reconnecting when either connection fails, since the first failure', () => {
+  const builder = new SnapshotBuilder();
+  const t = tail();
+  const base = inputs(t.machines, new Map());
+  const down = builder.build({ ...base, lag: { ...base.lag, health: { state: 'reconnecting', since: NOW - 5000, message: 'Connection error' } } });
+  assert.deepEqual(down.broker, { state: 'reconnecting', since: NOW - 5000, message: 'Connection error' });
+  const tailDown = builder.build({ ...base, tail: { ...base.tail, state: 'reconnecting', message: 'fetch failed' } });
+  assert.equal(tailDown.broker.state, 'reconnecting');
+  const up = builder.build(base);
+  assert.equal(up.broker.state, 'connected');
+});
