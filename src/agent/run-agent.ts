@@ -1,5 +1,6 @@
 // `meter agent`: sample every interval, spool, publish. Sampling never waits on Kafka: a sample goes
 // to the on-disk spool first and the publisher drains the spool in the background.
+import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, type KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
 import { FleetSimulator } from './fleet-simulator.js';
@@ -96,7 +97,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   };
   schedule();
 
-  await (options.stopSignal ?? waitForSignal());
+  await (options.stopSignal ?? shutdownRequested());
   stopping = true;
   clearTimeout(timer);
   await ticking;
@@ -110,14 +111,3 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   });
 }
 
-export function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}

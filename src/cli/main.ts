@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
       debug: { type: 'boolean', global: true, hidden: true },
       'sasl-password': { type: 'string', global: true, hidden: true },
       'test-brokers': { type: 'string', global: true, hidden: true },
+      'exit-with-parent': { type: 'string', global: true, hidden: true },
     })
     .middleware((args) => {
       if (typeof args['log-level'] === 'string') process.env.METER_LOG_LEVEL = args['log-level'];

@@ -5,6 +5,7 @@ import { kafkaCommand } from './kafka.js';
 import { workerCommand } from './worker.js';
 import { invoiceCommand } from './invoice.js';
 import { consoleCommand } from './console.js';
+import { upCommand } from './up.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand];
+export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, upCommand];

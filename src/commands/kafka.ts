@@ -3,7 +3,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { positive } from '../config/options.js';
-import type { BrokerProgress, LocalBrokerOptions } from '../kafka/local-broker.js';
+import type { LocalBrokerOptions } from '../kafka/local-broker.js';
+import { progressPrinter } from '../kafka/progress-printer.js';
 
 interface KafkaArgv {
   action: 'start' | 'stop' | 'status' | 'fetch';
@@ -12,43 +13,6 @@ interface KafkaArgv {
   'controller-port'?: number;
   timeout?: number;
   json: boolean;
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.round(bytes / 1e3)} kB`;
-}
-
-/**
- * Progress on stderr (stdout carries the result): on a terminal the download count updates in place;
- * elsewhere (CI logs) a line every 2 seconds at most.
- */
-function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { onProgress: (p: BrokerProgress) => void; end: () => void } {
-  const tty = Boolean(stream.isTTY);
-  let inPlace = false;
-  let lastLine = 0;
-  const endLine = () => {
-    if (inPlace) stream.write('\n');
-    inPlace = false;
-  };
-  return {
-    onProgress: (p) => {
-      if (p.stage === 'fetch') {
-        const line = `  downloaded ${p.files ?? 0} files, ${formatBytes(p.bytes ?? 0)}`;
-        if (tty) {
-          const width = Math.max(20, (stream.columns || 80) - 1);
-          stream.write(`\r${`${line}  ${p.message}`.slice(0, width).padEnd(width)}`);
-          inPlace = true;
-        } else if (Date.now() - lastLine >= 2000) {
-          stream.write(`${line}\n`);
-          lastLine = Date.now();
-        }
-        return;
-      }
-      endLine();
-      stream.write(`${p.stage === 'done' ? '  ' : ''}${p.message}\n`);
-    },
-    end: endLine,
-  };
 }
 
 function brokerOptions(argv: KafkaArgv): LocalBrokerOptions {

@@ -2,19 +2,26 @@
 //
 // Exactly-once effect, without Kafka transactions: each batch's samples, charges, DLQ counts and the
 // partition's next offset go into the ledger in one SQLite transaction, and the ledger's offsets are
-// the truth. On every (re)assignment the worker seeks each partition to the ledger's offset, and
-// inside the transaction it skips anything below it, so a batch that is delivered again (a crash
-// before the Kafka commit, a rebalance, a zombie member) changes nothing. Samples are also unique by
-// id, so duplicates and agent replays change nothing either. Kafka's committed offsets follow the
-// ledger's, after each transaction, for lag tools.
+// the truth. On every (re)assignment the worker seeks each partition to the ledger's offset; inside
+// the transaction anything below that offset is skipped, and a batch that starts past it (because one
+// before it failed) is refused. So a batch delivered again (a crash before the Kafka commit, a
+// rebalance, a zombie member) changes nothing, and no batch is ever stepped over. Samples are also
+// unique by id, so duplicates and agent replays change nothing either.
+//
+// Pipelining: the transaction runs on the ledger thread while the main thread fetches and validates
+// the next batches (at most MAX_IN_FLIGHT queued). kafkajs is told a batch is consumed as soon as it
+// is queued, so it fetches on; Kafka's committed offsets, for lag tools, are only ever the ledger's
+// own, committed after each transaction.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { MeterError, errorMessage } from '../cli/errors.js';
 import { createKafka, ensureTopic, type KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
-import { openLedger, type ApplyResult, type Ledger } from '../ledger/index.js';
+import { LedgerGapError, openLedger, type ApplyResult } from '../ledger/index.js';
 import { describeRateCard, type RateCard } from '../billing/rate-card.js';
 import { BatchPreparer } from './prepare.js';
 import { dlqTopicFor, sendToDlq } from './dlq.js';
+import { InlineLedgerWriter, ThreadLedgerWriter, type LedgerWriter } from './ledger-writer.js';
 import { RateMeter, StatusLine, statusLine, totalLag, type WorkerCounters } from './status.js';
 
 export interface WorkerOptions {
@@ -35,8 +42,12 @@ export interface WorkerOptions {
   onBatch?: (result: ApplyResult & { partition: number; lag: number }) => void;
   /** Fetch size per partition; bigger batches mean fewer transactions. */
   maxBytesPerPartition?: number;
+  /** Consumer group session timeout: how soon a member that died (kill -9) loses its partitions. */
+  sessionTimeoutMs?: number;
   /** How often a non-TTY worker logs its progress. */
   progressIntervalMs?: number;
+  /** Run transactions on the main thread instead of the ledger thread. */
+  inlineLedger?: boolean;
 }
 
 export interface WorkerSummary {
@@ -47,6 +58,10 @@ export interface WorkerSummary {
 }
 
 const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+/** Batches queued for the ledger thread before the consumer waits. */
+const MAX_IN_FLIGHT = 3;
+/** Consecutive failed transactions (other than gaps) before the worker gives up with an error. */
+const MAX_CONSECUTIVE_FAILURES = 10;
 
 export function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -64,16 +79,26 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const { logger, topic, group } = options;
   // Before any await: a signal that arrives while connecting still stops the worker cleanly.
   const stopSignal = options.stopSignal ?? waitForSignal();
+  // The main thread's connection: migrations, the rate card, and the offsets it seeks to.
   const ledger = openLedger(options.ledgerPath);
   const rateCardId = ledger.registerRateCard(options.rateCard);
   const preparer = new BatchPreparer(options.rateCard, options.lateLimitMs);
   const counters: WorkerCounters = { inserted: 0, duplicates: 0, dlq: 0, batches: 0, lag: new Map() };
   const kafka: Kafka = createKafka(options.connection, logger);
   const admin: Admin = kafka.admin();
+  let writer: LedgerWriter | undefined;
   let producer: Producer | undefined;
   let consumer: Consumer | undefined;
   let ticker: NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<void>>();
+  let activeBatches = 0;
+  let stopping = false;
+  let fatal: ((error: Error) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => (fatal = reject));
+  failed.catch(() => {});
   try {
+    writer = options.inlineLedger ? new InlineLedgerWriter(ledger) : await ThreadLedgerWriter.start(options.ledgerPath);
+    const ledgerWriter = writer;
     try {
       await admin.connect();
       await ensureTopic(admin, topic, options.partitions, logger);
@@ -91,80 +116,141 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const dlqProducer = producer;
+    const maxBytesPerPartition = options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
     consumer = kafka.consumer({
       groupId: group,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
-      maxBytes: 4 * (options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION),
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      maxBytesPerPartition,
+      maxBytes: 4 * maxBytesPerPartition,
+      sessionTimeout,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     });
     const activeConsumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
 
+    /** Where a partition resumes: the ledger's next offset, else the start of the log. */
+    const resumeOffset = (partition: number): string | undefined => {
+      const next = ledger.nextOffset(group, topic, partition);
+      return next !== undefined ? String(next) : logStart.get(partition);
+    };
+
+    // Offsets the ledger has committed and Kafka has not been told yet; one commit at a time.
+    let assigned = new Set<number>();
+    const acked = new Map<number, number>();
+    let committing: Promise<void> | undefined;
+    const commitAcked = (): Promise<void> => {
+      if (committing) return committing;
+      const run = async () => {
+        while (acked.size > 0) {
+          const offsets = [...acked].map(([partition, offset]) => ({ topic, partition, offset: String(offset) }));
+          acked.clear();
+          try {
+            await activeConsumer.commitOffsets(offsets);
+          } catch (error) {
+            // A rebalance in progress, a broker away: the next commit carries the offsets again.
+            logger.debug('commit to Kafka failed; the ledger holds the offsets', { error: errorMessage(error) });
+            return;
+          }
+        }
+      };
+      committing = run().finally(() => (committing = undefined));
+      return committing;
+    };
+
     activeConsumer.on(activeConsumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = payload.memberAssignment[topic] ?? [];
-      counters.lag = new Map(assigned.map((p) => [p, counters.lag.get(p) ?? 0]));
+      const partitions = payload.memberAssignment[topic] ?? [];
+      assigned = new Set(partitions);
+      for (const p of acked.keys()) if (!assigned.has(p)) acked.delete(p);
+      counters.lag = new Map(partitions.map((p) => [p, counters.lag.get(p) ?? 0]));
       const seeks: Record<number, string> = {};
-      for (const partition of assigned) {
-        const next = ledger.nextOffset(group, topic, partition);
-        const offset = next !== undefined ? String(next) : logStart.get(partition);
+      for (const partition of partitions) {
+        const offset = resumeOffset(partition);
         if (offset === undefined) continue;
         activeConsumer.seek({ topic, partition, offset });
         seeks[partition] = offset;
       }
-      logger.info('partitions assigned', { group, topic, partitions: assigned, resumeFrom: seeks });
+      logger.info('partitions assigned', { group, topic, partitions, resumeFrom: seeks });
     });
-
-    let crashed: ((error: Error) => void) | undefined;
-    const crash = new Promise<never>((_, reject) => (crashed = reject));
-    crash.catch(() => {});
     activeConsumer.on(activeConsumer.events.CRASH, ({ payload }) => {
       logger.error('consumer crashed', { error: payload.error.message, restarting: payload.restart });
-      if (!payload.restart) crashed?.(payload.error);
+      if (!payload.restart) fatal?.(payload.error);
     });
 
-    const eachBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }: EachBatchPayload) => {
-      const partition = batch.partition;
-      const lastOffset = Number(batch.lastOffset());
-      const lag = Number(batch.offsetLag());
-      const applied = ledger.nextOffset(group, topic, partition) ?? 0;
-      if (lastOffset < applied) {
-        // All of it is in the ledger already (delivered again after a crash or a rebalance).
-        resolveOffset(batch.lastOffset());
-        counters.lag.set(partition, lag);
-        return;
-      }
-      const prepared = preparer.prepare(batch.messages, Date.now(), applied);
-      if (prepared.rejects.length > 0) {
-        await sendToDlq(dlqProducer, topic, partition, prepared.rejects);
-        await heartbeat();
-      }
-      const result = ledger.applyBatch({
-        group,
-        topic,
-        partition,
-        lastOffset,
-        samples: prepared.samples,
-        rejects: prepared.rejects,
-        rateCardId,
-      });
-      resolveOffset(batch.lastOffset());
+    let consecutiveFailures = 0;
+    const retryAfter = new Map<number, number>();
+    const onApplied = (partition: number, lag: number, result: ApplyResult, rejectCodes: string[]) => {
+      consecutiveFailures = 0;
       counters.inserted += result.inserted;
       counters.duplicates += result.duplicates;
       counters.dlq += result.rejected;
       counters.batches++;
-      counters.lag.set(partition, lag);
       if (result.rejected > 0) {
-        const reasons = [...new Set(prepared.rejects.map((r) => r.code))];
-        logger.warn('invalid messages sent to the DLQ', { partition, count: result.rejected, reasons, dlq: dlqTopicFor(topic) });
+        logger.warn('invalid messages sent to the DLQ', { partition, count: result.rejected, reasons: rejectCodes, dlq: dlqTopicFor(topic) });
       }
+      if (assigned.has(partition)) acked.set(partition, result.nextOffset);
+      void commitAcked();
       options.onBatch?.({ ...result, partition, lag });
-      await commitOffsetsIfNecessary();
-      await heartbeat();
+    };
+    const onFailed = (partition: number, error: unknown) => {
+      if (error instanceof LedgerGapError) {
+        logger.info('batch refused: one before it was not applied; reading again from the ledger offset', {
+          partition,
+          ledgerOffset: error.nextOffset,
+        });
+      } else {
+        consecutiveFailures++;
+        logger.error('ledger transaction failed; the batch will be read again', { partition, error: errorMessage(error) });
+        retryAfter.set(partition, Date.now() + Math.min(30_000, 250 * 2 ** consecutiveFailures));
+        if (consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) {
+          fatal?.(new MeterError(`ledger writes keep failing (${errorMessage(error)}); the ledger is consistent, fix the cause and start again`));
+          return;
+        }
+      }
+      const offset = resumeOffset(partition);
+      if (offset !== undefined && assigned.has(partition) && !stopping) {
+        try {
+          activeConsumer.seek({ topic, partition, offset });
+        } catch (seekError) {
+          logger.debug('seek failed', { partition, error: errorMessage(seekError) });
+        }
+      }
+    };
+
+    const eachBatch = async ({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload) => {
+      activeBatches++;
+      try {
+        const partition = batch.partition;
+        const wait = (retryAfter.get(partition) ?? 0) - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (stopping || isStale()) return;
+        const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset());
+        const lastOffset = Number(batch.lastOffset());
+        const lag = Number(batch.offsetLag());
+        counters.lag.set(partition, lag);
+        const prepared = preparer.prepare(batch.messages, Date.now(), ledger.nextOffset(group, topic, partition) ?? 0);
+        // To the DLQ before the ledger moves past them: a crash in between sends them again.
+        if (prepared.rejects.length > 0) await sendToDlq(dlqProducer, topic, partition, prepared.rejects);
+        const rejectCodes = [...new Set(prepared.rejects.map((r) => r.code))];
+        const job = ledgerWriter
+          .apply({ group, topic, partition, fetchedOffset, lastOffset, samples: prepared.samples, rejects: prepared.rejects, rateCardId })
+          .then(
+            (result) => onApplied(partition, lag, result, rejectCodes),
+            (error: unknown) => onFailed(partition, error),
+          );
+        inFlight.add(job);
+        void job.then(() => inFlight.delete(job));
+        // kafkajs may fetch on from here; the ledger decides what is applied, and refuses gaps.
+        resolveOffset(batch.lastOffset());
+        while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+        await heartbeat();
+      } finally {
+        activeBatches--;
+      }
     };
 
     await consumer.run({
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: Math.max(1, Math.min(options.partitions, 8)),
       eachBatch,
@@ -178,46 +264,60 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     });
 
     const meter = new RateMeter();
-    let lastLogged = -1;
+    let lastLoggedTotal = -1;
     let lastLoggedAt = 0;
     const tick = () => {
       const now = Date.now();
       meter.observe(counters.inserted, now);
       if (options.statusLine) {
         options.statusLine.draw(statusLine(group, topic, counters, meter.rate(now), options.statusLine.width));
-      } else if (counters.inserted + counters.dlq + counters.duplicates !== lastLogged || now - lastLoggedAt >= 60_000) {
-        if (now - lastLoggedAt >= (options.progressIntervalMs ?? 10_000)) {
-          lastLogged = counters.inserted + counters.dlq + counters.duplicates;
-          lastLoggedAt = now;
-          logger.info('progress', {
-            samplesPerSecond: Math.round(meter.rate(now)),
-            lag: totalLag(counters),
-            inserted: counters.inserted,
-            duplicates: counters.duplicates,
-            dlq: counters.dlq,
-            partitions: [...counters.lag.keys()],
-          });
-        }
+        return;
+      }
+      const total = counters.inserted + counters.dlq + counters.duplicates;
+      const due = now - lastLoggedAt >= (total !== lastLoggedTotal ? (options.progressIntervalMs ?? 10_000) : 60_000);
+      if (due) {
+        lastLoggedTotal = total;
+        lastLoggedAt = now;
+        logger.info('progress', {
+          samplesPerSecond: Math.round(meter.rate(now)),
+          lag: totalLag(counters),
+          inserted: counters.inserted,
+          duplicates: counters.duplicates,
+          dlq: counters.dlq,
+          partitions: [...counters.lag.keys()],
+        });
       }
     };
     ticker = setInterval(tick, 1000);
 
     let stoppedBy: unknown;
     try {
-      stoppedBy = await Promise.race([stopSignal, crash]);
+      stoppedBy = await Promise.race([stopSignal, failed]);
     } catch (error) {
+      if (error instanceof MeterError) throw error;
       throw new MeterError(`the consumer stopped: ${errorMessage(error)}; the ledger is consistent, start the worker again`);
     }
     clearInterval(ticker);
     options.statusLine?.clear();
-    logger.info('stopping: finishing the current batch and leaving the group', { signal: String(stoppedBy) });
+    logger.info('stopping: finishing the batches in hand, then leaving the group', { signal: String(stoppedBy) });
+    // Stop fetching, let the batches in hand reach the ledger, tell Kafka, then leave the group.
+    stopping = true;
+    try {
+      activeConsumer.pause([{ topic }]);
+    } catch {
+      // Not running (a crash): nothing to pause.
+    }
+    while (activeBatches > 0 || inFlight.size > 0) await Promise.race([sleep(20), ...inFlight]);
+    await commitAcked();
   } finally {
+    stopping = true;
     if (ticker) clearInterval(ticker);
     options.statusLine?.clear();
-    // disconnect() waits for the batch in hand, commits, and leaves the group.
+    await Promise.allSettled(inFlight);
     await consumer?.disconnect().catch((error: Error) => logger.warn('consumer disconnect failed', { error: error.message }));
     await producer?.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
+    await writer?.close().catch(() => {});
     ledger.close();
   }
   const summary = { inserted: counters.inserted, duplicates: counters.duplicates, dlq: counters.dlq, batches: counters.batches };

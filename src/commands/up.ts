@@ -1,0 +1,95 @@
+// `meter up`: everything at once on this machine: a broker (found or started), an agent for this host,
+// a simulated fleet, a billing worker, and the console in the foreground.
+import { hostname } from 'node:os';
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../cli/errors.js';
+import { DEFAULT_GROUP, kafkaFlags, parseBrokers, positive } from '../config/options.js';
+import { defaultLedgerPath, meterHome } from '../config/paths.js';
+import { createLogger, silentLogger } from '../log/logger.js';
+
+interface UpArgv {
+  brokers: string;
+  topic: string;
+  group: string;
+  fleet: number;
+  interval: number;
+  ledger?: string;
+  rates?: string;
+  headless: boolean;
+  machine: string;
+}
+
+export const upCommand: CommandModule<object, UpArgv> = {
+  command: 'up',
+  describe: 'Run the whole pipeline here: broker, agent, simulated fleet, worker and the console',
+  builder: (yargs: Argv) =>
+    yargs
+      .options({ brokers: kafkaFlags.brokers, topic: kafkaFlags.topic })
+      .options({
+        group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group of the billing worker' },
+        fleet: { type: 'number', default: 24, describe: 'Simulated machines besides this host (0 for none)' },
+        interval: { type: 'number', default: 5, describe: 'Seconds between samples' },
+        machine: { type: 'string', default: hostname(), describe: "This host's machine id", defaultDescription: 'the host name' },
+        ledger: { type: 'string', describe: 'The ledger file', defaultDescription: 'METER_HOME/ledger.db' },
+        rates: { type: 'string', describe: 'Rate card file (JSON or YAML); defaults to the built-in rates' },
+        headless: { type: 'boolean', default: false, describe: 'No console: logs to stdout, stops on SIGINT/SIGTERM (for servers)' },
+      })
+      .example('$0 up', 'start everything and open the console (q quits and stops it all)')
+      .example('$0 up --headless --fleet 200', 'a bigger demo fleet, no console') as unknown as Argv<UpArgv>,
+  handler: async (argv) => {
+    const brokers = parseBrokers(argv.brokers);
+    const fleet = argv.fleet === 0 ? 0 : positive('fleet', argv.fleet, { integer: true, max: 100_000 });
+    const intervalSeconds = positive('interval', argv.interval, { max: 3600 });
+    if (!argv.topic) throw new UsageError('--topic: give a topic name');
+    const headless = argv.headless || !process.stdout.isTTY || !process.stdin.isTTY;
+    if (!argv.headless && headless) {
+      process.stderr.write('meter up: not a terminal, so running headless (the console needs one; over SSH use ssh -t)\n');
+    }
+    const rateCardPath = argv.rates;
+    if (rateCardPath) {
+      // Checked here, so a bad rate card is one clear line instead of a worker that dies twice.
+      const { loadRateCard } = await import('../billing/index.js');
+      loadRateCard(rateCardPath);
+    }
+    const logger = createLogger({ fields: { mode: 'up' } });
+    const { runUp } = await import('../up/run-up.js');
+    const { shutdownRequested } = await import('../cli/shutdown.js');
+    const stopSignal = shutdownRequested();
+    const code = await runUp({
+      brokers,
+      topic: argv.topic,
+      group: argv.group,
+      fleet,
+      intervalSeconds,
+      home: meterHome(),
+      ledgerPath: argv.ledger ?? defaultLedgerPath(),
+      rates: rateCardPath,
+      headless,
+      machine: argv.machine,
+      logger,
+      stopSignal,
+      runConsole: headless
+        ? undefined
+        : async (pipeline) => {
+            const { loadRateCard } = await import('../billing/index.js');
+            const { createKafka } = await import('../kafka/client.js');
+            const { runInteractive } = await import('../console/run-console.js');
+            await runInteractive({
+              kafka: createKafka({ brokers, clientId: 'meter-console' }, silentLogger),
+              brokers,
+              topic: argv.topic,
+              group: argv.group,
+              ledgerPath: argv.ledger ?? defaultLedgerPath(),
+              rateCard: loadRateCard(rateCardPath),
+              intervalMs: intervalSeconds * 1000,
+              refreshMs: 500,
+              costBy: 'machine',
+              once: false,
+              json: false,
+              // TODO(up): pass the pipeline status to the header once run-console takes it
+            });
+          },
+    });
+    process.exitCode = code;
+  },
+};

@@ -1,0 +1,146 @@
+// `meter up`: the whole pipeline on one machine. It finds or starts a broker, starts an agent for this
+// host, a simulated fleet and a billing worker as child processes (each logging to its own file),
+// then runs the console in the foreground, or, headless, waits for a signal. Whatever it started it
+// stops on the way out, and nothing else.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MeterError } from '../cli/errors.js';
+import type { Logger } from '../log/logger.js';
+import { Supervisor, type ChildSpec, type ChildStatus } from './supervisor.js';
+
+export interface UpOptions {
+  brokers: string[];
+  topic: string;
+  group: string;
+  fleet: number;
+  intervalSeconds: number;
+  home: string;
+  ledgerPath: string;
+  rates?: string;
+  headless: boolean;
+  machine: string;
+  logger: Logger;
+  /** Runs the console until the user quits; resolves then. Absent when headless. */
+  runConsole?: (pipeline: PipelineHandle) => Promise<void>;
+  /** Resolves on SIGINT/SIGTERM. */
+  stopSignal: Promise<unknown>;
+}
+
+/** What the console is told about the processes `up` runs. */
+export interface PipelineHandle {
+  statuses(): ChildStatus[];
+  onChange(listener: (statuses: ChildStatus[]) => void): () => void;
+  /** Resolves when a child has died twice: the console should close. */
+  fatal: Promise<ChildStatus>;
+  /** Resolves on SIGINT/SIGTERM. */
+  stopSignal: Promise<unknown>;
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function isLocal(brokers: string[]): { port: number } | undefined {
+  if (brokers.length !== 1) return undefined;
+  const [host, port] = [brokers[0]!.slice(0, brokers[0]!.lastIndexOf(':')), Number(brokers[0]!.slice(brokers[0]!.lastIndexOf(':') + 1))];
+  return LOCAL_HOSTS.has(host) ? { port } : undefined;
+}
+
+/** The command line that runs this same meter binary (also under tsx in tests). */
+function meterCommand(args: string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: [...process.execArgv, process.argv[1]!, ...args] };
+}
+
+export async function runUp(o: UpOptions): Promise<number> {
+  const broker = await import('../kafka/local-broker.js');
+  const { progressPrinter } = await import('../kafka/progress-printer.js');
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const logsDir = join(o.home, 'logs');
+  mkdirSync(logsDir, { recursive: true });
+
+  // 1. A broker: the one already answering, or a local one we start (and so stop).
+  let startedBroker: { port: number; controllerPort: number } | undefined;
+  const brokerList = o.brokers.join(',');
+  if (await broker.brokerAnswers(o.brokers, 3000)) {
+    say(`meter up: using the broker already running at ${brokerList} (it is left running on exit)`);
+  } else {
+    const local = isLocal(o.brokers);
+    if (!local) {
+      throw new MeterError(`no broker answers at ${brokerList}; start it, or drop --brokers to let meter up run a local one`);
+    }
+    say(`meter up: no broker at ${brokerList}; starting a local Apache Kafka (the first run downloads it)`);
+    const progress = progressPrinter();
+    try {
+      const info = await broker.startLocalBroker({ port: local.port, controllerPort: local.port + 1, onProgress: progress.onProgress });
+      progress.end();
+      if (!info.alreadyRunning) startedBroker = { port: info.port, controllerPort: info.controllerPort };
+      say(`meter up: broker ${info.brokers} (pid ${info.pid}), data ${info.dataDir}, log ${info.logFile}`);
+    } finally {
+      progress.end();
+    }
+  }
+
+  // 2. The pipeline's processes.
+  const kafkaArgs = ['--brokers', brokerList, '--topic', o.topic];
+  const rates = o.rates ? ['--rates', o.rates] : [];
+  const specs: ChildSpec[] = [
+    { name: 'worker', ...meterCommand(['worker', ...kafkaArgs, '--group', o.group, '--ledger', o.ledgerPath, ...rates]), logFile: join(logsDir, 'worker.log') },
+    { name: 'agent', ...meterCommand(['agent', ...kafkaArgs, '--interval', String(o.intervalSeconds), '--machine', o.machine, '--label', 'source=meter-up']), logFile: join(logsDir, 'agent.log') },
+  ];
+  if (o.fleet > 0) {
+    specs.push({
+      name: 'fleet',
+      ...meterCommand(['agent', ...kafkaArgs, '--interval', String(o.intervalSeconds), '--simulate', String(o.fleet)]),
+      logFile: join(logsDir, 'fleet.log'),
+    });
+  }
+  const supervisor = new Supervisor({ echo: o.headless });
+  if (o.headless) supervisor.on('line', (name, line) => process.stdout.write(`[${name}] ${line}\n`));
+  supervisor.on('change', (statuses) => {
+    for (const s of statuses) {
+      if (s.state === 'restarted' && s.deaths === 1 && !reported.has(`${s.name}:1`)) {
+        reported.add(`${s.name}:1`);
+        o.logger.warn(`${s.name} died (${s.lastExit}); restarted it once`, { log: s.logFile });
+      }
+    }
+  });
+  const reported = new Set<string>();
+  const fatal = new Promise<ChildStatus>((resolve) => supervisor.once('fatal', resolve));
+
+  say(`meter up: ledger ${o.ledgerPath}`);
+  for (const spec of specs) {
+    supervisor.start({ ...spec, env: { ...process.env, METER_HOME: o.home } });
+    say(`meter up: ${spec.name} logs to ${spec.logFile}`);
+  }
+
+  // 3. The foreground: the console, or (headless) a wait for a signal or a fatal death.
+  let exitCode = 0;
+  let fatalChild: ChildStatus | undefined;
+  void fatal.then((child) => (fatalChild = child));
+  try {
+    if (o.runConsole && !o.headless) {
+      await o.runConsole({
+        statuses: () => supervisor.statuses,
+        onChange: (listener) => {
+          supervisor.on('change', listener);
+          return () => supervisor.off('change', listener);
+        },
+        fatal,
+        stopSignal: o.stopSignal,
+      });
+    } else {
+      say('meter up: running headless; stop with Ctrl-C or SIGTERM');
+      await Promise.race([o.stopSignal, fatal]);
+    }
+  } finally {
+    say('meter up: stopping');
+    await supervisor.stop(5000);
+    if (startedBroker) {
+      say('meter up: stopping the broker it started');
+      await broker.stopLocalBroker(startedBroker);
+    }
+  }
+  if (fatalChild) {
+    say(`meter up: ${fatalChild.name} died twice (${fatalChild.lastExit}); see ${fatalChild.logFile}`);
+    exitCode = 1;
+  }
+  return exitCode;
+}
