@@ -1,11 +1,12 @@
 // Turns the host's cumulative counters into Sample v1 windows that tile time: each window starts
 // exactly where the previous one ended. The last counters are kept beside the spool, so a restart on
 // the same boot continues from the last window's end and no usage goes unmetered.
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLE_VERSION, sampleId, type Sample } from '../schema/sample.js';
 import type { HostCounters } from './host-counters.js';
 import type { Logger } from '../log/logger.js';
+import { StateFile } from './state-file.js';
 
 interface SamplerState {
   bootId: string;
@@ -30,7 +31,7 @@ export class HostSampler {
   private state!: SamplerState;
   private sequence = 0;
   private readonly agentStart: number;
-  private readonly statePath: string;
+  private readonly stateFile: StateFile<SamplerState>;
   private readonly now: () => number;
 
   private constructor(private readonly options: HostSamplerOptions) {
@@ -38,7 +39,7 @@ export class HostSampler {
     this.agentStart = this.now();
     mkdirSync(options.stateDir, { recursive: true });
     // One state file per machine id, so two agents with different --machine may share a spool dir.
-    this.statePath = join(options.stateDir, `counters-${encodeURIComponent(options.machine)}.json`);
+    this.stateFile = new StateFile(join(options.stateDir, `counters-${encodeURIComponent(options.machine)}.json`));
   }
 
   static async create(options: HostSamplerOptions): Promise<HostSampler> {
@@ -100,17 +101,15 @@ export class HostSampler {
   }
 
   private readState(): SamplerState | undefined {
-    try {
-      const s = JSON.parse(readFileSync(this.statePath, 'utf8')) as SamplerState;
-      return Number.isFinite(s.end) && Number.isFinite(s.busySeconds) ? s : undefined;
-    } catch {
-      return undefined;
-    }
+    const s = this.stateFile.read();
+    return s && Number.isFinite(s.end) && Number.isFinite(s.busySeconds) ? s : undefined;
   }
 
   private writeState(): void {
-    const tmp = `${this.statePath}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state));
-    renameSync(tmp, this.statePath);
+    this.stateFile.write(this.state);
+  }
+
+  close(): void {
+    this.stateFile.close();
   }
 }

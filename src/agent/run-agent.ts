@@ -45,6 +45,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
 
   let takeSamples: () => Promise<Sample[]>;
   let committed: () => void = () => {};
+  let closeSampler: () => void = () => {};
   if (options.simulate > 0) {
     const fleet = new FleetSimulator({ count: options.simulate, start: Date.now(), labels: options.labels });
     takeSamples = async () => fleet.next(Date.now());
@@ -59,6 +60,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     });
     takeSamples = async () => [await sampler.next()];
     committed = () => sampler.commit();
+    closeSampler = () => sampler.close();
   }
 
   logger.info('agent started', {
@@ -104,6 +106,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   logger.info('stopping: flushing spooled samples', { pending: spool.pending });
   await publisher.stop(SHUTDOWN_FLUSH_MS);
   spool.close();
+  closeSampler();
   logger.info('agent stopped', {
     published: publisher.published,
     leftInSpool: spool.pending,

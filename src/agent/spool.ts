@@ -5,10 +5,11 @@
 //
 // Layout: DIR/seg-<n>.log files of lines `<JSON key>\t<value>\n`, and DIR/cursor.json, the first
 // unacknowledged position {segment, offset}.
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { MeterError } from '../cli/errors.js';
+import { StateFile } from './state-file.js';
 
 function processAlive(pid: number): boolean {
   try {
@@ -78,6 +79,7 @@ export class Spool {
   private pendingRecords = 0;
   private droppedRecords = 0;
   private readonly segmentBytes: number;
+  private readonly cursorFile: StateFile<SpoolCursor>;
 
   private constructor(
     readonly dir: string,
@@ -87,6 +89,7 @@ export class Spool {
     this.segmentBytes = Math.max(64 * 1024, Math.min(16 * 1024 * 1024, Math.floor(options.maxBytes / 16)));
     mkdirSync(dir, { recursive: true });
     this.lock();
+    this.cursorFile = new StateFile(join(dir, 'cursor.json'));
     for (const name of readdirSync(dir)) {
       const m = SEGMENT_RE.exec(name);
       if (m) this.segments.push({ id: Number(m[1]), bytes: statSync(join(dir, name)).size });
@@ -172,14 +175,13 @@ export class Spool {
     if (next.segment < this.cursor.segment || (next.segment === this.cursor.segment && next.offset <= this.cursor.offset)) return;
     this.cursor = next;
     this.pendingRecords = Math.max(0, this.pendingRecords - count);
-    const tmp = join(this.dir, 'cursor.json.tmp');
-    writeFileSync(tmp, JSON.stringify(this.cursor));
-    renameSync(tmp, join(this.dir, 'cursor.json'));
     this.deleteConsumedSegments();
+    this.cursorFile.write(this.cursor);
   }
 
   /** Releases the directory for another agent. */
   close(): void {
+    this.cursorFile.close();
     rmSync(join(this.dir, 'agent.pid'), { force: true });
   }
 
@@ -200,19 +202,15 @@ export class Spool {
   }
 
   private readCursor(): SpoolCursor {
-    const file = join(this.dir, 'cursor.json');
-    if (existsSync(file)) {
-      try {
-        const c = JSON.parse(readFileSync(file, 'utf8')) as SpoolCursor;
-        if (Number.isInteger(c.segment) && Number.isInteger(c.offset)) {
-          // The cursor's segment may have been deleted already; start at the first one we have.
-          const first = this.segments[0];
-          if (first && c.segment < first.id) return { segment: first.id, offset: 0 };
-          return c;
-        }
-      } catch {
-        this.options.logger.warn('spool cursor unreadable; replaying the whole spool (ids make repeats harmless)', { dir: this.dir });
+    if (existsSync(this.cursorFile.path)) {
+      const c = this.cursorFile.read();
+      if (c && Number.isInteger(c.segment) && Number.isInteger(c.offset)) {
+        // The cursor's segment may have been deleted already; start at the first one we have.
+        const first = this.segments[0];
+        if (first && c.segment < first.id) return { segment: first.id, offset: 0 };
+        return c;
       }
+      this.options.logger.warn('spool cursor unreadable; replaying the whole spool (ids make repeats harmless)', { dir: this.dir });
     }
     return { segment: this.segments[0]?.id ?? 1, offset: 0 };
   }

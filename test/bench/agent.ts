@@ -90,6 +90,7 @@ async function main() {
   const simCpu = cpuSeconds(sim.pid!) - simCpu0;
   const simRss = rssMiB(sim.pid!);
   const total = await onWire();
+  const stoppedAt = Date.now();
   sim.kill('SIGTERM');
   await admin.deleteTopics({ topics: [topic, simTopic] }).catch(() => undefined);
   await admin.disconnect();
@@ -97,12 +98,14 @@ async function main() {
   rmSync(spool, { recursive: true, force: true });
   rmSync(simSpool, { recursive: true, force: true });
 
-  const rate = total / ((Date.now() - simStart - 2000) / 1000);
+  // Generated at one batch per 5 s tick: the rate the fleet asked for is fleet/5 per second.
+  const ticks = Math.floor((stoppedAt - simStart) / 5000);
+  const rate = total / (ticks * 5);
   console.log('\nmeter agent, default 5 s interval');
   console.log(`  CPU: agent ${perHour(used.agent).toFixed(2)} s/h (${coreShare.toFixed(3)}% of one core; goal <= 0.2%), idle node ${perHour(used.idle).toFixed(2)} s/h`);
   console.log(`  RSS: agent ${rss.agent.toFixed(1)} MiB, idle node ${rss.idle.toFixed(1)} MiB, ratio ${(rss.agent / rss.idle).toFixed(2)}x (goal <= 1.5x)`);
   console.log(`meter agent --simulate ${fleet}, 5 s interval`);
-  console.log(`  published ${total} samples, ${rate.toFixed(0)} samples/s (needed ${(fleet / 5).toFixed(0)}/s), ratio ${(rate / (fleet / 5)).toFixed(2)}x`);
+  console.log(`  published ${total} of ${ticks * fleet} samples generated in ${ticks} ticks: ${rate.toFixed(0)} samples/s (needed ${(fleet / 5).toFixed(0)}/s), ratio ${(rate / (fleet / 5)).toFixed(2)}x`);
   console.log(`  backlog (generated - on the wire) every 5 s: ${backlog.join(' ')}`);
   console.log(`  agent CPU ${((simCpu / (fleetSeconds)) * 100).toFixed(1)}% of one core, RSS ${simRss.toFixed(0)} MiB`);
 }
