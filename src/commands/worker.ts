@@ -12,6 +12,8 @@ interface WorkerArgv extends KafkaArgv {
   rates?: string;
   'late-limit': string;
   partitions: number;
+  'session-timeout': number;
+  'fetch-max-kb': number;
 }
 
 /** The late-data limit is capped so a sample's usage always fits the ledger's 64-bit integers. */
@@ -33,6 +35,13 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         rates: { type: 'string', describe: 'Rate card, JSON or YAML (see examples/rates.example.yaml)', defaultDescription: 'DESIGN.md default prices' },
         'late-limit': { type: 'string', default: '7d', describe: 'Reject samples whose window ended longer ago than this (e.g. 7d, 36h)' },
         partitions: { type: 'number', default: 3, describe: 'Partitions when the worker has to create the topic' },
+        'session-timeout': {
+          type: 'number',
+          default: 30,
+          describe: 'Seconds before a worker that died loses its partitions to the others (broker limits apply: 6..1800 by default)',
+          group: 'Advanced:',
+        },
+        'fetch-max-kb': { type: 'number', default: 4096, describe: 'Largest fetch per partition in KiB: the size of a batch and its transaction', group: 'Advanced:' },
       })
       .example('$0 worker', 'consume resource_usage as group "billing" into METER_HOME/ledger.db')
       .example('$0 worker --ledger /var/lib/meter/ledger.db --rates rates.yaml', 'a given ledger and rate card') as unknown as Argv<WorkerArgv>,
@@ -60,6 +69,8 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
       partitions,
       logger,
       statusLine: status,
+      sessionTimeoutMs: Math.round(positive('session-timeout', argv['session-timeout'], { max: 3600 }) * 1000),
+      maxBytesPerPartition: Math.round(positive('fetch-max-kb', argv['fetch-max-kb'], { max: 1024 * 1024 }) * 1024),
     });
   },
 };

@@ -26,7 +26,8 @@ export const MIGRATIONS: Migration[] = [
         labels TEXT NOT NULL UNIQUE              -- canonical JSON object, keys sorted
       );
 
-      -- Every accepted sample, once: the id is the Sample v1 id, so a duplicate changes nothing.
+      -- Every accepted sample, once: the id is the Sample v1 id, so a duplicate changes nothing. Its
+      -- charge (the charges view) is stored in the same row, so a sample costs one insert.
       CREATE TABLE IF NOT EXISTS samples (
         id TEXT NOT NULL UNIQUE,
         machine TEXT NOT NULL,
@@ -38,7 +39,10 @@ export const MIGRATIONS: Migration[] = [
         mem_used_bytes INTEGER NOT NULL,
         mem_total_bytes INTEGER NOT NULL,
         src_partition INTEGER NOT NULL,          -- where it was first read from
-        src_offset INTEGER NOT NULL
+        src_offset INTEGER NOT NULL,
+        rate_card INTEGER NOT NULL,              -- rate_cards.id the charge was computed with
+        cpu_micros INTEGER NOT NULL,
+        mem_micros INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS samples_by_start ON samples (start_ms);
 
@@ -52,12 +56,10 @@ export const MIGRATIONS: Migration[] = [
 
       -- Each sample's charge at its plan's first-tier price, written with the sample. The invoice
       -- rates the usage tables through the tiers instead; these are the running, per-sample record.
-      CREATE TABLE IF NOT EXISTS charges (
-        sample INTEGER PRIMARY KEY,              -- samples.rowid
-        rate_card INTEGER NOT NULL,
-        cpu_micros INTEGER NOT NULL,
-        mem_micros INTEGER NOT NULL
-      );
+      CREATE VIEW IF NOT EXISTS charges AS
+        SELECT s.rowid AS sample, s.id AS sample_id, s.machine, s.start_ms, s.rate_card, r.currency,
+               s.cpu_micros, s.mem_micros
+        FROM samples s JOIN rate_cards r ON r.id = s.rate_card;
 
       CREATE TABLE IF NOT EXISTS usage_hourly (
         hour_ms INTEGER NOT NULL,

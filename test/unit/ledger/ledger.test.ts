@@ -4,7 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openLedger, splitRange, LEDGER_SCHEMA_VERSION, type LedgerBatch } from '../../../src/ledger/index.js';
+import { openLedger, splitRange, LedgerGapError, LEDGER_SCHEMA_VERSION, type LedgerBatch } from '../../../src/ledger/index.js';
 import { loadRateCard } from '../../../src/billing/index.js';
 import { MeterError } from '../../../src/cli/errors.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
@@ -36,7 +36,7 @@ test('a new ledger is created in WAL mode with the schema, and opening it again 
   assert.equal(first.db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(first.db.pragma('user_version', { simple: true }), LEDGER_SCHEMA_VERSION);
   const tables = () =>
-    (first.db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','index') ORDER BY name").all() as { name: string }[]).map(
+    (first.db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','index','view') ORDER BY name").all() as { name: string }[]).map(
       (r) => r.name,
     );
   const before = tables();
@@ -74,6 +74,7 @@ test('read-only opens fail with one line when the ledger is missing or is not a 
 
 test('a batch writes samples, charges, rollups and the offset; a replay of it changes nothing', () => {
   const ledger = openLedger(tempLedgerPath());
+  assert.equal(ledger.registerRateCard(card), 1);
   const s1 = makeSample({ machine: 'web-1', start: T0, labels: { team: 'a' } });
   const s2 = makeSample({ machine: 'web-1', start: T0 + 5000, labels: { team: 'a' } });
   const s3 = makeSample({ machine: 'db-1', start: T0 + HOUR, cores: 4, busySeconds: 1 });
@@ -84,8 +85,13 @@ test('a batch writes samples, charges, rollups and the offset; a replay of it ch
   assert.equal(ledger.counter('samples'), 3);
   assert.equal(ledger.counter('duplicates'), 1);
   assert.deepEqual(ledger.dlqCounts(), [{ topic: 'resource_usage', reason: 'not-json', count: 1, lastDetail: 'value is not JSON' }]);
-  const charges = ledger.db.prepare('SELECT COUNT(*) AS n, SUM(cpu_micros) AS cpu FROM charges').get() as { n: number; cpu: number };
+  const charges = ledger.db.prepare('SELECT COUNT(*) AS n, SUM(cpu_micros) AS cpu, MIN(currency) AS currency FROM charges').get() as {
+    n: number;
+    cpu: number;
+    currency: string;
+  };
   assert.equal(charges.n, 3);
+  assert.equal(charges.currency, 'USD');
   // 12.5 busy seconds at 0.031611 per core-hour = 109.76 micros -> 110 each; 1 s -> 8.78 -> 9.
   assert.equal(charges.cpu, 110 + 110 + 9);
   const hourly = ledger.db.prepare('SELECT hour_ms, machine, samples, cpu_busy_us FROM usage_hourly ORDER BY hour_ms').all();
@@ -124,6 +130,24 @@ test('offsets never move backwards, and partitions are independent', () => {
     { group: 'billing', topic: 'resource_usage', partition: 1, nextOffset: 101 },
     { group: 'billing', topic: 'resource_usage', partition: 2, nextOffset: 6 },
   ]);
+  ledger.close();
+});
+
+test('a batch that starts past the ledger offset is refused, so a failed batch is never skipped over', () => {
+  const ledger = openLedger(tempLedgerPath());
+  ledger.applyBatch(batchOf(0, [[0, makeSample({ start: T0 })], [1, makeSample({ start: T0 + 5000 })]]));
+  // Offsets 2..3 never made it (their batch failed); the next batch, fetched from 4, must not apply.
+  const later = batchOf(0, [[4, makeSample({ start: T0 + 20_000 })]]);
+  assert.throws(() => ledger.applyBatch({ ...later, fetchedOffset: 4 }), (e: unknown) => {
+    assert.ok(e instanceof LedgerGapError);
+    assert.equal(e.nextOffset, 2);
+    return true;
+  });
+  assert.throws(() => ledger.applyBatch(later), LedgerGapError, 'without fetchedOffset, the lowest offset counts');
+  assert.equal(ledger.nextOffset('billing', 'resource_usage', 0), 2);
+  // Fetched from 2, with 2..3 compacted away: contiguous, so it applies.
+  assert.equal(ledger.applyBatch({ ...later, fetchedOffset: 2 }).inserted, 1);
+  assert.equal(ledger.nextOffset('billing', 'resource_usage', 0), 5);
   ledger.close();
 });
 

@@ -1,0 +1,203 @@
+// Benchmark of `meter worker`: drain N pre-filled samples from a topic into a fresh ledger, and compare
+// the rate, in the same run on the same machine, with
+//   (a) kcat -C draining the same topic to /dev/null (how fast Kafka hands the messages out), and
+//   (b) a bare better-sqlite3 loop inserting the same rows into the same samples table (how fast
+//       SQLite takes them), one transaction per batch of the same size as the worker's.
+// Goal: the worker at >= 0.5x the slower of the two.
+//
+//   npm run bench:worker                       # 200,000 samples
+//   npm run bench:worker -- --n 1000000        # the full run (a few minutes on 2 cores)
+//   npm run bench:worker -- --brokers host:9092 --partitions 3 --machines 1000
+//
+// It needs a broker (127.0.0.1:9092 or METER_TEST_BROKERS; `meter kafka start`) and kcat. The topic
+// and the temporary files are removed afterwards.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parseArgs } from 'node:util';
+import { createKafka, ensureTopic } from '../src/kafka/client.js';
+import { createLogger, silentLogger } from '../src/log/logger.js';
+import { loadRateCard } from '../src/billing/rate-card.js';
+import { MIGRATIONS } from '../src/ledger/schema.js';
+import { runWorker } from '../src/worker/run-worker.js';
+import { busyMicros } from '../src/billing/money.js';
+import type { Sample } from '../src/schema/sample.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '200000' },
+    brokers: { type: 'string', default: process.env.METER_TEST_BROKERS ?? '127.0.0.1:9092' },
+    partitions: { type: 'string', default: '3' },
+    machines: { type: 'string', default: '1000' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.n);
+const PARTITIONS = Number(values.partitions);
+const MACHINES = Number(values.machines);
+const brokers = values.brokers!;
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const dir = mkdtempSync(join(tmpdir(), 'meter-bench-'));
+const topic = `bench-worker-${Date.now()}`;
+const kafka = createKafka({ brokers: brokers.split(','), clientId: 'meter-bench' }, silentLogger);
+const admin = kafka.admin();
+
+function makeSamples(): Sample[] {
+  // Fleet of MACHINES machines sampled every 5 s, ending now: the agent's real shape.
+  const samples: Sample[] = [];
+  const perMachine = Math.ceil(N / MACHINES);
+  const end = Date.now() - 60_000;
+  const begin = end - perMachine * 5000;
+  for (let i = 0; i < N; i++) {
+    const m = i % MACHINES;
+    const seq = Math.floor(i / MACHINES);
+    const start = begin + seq * 5000;
+    const machine = `host-${String(m).padStart(4, '0')}`;
+    samples.push({
+      v: 1,
+      id: `${machine}:1764252000000:${seq}`,
+      machine,
+      labels: { team: `team-${m % 7}`, env: m % 3 ? 'prod' : 'dev' },
+      start,
+      end: start + 5000,
+      cpu: { cores: 8, busySeconds: ((i * 7919) % 40000) / 1000 },
+      mem: { totalBytes: 34359738368, usedBytes: 4294967296 + ((i * 104729) % 8589934592) },
+    });
+  }
+  return samples;
+}
+
+async function produce(samples: Sample[]): Promise<void> {
+  const file = join(dir, 'samples.txt');
+  const out = createWriteStream(file);
+  for (const s of samples) {
+    if (!out.write(`${s.machine}|${JSON.stringify(s)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  log(`  ${fmt(samples.length)} samples, ${(statSync(file).size / 2 ** 20).toFixed(0)} MiB of JSON`);
+  const t = performance.now();
+  const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '|', '-X', 'linger.ms=100', '-X', 'batch.num.messages=10000', '-l', file], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`kcat -P failed: ${r.stderr}`);
+  log(`  produced with kcat in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+async function kcatDrain(): Promise<number> {
+  const t = performance.now();
+  const child = spawn('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`kcat -C failed: ${stderr}`);
+  return (performance.now() - t) / 1000;
+}
+
+function sqliteInsertLoop(samples: Sample[], batchSize: number): number {
+  const db = new Database(join(dir, 'bare.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -65536');
+  db.exec(MIGRATIONS[0]!.sql);
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO samples (id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes,
+     mem_total_bytes, src_partition, src_offset, rate_card, cpu_micros, mem_micros) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  );
+  const insertBatch = db.transaction((rows: Sample[], base: number) => {
+    for (let i = 0; i < rows.length; i++) {
+      const s = rows[i]!;
+      insert.run(s.id, s.machine, 1, s.start, s.end, s.cpu.cores, busyMicros(s.cpu.busySeconds), s.mem.usedBytes, s.mem.totalBytes, 0, base + i, 1, 0, 0);
+    }
+  });
+  const t = performance.now();
+  for (let i = 0; i < samples.length; i += batchSize) insertBatch.immediate(samples.slice(i, i + batchSize), i);
+  const seconds = (performance.now() - t) / 1000;
+  const rows = (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
+  db.close();
+  if (rows !== samples.length) throw new Error(`the bare loop wrote ${rows} rows, expected ${samples.length}`);
+  return seconds;
+}
+
+async function workerDrain(): Promise<{ seconds: number; wall: number; batches: number; inserted: number }> {
+  const ledgerPath = join(dir, 'ledger.db');
+  let stop!: () => void;
+  const stopSignal = new Promise<string>((resolve) => (stop = () => resolve('done')));
+  let applied = 0;
+  let firstBatchAt = 0;
+  let lastBatchAt = 0;
+  let batches = 0;
+  const t0 = performance.now();
+  const summary = runWorker({
+    connection: { brokers: brokers.split(','), clientId: 'meter-bench-worker' },
+    topic,
+    group: `${topic}-group`,
+    ledgerPath,
+    rateCard: loadRateCard(),
+    lateLimitMs: 7 * 86_400_000,
+    partitions: PARTITIONS,
+    logger: process.env.BENCH_VERBOSE ? createLogger() : silentLogger,
+    stopSignal,
+    onBatch: (r) => {
+      const now = performance.now();
+      // Time from the first batch's start: a batch takes roughly as long as the one before it.
+      if (!firstBatchAt) firstBatchAt = now;
+      lastBatchAt = now;
+      batches++;
+      applied += r.inserted + r.duplicates + r.rejected + r.skipped;
+      if (applied >= N) stop();
+    },
+  });
+  const result = await summary;
+  const firstBatchSize = N / Math.max(1, batches);
+  // Steady rate: samples after the first batch over the time from the first batch to the last.
+  const seconds = (lastBatchAt - firstBatchAt) / 1000;
+  return { seconds: seconds * (N / Math.max(1, N - firstBatchSize)), wall: (lastBatchAt - t0) / 1000, batches, inserted: result.inserted };
+}
+
+async function main(): Promise<void> {
+  log(`meter worker benchmark: ${fmt(N)} samples, ${MACHINES} machines, topic ${topic} (${PARTITIONS} partitions) on ${brokers}`);
+  await admin.connect();
+  await ensureTopic(admin, topic, PARTITIONS, silentLogger);
+  const samples = makeSamples();
+  await produce(samples);
+
+  log('(a) kcat -C to /dev/null ...');
+  const kcatSeconds = await kcatDrain();
+  log('(c) meter worker ...');
+  const worker = await workerDrain();
+  // The same batch size as the worker's transactions, so (b) and (c) commit equally often.
+  const batchSize = Math.max(1, Math.round(N / worker.batches));
+  log('(b) bare better-sqlite3 insert loop ...');
+  const sqliteSeconds = sqliteInsertLoop(samples, batchSize);
+  if (worker.inserted !== N) throw new Error(`worker wrote ${worker.inserted} samples, expected ${N}`);
+
+  const rates = { kcat: N / kcatSeconds, sqlite: N / sqliteSeconds, worker: N / worker.seconds };
+  const slower = Math.min(rates.kcat, rates.sqlite);
+  const rows = [
+    ['(a) kcat -C > /dev/null', rates.kcat, kcatSeconds],
+    [`(b) better-sqlite3 inserts (batches of ${fmt(batchSize)})`, rates.sqlite, sqliteSeconds],
+    [`(c) meter worker (${worker.batches} batches)`, rates.worker, worker.seconds],
+  ] as const;
+  console.log(`\nmeter worker benchmark, ${fmt(N)} samples, ${PARTITIONS} partitions, node ${process.version}`);
+  for (const [name, rate, seconds] of rows) console.log(`  ${name.padEnd(48)} ${fmt(rate).padStart(10)} samples/s  (${seconds.toFixed(2)} s)`);
+  console.log(`  worker wall time incl. connect and group join: ${worker.wall.toFixed(2)} s`);
+  console.log(`  worker / kcat   = ${(rates.worker / rates.kcat).toFixed(2)}x`);
+  console.log(`  worker / sqlite = ${(rates.worker / rates.sqlite).toFixed(2)}x`);
+  console.log(`  worker / slower of the two = ${(rates.worker / slower).toFixed(2)}x (goal >= 0.5x): ${rates.worker / slower >= 0.5 ? 'met' : 'NOT met'}`);
+}
+
+try {
+  await main();
+} finally {
+  if (!values.keep) {
+    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await admin.disconnect();
+}

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openLedger, LedgerGapError } from '../../../src/ledger/index.js';
+import { loadRateCard } from '../../../src/billing/rate-card.js';
+import { BatchPreparer } from '../../../src/worker/prepare.js';
+import { ThreadLedgerWriter } from '../../../src/worker/ledger-writer.js';
+import { makeSample, message, tempLedgerPath } from './fixtures.js';
+
+const NOW = Date.now();
+
+test('the ledger thread applies batches in order, reports results and refuses gaps', async () => {
+  const path = tempLedgerPath();
+  const main = openLedger(path);
+  const rateCardId = main.registerRateCard(loadRateCard());
+  const writer = await ThreadLedgerWriter.start(path);
+  const preparer = new BatchPreparer(loadRateCard(), 7 * 86_400_000);
+  const batch = (from: number, count: number) => {
+    const messages = Array.from({ length: count }, (_, i) => message(makeSample({ seq: from + i, start: NOW - 600_000 + (from + i) * 1000 }), from + i));
+    messages.push(message('not json', from + count));
+    const prepared = preparer.prepare(messages, NOW);
+    return { group: 'g', topic: 't', partition: 0, fetchedOffset: from, lastOffset: from + count, ...prepared, rateCardId };
+  };
+  // Queued together, applied in order.
+  const results = await Promise.all([writer.apply(batch(0, 10)), writer.apply(batch(11, 10)), writer.apply(batch(5, 10))]);
+  assert.deepEqual(
+    results.map((r) => [r.inserted, r.skipped, r.rejected, r.nextOffset]),
+    [
+      [10, 0, 1, 11],
+      [10, 0, 1, 22],
+      [0, 11, 0, 22],
+    ],
+  );
+  await assert.rejects(writer.apply(batch(30, 5)), (e: unknown) => e instanceof LedgerGapError && e.nextOffset === 22);
+  await writer.close();
+  assert.equal(main.counter('samples'), 20);
+  assert.equal(main.nextOffset('g', 't', 0), 22);
+  main.close();
+});
+
+test('a ledger thread that cannot open the ledger fails to start with the reason', async () => {
+  // The parent "directory" is a file.
+  const file = tempLedgerPath('not-a-dir');
+  writeFileSync(file, 'x');
+  await assert.rejects(ThreadLedgerWriter.start(join(file, 'ledger.db')), /ledger .* cannot be opened/);
+});
