@@ -76,9 +76,11 @@ export async function main(argv: string[]): Promise<void> {
     .version()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((message, error) => {
-      if (error && !(error instanceof UsageError)) throw error;
-      const line = (message || errorMessage(error)).split('\n')[0];
-      throw new UsageError(`${line} (see meter --help)`);
+      if (error instanceof UsageError || error instanceof MeterError) throw error;
+      // yargs wraps what our config parser throws in a YError; other errors are bugs, reported as such.
+      if (error && error.name !== 'YError') throw error;
+      const line = (message || errorMessage(error)).split('\n')[0]!;
+      throw new UsageError(line.startsWith('--') ? line : `${line} (see meter --help)`);
     });
   for (const command of commands) parser = parser.command(command);
   try {
