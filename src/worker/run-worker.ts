@@ -123,6 +123,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       maxBytesPerPartition,
       maxBytes: 4 * maxBytesPerPartition,
       sessionTimeout,
+      // The longest a fetch waits for data: also how long a stop can wait for the fetch in flight.
+      maxWaitTimeInMs: 1000,
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
     });
     const activeConsumer = consumer;
