@@ -9,7 +9,7 @@ interface InvoiceArgv {
   to?: string;
   period?: string;
   by: string;
-  format: 'table' | 'csv' | 'json';
+  format: string;
   rates?: string;
   now?: string;
 }
@@ -25,7 +25,7 @@ export const invoiceCommand: CommandModule<object, InvoiceArgv> = {
         from: { type: 'string', describe: 'Start, ISO date or date-time (UTC unless an offset is given)', defaultDescription: 'start of the period' },
         to: { type: 'string', describe: 'End (exclusive), ISO date or date-time', defaultDescription: 'end of the period' },
         by: { type: 'string', default: 'machine', describe: 'One line per machine, or per value of a label: label:KEY' },
-        format: { type: 'string', choices: ['table', 'csv', 'json'] as const, default: 'table' as const, describe: 'Output format' },
+        format: { type: 'string', default: 'table', describe: 'Output format: table, csv or json' },
         rates: { type: 'string', describe: 'Rate card, JSON or YAML', defaultDescription: 'DESIGN.md default prices' },
         now: { type: 'string', hidden: true, describe: 'Pretend it is this instant (forecasts, the default period)' },
       })
@@ -35,6 +35,10 @@ export const invoiceCommand: CommandModule<object, InvoiceArgv> = {
   handler: async (argv) => {
     const { billingPeriod, computeInvoice, formatInvoice, loadRateCard, parseInstant } = await import('../billing/index.js');
     const { openLedger } = await import('../ledger/index.js');
+    const format = argv.format.trim();
+    if (format !== 'table' && format !== 'csv' && format !== 'json') {
+      throw new UsageError(`--format: ${JSON.stringify(argv.format)} is not table, csv or json`);
+    }
     let by: 'machine' | { label: string };
     const m = /^label:(.+)$/.exec(argv.by.trim());
     if (argv.by.trim() === 'machine') by = 'machine';
@@ -50,7 +54,7 @@ export const invoiceCommand: CommandModule<object, InvoiceArgv> = {
     try {
       const invoice = computeInvoice(ledger, { from, to, by, rateCard, now });
       const keyTitle = by === 'machine' ? 'MACHINE' : by.label.toUpperCase();
-      process.stdout.write(formatInvoice(invoice, argv.format, { keyTitle, width: Math.max(60, Math.min(process.stdout.columns || 80, 80)) }));
+      process.stdout.write(formatInvoice(invoice, format, { keyTitle, width: Math.max(60, Math.min(process.stdout.columns || 80, 80)) }));
     } finally {
       ledger.close();
     }
