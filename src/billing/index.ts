@@ -42,3 +42,13 @@ export {
   busyMicros,
   memoryUsage,
 } from './money.js';
+export {
+  evaluateBudgets,
+  budgetLevel,
+  parseBudgets,
+  BUDGET_THRESHOLDS,
+  type Budget,
+  type BudgetLevel,
+  type BudgetStatus,
+} from './budgets.js';
+export { notifyBudgets, type BudgetAlert, type NotifyOptions, type NotifyResult } from './budget-notify.js';

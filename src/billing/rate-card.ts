@@ -1,6 +1,7 @@
 // Rate cards: what a core-hour and a GiB-hour cost, with optional tiers and per-machine plans.
 // The format is documented, with an example, in examples/rates.example.yaml. Every price is parsed
 // exactly (no floats), and every mistake is reported with the path of the field that is wrong.
+import { parseBudgets, type Budget } from './budgets.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -45,6 +46,8 @@ export interface RateCard {
   memory: PriceSpec;
   /** Tried in order; the first plan that matches a machine prices it, else the card's own prices. */
   plans: Plan[];
+  /** Spending limits per billing period (src/billing/budgets.ts); they do not change prices. */
+  budgets?: Budget[];
   /** The file it came from, or "defaults". */
   source: string;
   /** sha256 of the normalized card: the same prices give the same digest whatever the file layout. */
@@ -165,7 +168,7 @@ export function parseRateCard(document: unknown, source = 'rate card'): RateCard
   const check: Checker = new Checker(source);
   if (document === null || document === undefined) document = {};
   if (!isObject(document)) check.fail('', 'must be an object with currency, cpu, memory and plans');
-  check.keys(document, '', ['currency', 'cpu', 'memory', 'plans']);
+  check.keys(document, '', ['currency', 'cpu', 'memory', 'plans', 'budgets']);
   const currency = document.currency ?? DEFAULT_CURRENCY;
   if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) {
     check.fail('currency', `${JSON.stringify(currency)} is not a currency code; give three letters such as USD or EUR`);
@@ -217,8 +220,10 @@ export function parseRateCard(document: unknown, source = 'rate card'): RateCard
       });
     });
   }
+  const budgets = parseBudgets(document.budgets, (path, message) => check.fail(path, message));
   const card = { currency: currency.toUpperCase(), cpu, memory, plans };
-  return { ...card, source, digest: digestOf(card) };
+  // Budgets do not price anything, so they are not part of the digest that charges are recorded with.
+  return { ...card, budgets, source, digest: digestOf(card) };
 }
 
 /** The rate card in `path` (JSON or YAML, by content), or the defaults when no path is given. */

@@ -6,6 +6,7 @@ import { workerCommand } from './worker.js';
 import { invoiceCommand } from './invoice.js';
 import { consoleCommand } from './console.js';
 import { upCommand } from './up.js';
+import { budgetsCommand } from './budgets.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, upCommand];
+export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, upCommand];

@@ -25,3 +25,4 @@ export {
   type RangeParts,
 } from './ledger.js';
 export { LEDGER_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
+export { alertWasSent, recordAlertSent, type SentAlert } from './budget-alerts.js';

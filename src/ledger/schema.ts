@@ -117,6 +117,21 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'budget alerts already sent, once per budget, period and threshold',
+    sql: `
+      -- \`meter budgets --notify\` posts each crossing once per billing period; a row here means the
+      -- webhook acknowledged it. Only a delivered alert is recorded, so a failed one is tried again.
+      CREATE TABLE IF NOT EXISTS budget_alerts (
+        budget TEXT NOT NULL,
+        period TEXT NOT NULL,                    -- YYYY-MM
+        threshold INTEGER NOT NULL,              -- percent of the budget: 80 or 100
+        sent_ms INTEGER NOT NULL,
+        PRIMARY KEY (budget, period, threshold)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -1,0 +1,117 @@
+// `meter budgets`: each budget's actual and forecast cost for the billing period, for people (a table)
+// or scripts (JSON), with an exit code for cron and CI: 0 when every forecast is within budget, 3 when
+// any is forecast to exceed it. `--notify URL` posts each threshold crossed once per period.
+import type { Argv, CommandModule } from 'yargs';
+import { UsageError } from '../cli/errors.js';
+import { defaultLedgerPath } from '../config/paths.js';
+import type { BudgetStatus } from '../billing/index.js';
+
+interface BudgetsArgv {
+  ledger?: string;
+  rates?: string;
+  period?: string;
+  format: string;
+  notify?: string;
+  now?: string;
+}
+
+/** Exit code when any budget is forecast to be exceeded. */
+export const EXIT_OVER_BUDGET = 3;
+
+const BAR_WIDTH = 20;
+
+/** A text bar of the forecast against the budget: filled to the forecast, a | at 100%. */
+export function budgetBar(forecastPercent: number, width = BAR_WIDTH): string {
+  const scale = Math.max(100, Math.min(forecastPercent, 150));
+  const filled = Math.round((Math.min(forecastPercent, scale) / scale) * width);
+  const mark = Math.round((100 / scale) * width);
+  let bar = '';
+  for (let i = 0; i < width; i++) bar += i === mark && mark < width ? '|' : i < filled ? '#' : '.';
+  return bar;
+}
+
+export function formatBudgetTable(statuses: BudgetStatus[]): string {
+  const rows = statuses.map((s) => [
+    s.name,
+    s.actual,
+    s.forecast,
+    s.budget,
+    `${s.forecastPercent.toFixed(1)}%`,
+    budgetBar(s.forecastPercent),
+    s.level === 'over' ? 'OVER' : s.level === 'warn' ? 'WARN' : 'ok',
+  ]);
+  const head = ['BUDGET', 'ACTUAL', 'FORECAST', 'BUDGET', 'FCST%', 'FORECAST VS BUDGET', ''];
+  head[3] = `LIMIT ${statuses[0]?.currency ?? ''}`.trim();
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const right = new Set([1, 2, 3, 4]);
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
+  command: 'budgets',
+  describe: 'Actual, forecast and budget per budget line; exit 3 when any is forecast to exceed',
+  builder: (yargs: Argv) =>
+    yargs
+      .options({
+        ledger: { type: 'string', describe: 'SQLite ledger written by `meter worker`', defaultDescription: 'METER_HOME/ledger.db' },
+        rates: { type: 'string', describe: 'Rate card with a budgets: list (see examples/rates.example.yaml)' },
+        period: { type: 'string', describe: 'Billing period, a UTC calendar month YYYY-MM', defaultDescription: 'the current month' },
+        format: { type: 'string', default: 'table', describe: 'Output format: table or json' },
+        notify: { type: 'string', describe: 'Webhook URL: POST a JSON alert for each budget passing 80% or 100%, once per period' },
+        now: { type: 'string', hidden: true, describe: 'Pretend it is this instant (forecasts, the default period)' },
+      })
+      .example('$0 budgets --rates rates.yaml', 'every budget this month, with its forecast')
+      .example('$0 budgets --rates rates.yaml --format json || page-oncall', 'exit 3 when a budget is forecast to be exceeded')
+      .example('$0 budgets --rates rates.yaml --notify https://hooks.example/meter', 'alert a webhook once per threshold') as unknown as Argv<BudgetsArgv>,
+  handler: async (argv) => {
+    const format = argv.format.trim();
+    if (format !== 'table' && format !== 'json') throw new UsageError(`--format: ${JSON.stringify(argv.format)} is not table or json`);
+    let notifyUrl: URL | undefined;
+    if (argv.notify !== undefined) {
+      try {
+        notifyUrl = new URL(argv.notify);
+      } catch {
+        throw new UsageError(`--notify: ${JSON.stringify(argv.notify)} is not a URL; give http(s)://host/path`);
+      }
+      if (notifyUrl.protocol !== 'http:' && notifyUrl.protocol !== 'https:') {
+        throw new UsageError(`--notify: only http and https webhooks are supported, not ${notifyUrl.protocol}`);
+      }
+    }
+    const { evaluateBudgets, loadRateCard, notifyBudgets, parseInstant } = await import('../billing/index.js');
+    const { openLedger } = await import('../ledger/index.js');
+    const rateCard = loadRateCard(argv.rates);
+    if (!rateCard.budgets?.length) {
+      throw new UsageError(`no budgets in ${argv.rates ? `rate card ${argv.rates}` : 'the default rate card'}; pass --rates with a budgets: list (see examples/rates.example.yaml)`);
+    }
+    const now = argv.now ? parseInstant('now', argv.now) : Date.now();
+    // Notifying records what was sent in the ledger, so it opens it for writing.
+    const ledger = openLedger(argv.ledger || defaultLedgerPath(), { readonly: notifyUrl === undefined });
+    try {
+      const statuses = evaluateBudgets(ledger, { rateCard, now, period: argv.period });
+      if (format === 'json') process.stdout.write(JSON.stringify({ period: statuses[0]?.period, budgets: statuses }, null, 2) + '\n');
+      else process.stdout.write(formatBudgetTable(statuses));
+      const over = statuses.some((s) => s.level === 'over');
+      if (over) process.exitCode = EXIT_OVER_BUDGET;
+      if (notifyUrl) {
+        const result = await notifyBudgets(ledger, statuses, {
+          url: notifyUrl.toString(),
+          now,
+          onRetry: (alert, attempt, error) =>
+            process.stderr.write(`meter budgets: webhook failed for ${alert.budget} at ${alert.threshold}% (${error}); retry ${attempt}\n`),
+        });
+        process.stderr.write(`meter budgets: notified ${result.sent.length}, already sent ${result.skipped}, failed ${result.failed.length}\n`);
+        if (result.failed.length > 0) {
+          process.stderr.write(
+            `meter: webhook ${notifyUrl.host} did not accept ${result.failed.length} alert(s) (${result.failed[0]!.error}); they will be sent on the next run\n`,
+          );
+          // Over budget still wins: it is what cron and CI act on.
+          if (!over) process.exitCode = 1;
+        }
+      }
+    } finally {
+      ledger.close();
+    }
+  },
+};
