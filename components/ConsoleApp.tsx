@@ -176,7 +176,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
       );
     body = (
       <>
-        <Box height={layout.main} flexDirection="column" overflow="hidden">
+        <Box height={layout.main} flexDirection="column" overflowY="hidden">
           {main}
         </Box>
         {layout.lag > 0 ? (
@@ -184,7 +184,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
             <Text wrap="truncate-end" dimColor>
               {'─ Lag (3) ' + '─'.repeat(Math.max(0, columns - 10))}
             </Text>
-            <Box height={layout.lag} flexDirection="column" overflow="hidden">
+            <Box height={layout.lag} flexDirection="column" overflowY="hidden">
               <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.lag} selected={-1} scroll={0} active={false} />
             </Box>
           </>
@@ -198,14 +198,14 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
       <UiStateContext.Provider value={ui}>
         <UiActionsContext.Provider value={actions}>
           {tooSmall ? (
-            <Box height={layout.frame} width={columns} overflow="hidden">
+            <Box height={layout.frame} width={columns} overflowY="hidden">
               <Text wrap="truncate-end">{`meter console: the terminal is ${columns}x${rows}; it needs at least 40x8 (q quits)`}</Text>
             </Box>
           ) : (
-            <Box flexDirection="column" width={columns} height={layout.frame} overflow="hidden">
+            <Box flexDirection="column" width={columns} height={layout.frame} overflowY="hidden">
               <Header snapshot={snapshot} paused={ui.paused} width={columns} />
               <TabBar pane={ui.pane} info={info} width={columns} />
-              <Box flexDirection="column" height={layout.body} overflow="hidden">
+              <Box flexDirection="column" height={layout.body} overflowY="hidden">
                 {body}
               </Box>
               <StatusLine readOnly={readOnly} width={columns} />

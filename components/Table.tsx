@@ -1,7 +1,7 @@
 // A small table of our own: column widths from content (src/console/table-layout.ts), cells cut with
-// an ellipsis, and only the rows that fit are rendered. The selected row gets a marker ("›") and
+// an ellipsis, and only the rows that fit are rendered (and measured). The selected row gets a marker ("›") and
 // inverse video; every line is at most `width` columns, so nothing ever wraps.
-import { memo, useMemo } from 'react';
+import { memo, useMemo, useRef } from 'react';
 import { Box, Text } from 'ink';
 import { layoutColumns, type ColumnSpec } from '../src/console/table-layout.js';
 import { fit, textWidth } from '../src/console/format.js';
@@ -49,29 +49,50 @@ export interface TableProps<Row> {
 
 const MARKER = '›';
 
+/**
+ * Content widths per row object and column id. Rows are immutable snapshots, and a column's content
+ * (other than fixed-width ones) depends only on its row, so a width measured once stays true.
+ */
+const widthCache = new WeakMap<object, Map<string, number>>();
+function measuredWidth<Row>(row: Row, column: TableColumn<Row>): number {
+  if (typeof row !== 'object' || row === null) return textWidth(column.cell(row, Infinity));
+  let byColumn = widthCache.get(row);
+  if (!byColumn) widthCache.set(row, (byColumn = new Map()));
+  let w = byColumn.get(column.id);
+  if (w === undefined) {
+    w = textWidth(column.cell(row, Infinity));
+    byColumn.set(column.id, w);
+  }
+  return w;
+}
+
 interface Segment {
   text: string;
   tone?: Tone;
 }
 
 const TableRow = memo(
-  function TableRow({ segments, selected }: { segments: readonly Segment[]; selected: boolean; signature: string }) {
+  function TableRow({ segments, selected, width }: { segments: readonly Segment[]; selected: boolean; signature: string; width: number }) {
     const theme = useTheme();
+    // One text node per segment, side by side: ink measures each on its own, so the plain ASCII
+    // cells stay on string-width's fast path and only the sparkline takes the slow one.
     return (
-      <Text wrap="truncate-end" inverse={selected}>
-        {segments.map((s, i) =>
-          s.tone ? (
-            <Text key={i} color={theme.tone(s.tone)} dimColor={s.tone === 'muted' && !theme.color}>
-              {s.text}
-            </Text>
-          ) : (
-            s.text
-          ),
-        )}
-      </Text>
+      <Box flexDirection="row" width={width} height={1}>
+        {segments.map((s, i) => (
+          <Text
+            key={i}
+            wrap="truncate-end"
+            inverse={selected}
+            color={theme.tone(s.tone)}
+            dimColor={s.tone === 'muted' && !theme.color}
+          >
+            {s.text}
+          </Text>
+        ))}
+      </Box>
     );
   },
-  (a, b) => a.signature === b.signature && a.selected === b.selected,
+  (a, b) => a.signature === b.signature && a.selected === b.selected && a.width === b.width,
 );
 
 export function Table<Row>({ columns, rows, rowKey, width, height, selected, scroll, active = true, rowTone, empty }: TableProps<Row>) {
@@ -79,22 +100,29 @@ export function Table<Row>({ columns, rows, rowKey, width, height, selected, scr
   const start = Math.max(0, Math.min(scroll, Math.max(0, rows.length - bodyHeight)));
   const visible = rows.slice(start, start + bodyHeight);
 
-  // Widths from the content of every row (not just the visible ones), so they hold still on scroll.
+  // Widths from the content of the rows shown, and never narrower than what was shown before: the
+  // work per frame follows the screen, not the fleet, and columns hold still while scrolling.
+  const seen = useRef<{ key: string; widths: Map<string, number> }>({ key: '', widths: new Map() });
+  const columnsKey = columns.map((c) => `${c.id}:${c.header}`).join('|');
+  if (seen.current.key !== columnsKey) seen.current = { key: columnsKey, widths: new Map() };
   const widths = useMemo(() => {
+    const known = seen.current.widths;
     const specs: ColumnSpec[] = columns.map((c) => {
       let natural = c.width ?? textWidth(c.header);
       if (c.width === undefined && !c.flex) {
-        for (const row of rows) {
-          const w = textWidth(c.cell(row, Infinity));
+        natural = Math.max(natural, known.get(c.id) ?? 0);
+        for (const row of visible) {
+          const w = measuredWidth(row, c);
           if (w > natural) natural = w;
         }
+        known.set(c.id, natural);
       }
       const min = c.minWidth ?? Math.min(natural, Math.max(3, textWidth(c.header)));
       return { natural: c.maxWidth !== undefined ? Math.min(natural, c.maxWidth) : natural, min, max: c.maxWidth, flex: c.flex, shrink: c.shrink, soft: c.softWidth, drop: c.drop };
     });
     // Two columns for the selection marker and a space.
     return layoutColumns(specs, width - 2);
-  }, [columns, rows, width]);
+  }, [columns, visible, width]);
 
   const headerText = useMemo(() => {
     const parts: string[] = [];
@@ -120,17 +148,28 @@ export function Table<Row>({ columns, rows, rowKey, width, height, selected, scr
         const index = start + i;
         const isSelected = active && index === selected;
         const whole = rowTone?.(row);
-        const segments: Segment[] = [{ text: isSelected ? `${MARKER} ` : '  ' }];
-        let signature = segments[0]!.text;
+        // Adjacent cells of the same tone share one text node: fewer nodes for ink to lay out.
+        const segments: Segment[] = [{ text: isSelected ? `${MARKER} ` : '  ', tone: whole }];
+        let signature = '';
+        let first = true;
         columns.forEach((c, ci) => {
           const w = widths[ci];
           if (w === null || w === undefined) return;
-          const text = (segments.length > 1 ? ' ' : '') + fit(c.cell(row, w), w, c.align);
+          const text = (first ? '' : ' ') + fit(c.cell(row, w), w, c.align);
+          first = false;
           const tone = c.tone?.(row) ?? whole;
-          segments.push({ text, tone });
-          signature += `${text}\u0000${tone ?? ''}\u0001`;
+          const last = segments[segments.length - 1]!;
+          if (last.tone === tone) last.text += text;
+          else segments.push({ text, tone });
         });
-        return <TableRow key={rowKey(row)} segments={segments} selected={isSelected} signature={signature} />;
+        // Trailing padding is not drawn (less for ink to lay out), except under the selection bar.
+        if (!isSelected) {
+          const last = segments[segments.length - 1]!;
+          last.text = last.text.trimEnd();
+          if (last.text === '' && segments.length > 1) segments.pop();
+        }
+        for (const seg of segments) signature += `${seg.text}\u0000${seg.tone ?? ''}\u0001`;
+        return <TableRow key={rowKey(row)} segments={segments} selected={isSelected} signature={signature} width={width} />;
       })}
     </Box>
   );

@@ -5,6 +5,7 @@ import { UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
 import { defaultLedgerPath } from '../config/paths.js';
 import { silentLogger } from '../log/logger.js';
+import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
 
 interface ConsoleArgv extends KafkaArgv {
   topic: string;
@@ -16,6 +17,7 @@ interface ConsoleArgv extends KafkaArgv {
   by: string;
   once: boolean;
   json: boolean;
+  'stats-file'?: string;
 }
 
 /** --by: "machine" or "label:KEY". */
@@ -38,10 +40,16 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
         ledger: { type: 'string', describe: 'Ledger to read costs from (opened read-only)', defaultDescription: 'METER_HOME/ledger.db' },
         rates: { type: 'string', describe: 'Rate card (JSON or YAML) to price usage with', defaultDescription: 'OpenCost defaults' },
         interval: { type: 'number', default: 5, describe: "The agents' sample interval in seconds: silent for 3 intervals is stale" },
-        refresh: { type: 'number', default: 500, describe: 'Milliseconds between screen updates, at most' },
+        refresh: {
+          type: 'number',
+          default: DEFAULT_REFRESH_MS,
+          describe: 'Milliseconds between data updates of the screen (keys redraw at once); lower is smoother and costs more CPU',
+        },
         by: { type: 'string', default: 'machine', describe: 'Cost pane totals: machine or label:KEY (b switches)' },
         once: { type: 'boolean', default: false, describe: 'Print one snapshot and exit (also when stdout is not a terminal)' },
         json: { type: 'boolean', default: false, describe: 'With --once: the snapshot as JSON (implies --once)' },
+        // For bench/console.ts: frame timings written to this file at exit.
+        'stats-file': { type: 'string', hidden: true },
       })
       .example('$0 console', 'the live console (keys: ? for help, q to quit)')
       .example('ssh -t ops-host meter console', 'over SSH: -t gives it a terminal, so keys work')
@@ -54,6 +62,9 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     if (!argv.group) throw new UsageError('--group: give the billing group');
     const connection = kafkaConnectionFromArgv(argv, 'meter-console');
+    // React's development build measures every render for its profiler: set production before
+    // React loads (it is imported below, lazily), unless the caller chose otherwise.
+    process.env.NODE_ENV ??= 'production';
     const { loadRateCard } = await import('../billing/index.js');
     const rateCard = loadRateCard(argv.rates);
     const { createKafka } = await import('../kafka/client.js');
@@ -71,6 +82,7 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
       costBy,
       once: argv.once || argv.json,
       json: argv.json,
+      statsFile: argv['stats-file'],
     };
     if (options.once || !process.stdout.isTTY) {
       if (!options.once) {

@@ -30,12 +30,9 @@ export interface ConsoleHubOptions {
   now?: () => number;
 }
 
-export const DEFAULT_REFRESH_MS = 500;
-export const DEFAULT_LAG_POLL_MS = 2000;
-export const DEFAULT_LEDGER_POLL_MS = 3000;
-/** Ten polls, Burrow's default window of ten offsets. */
-export const DEFAULT_LAG_WINDOW_MS = 10 * DEFAULT_LAG_POLL_MS;
-export const DEFAULT_MAX_POINTS = 120;
+import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
+
+export { DEFAULT_REFRESH_MS, DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_LAG_WINDOW_MS, DEFAULT_MAX_POINTS } from './defaults.js';
 
 export class ConsoleHub implements SnapshotSource {
   readonly tail: TopicTail;
@@ -48,8 +45,10 @@ export class ConsoleHub implements SnapshotSource {
   private timer: NodeJS.Timeout | undefined;
   private lastBuiltSecond = 0;
   private readonly now: () => number;
-  /** Time spent building snapshots and notifying (React renders synchronously inside), for the benchmark. */
+  /** Time spent building each snapshot and handing it to React, for the benchmark. */
   readonly frameTimes: number[] = [];
+  /** When the last snapshot was handed out (performance.now()), until the screen shows it. */
+  pendingFrameAt: number | null = null;
 
   constructor(private readonly options: ConsoleHubOptions) {
     this.now = options.now ?? Date.now;
@@ -124,6 +123,7 @@ export class ConsoleHub implements SnapshotSource {
     this.dirty = false;
     this.lastBuiltSecond = Math.floor(now / 1000);
     this.snapshot = this.build(now);
+    this.pendingFrameAt ??= started;
     for (const listener of this.listeners) listener();
     this.frameTimes.push(performance.now() - started);
     if (this.frameTimes.length > 10_000) this.frameTimes.splice(0, 5000);

@@ -106,7 +106,9 @@ export class LedgerStore {
     const loop = () => {
       if (this.stopped) return;
       this.poll();
-      this.timer = setTimeout(loop, this.options.pollMs);
+      // A big ledger takes longer to read: then it is read less often, so that reading it stays
+      // under ~1% of the time (100 ms to read means every 10 s).
+      this.timer = setTimeout(loop, Math.max(this.options.pollMs, 100 * this.lastPollMs));
       this.timer.unref?.();
     };
     loop();

@@ -1,6 +1,8 @@
 // Runs the console: the interactive screen (ink) on a terminal, or one snapshot (plain text or JSON)
 // for scripts and pipes. Nothing but ink writes to the terminal while the screen is up: kafkajs logs
 // through the silent logger, and ink patches console.* for the rest.
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createElement } from 'react';
 import { render, renderToString } from 'ink';
 import type { Kafka } from 'kafkajs';
@@ -30,10 +32,8 @@ export interface RunConsoleOptions {
   stdin?: NodeJS.ReadStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
-  /** Called with the hub once it runs (the benchmark reads its frame times). */
-  onHub?: (hub: ConsoleHub) => void;
-  /** ink's render metrics, per frame (the benchmark). */
-  onRender?: (renderMs: number) => void;
+  /** Frame timings are written here as JSON at exit (bench/console.ts). */
+  statsFile?: string;
 }
 
 const ALT_SCREEN_ON = '\u001b[?1049h\u001b[H';
@@ -87,13 +87,69 @@ export async function runOnce(o: RunConsoleOptions): Promise<void> {
   }
 }
 
+/**
+ * --stats-file (hidden): at exit, write the frame timings there as JSON (for bench/console.ts).
+ * A frame is one snapshot built and rendered: React and ink run synchronously inside it.
+ */
+function statsRecorder(path: string | undefined, hub: ConsoleHub) {
+  if (!path) return { onRender: undefined, write: () => {} };
+  const inkRenderMs: number[] = [];
+  // A frame: from a snapshot handed to React until ink has written it (React's render, ink's layout
+  // and output, and any wait between them).
+  const frameMs: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let ledgerPollMaxMs = 0;
+  const sampler = setInterval(() => (ledgerPollMaxMs = Math.max(ledgerPollMaxMs, hub.ledger.lastPollMs)), 500);
+  sampler.unref();
+  return {
+    onRender: (ms: number) => {
+      inkRenderMs.push(ms);
+      if (hub.pendingFrameAt !== null) {
+        frameMs.push(performance.now() - hub.pendingFrameAt);
+        hub.pendingFrameAt = null;
+      }
+    },
+    write: () => {
+      loop.disable();
+      clearInterval(sampler);
+      const snapshots = hub.frameTimes;
+      // The first frames are start-up (module loading, first layout): reported apart.
+      const steady = frameMs.slice(3);
+      writeFileSync(
+        path,
+        JSON.stringify({
+          frames: frameMs.length,
+          frameMaxMs: Math.max(0, ...steady),
+          frameP99Ms: percentile(steady, 0.99),
+          frameMeanMs: steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length),
+          startupFramesMs: frameMs.slice(0, 3),
+          snapshotBuildMaxMs: Math.max(0, ...snapshots),
+          inkRenderMaxMs: Math.max(0, ...inkRenderMs.slice(3)),
+          eventLoopDelayMaxMs: loop.max / 1e6,
+          eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+          ledgerPollMaxMs,
+          machines: hub.getSnapshot().machines.length,
+          tailReceived: hub.tail.received,
+        }),
+      );
+    },
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
 export async function runInteractive(o: RunConsoleOptions): Promise<void> {
   const stdout = o.stdout ?? process.stdout;
   const stdin = o.stdin ?? process.stdin;
   const env = o.env ?? process.env;
   const readOnly = !stdin.isTTY;
   const hub = new ConsoleHub(hubOptions(o));
-  o.onHub?.(hub);
+  const stats = statsRecorder(o.statsFile, hub);
   hub.start();
 
   stdout.write(ALT_SCREEN_ON);
@@ -122,7 +178,7 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
       // Not incrementalRendering: in ink 6.8 it moves the frame down a line when frames end in a newline.
       incrementalRendering: false,
       maxFps: 20,
-      onRender: o.onRender ? (metrics) => o.onRender!(metrics.renderTime) : undefined,
+      onRender: stats.onRender ? (metrics) => stats.onRender!(metrics.renderTime) : undefined,
     },
   );
   const quit = () => app.unmount();
@@ -149,5 +205,6 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
       restore();
     }
     await hub.stop();
+    stats.write();
   }
 }

@@ -64,7 +64,9 @@ test('the console under tmux at 120x40: machines and lag on screen, keys, resize
   // Machines with costs, and the lag pane with its partitions and the worker as a member.
   const screen = await waitForScreen('40 machines with costs and the lag pane', (rows) => {
     const text = rows.join('\n');
-    return /40 machines/.test(rows[0] ?? '') && /\$[\d.]+\/h now/.test(rows[1] ?? '') && /MEMBERS \(1\)/.test(text) && /^\s+2\s+[\d,]+\s+[\d,]+\s+\d+/m.test(text);
+    const machines = rows.filter((r) => /^[› ] sim-\w+-\d\d /.test(r));
+    const billed = machines.every((r) => /\d+% +\d+% +\$[\d.]+ +\$[\d.]+ +\d+s ago/.test(r));
+    return /40 machines/.test(rows[0] ?? '') && machines.length >= 20 && billed && /MEMBERS \(1\)/.test(text) && /^\s+2\s+[\d,]+\s+[\d,]+\s+\d+/m.test(text);
   });
   assert.ok(screen.length <= 40, `the screen has ${screen.length} rows`);
   for (const row of screen) assert.ok(row.length <= 120, `a row is ${row.length} wide`);
