@@ -49,6 +49,8 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     if (!argv.group) throw new UsageError('--group: give a consumer group name');
     const partitions = positive('partitions', argv.partitions, { integer: true, max: 10_000 });
+    const sessionTimeoutMs = Math.round(positive('session-timeout', argv['session-timeout'], { max: 3600 }) * 1000);
+    const maxBytesPerPartition = Math.round(positive('fetch-max-kb', argv['fetch-max-kb'], { max: 1024 * 1024 }) * 1024);
     const { parseDuration } = await import('../worker/duration.js');
     const lateLimitMs = parseDuration('late-limit', argv['late-limit'], { maxMs: MAX_LATE_LIMIT_MS });
     const { loadRateCard } = await import('../billing/rate-card.js');
@@ -59,18 +61,25 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     const status = tty ? new StatusLine(process.stderr) : undefined;
     const logger = createLogger({ stream: status?.statusAwareStream(), fields: { mode: 'worker' } });
     const { runWorker } = await import('../worker/run-worker.js');
-    await runWorker({
-      connection,
-      topic: argv.topic,
-      group: argv.group,
-      ledgerPath: argv.ledger || defaultLedgerPath(),
-      rateCard,
-      lateLimitMs,
-      partitions,
-      logger,
-      statusLine: status,
-      sessionTimeoutMs: Math.round(positive('session-timeout', argv['session-timeout'], { max: 3600 }) * 1000),
-      maxBytesPerPartition: Math.round(positive('fetch-max-kb', argv['fetch-max-kb'], { max: 1024 * 1024 }) * 1024),
-    });
+    try {
+      await runWorker({
+        connection,
+        topic: argv.topic,
+        group: argv.group,
+        ledgerPath: argv.ledger || defaultLedgerPath(),
+        rateCard,
+        lateLimitMs,
+        partitions,
+        logger,
+        statusLine: status,
+        sessionTimeoutMs,
+        maxBytesPerPartition,
+      });
+    } finally {
+      // Everything is flushed and closed (or failed and reported). After a broker outage kafkajs can
+      // leave a reconnect socket behind that would keep the process alive; give the loop a moment,
+      // then exit regardless.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+    }
   },
 };

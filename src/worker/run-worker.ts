@@ -93,6 +93,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   const inFlight = new Set<Promise<void>>();
   let activeBatches = 0;
   let stopping = false;
+  let replaceOnStop: () => Promise<void> | undefined = () => undefined;
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
   failed.catch(() => {});
@@ -116,21 +117,6 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     const dlqProducer = producer;
-    const maxBytesPerPartition = options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
-    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
-    consumer = kafka.consumer({
-      groupId: group,
-      maxBytesPerPartition,
-      maxBytes: 4 * maxBytesPerPartition,
-      sessionTimeout,
-      // The longest a fetch waits for data: also how long a stop can wait for the fetch in flight.
-      maxWaitTimeInMs: 1000,
-      heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
-    });
-    const activeConsumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-
     /** Where a partition resumes: the ledger's next offset, else the start of the log. */
     const resumeOffset = (partition: number): string | undefined => {
       const next = ledger.nextOffset(group, topic, partition);
@@ -148,7 +134,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           const offsets = [...acked].map(([partition, offset]) => ({ topic, partition, offset: String(offset) }));
           acked.clear();
           try {
-            await activeConsumer.commitOffsets(offsets);
+            if (!consumer) return;
+            await consumer.commitOffsets(offsets);
           } catch (error) {
             // A rebalance in progress, a broker away: the next commit carries the offsets again.
             logger.debug('commit to Kafka failed; the ledger holds the offsets', { error: errorMessage(error) });
@@ -159,25 +146,6 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       committing = run().finally(() => (committing = undefined));
       return committing;
     };
-
-    activeConsumer.on(activeConsumer.events.GROUP_JOIN, ({ payload }) => {
-      const partitions = payload.memberAssignment[topic] ?? [];
-      assigned = new Set(partitions);
-      for (const p of acked.keys()) if (!assigned.has(p)) acked.delete(p);
-      counters.lag = new Map(partitions.map((p) => [p, counters.lag.get(p) ?? 0]));
-      const seeks: Record<number, string> = {};
-      for (const partition of partitions) {
-        const offset = resumeOffset(partition);
-        if (offset === undefined) continue;
-        activeConsumer.seek({ topic, partition, offset });
-        seeks[partition] = offset;
-      }
-      logger.info('partitions assigned', { group, topic, partitions, resumeFrom: seeks });
-    });
-    activeConsumer.on(activeConsumer.events.CRASH, ({ payload }) => {
-      logger.error('consumer crashed', { error: payload.error.message, restarting: payload.restart });
-      if (!payload.restart) fatal?.(payload.error);
-    });
 
     let consecutiveFailures = 0;
     const retryAfter = new Map<number, number>();
@@ -210,9 +178,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         }
       }
       const offset = resumeOffset(partition);
-      if (offset !== undefined && assigned.has(partition) && !stopping) {
+      if (offset !== undefined && assigned.has(partition) && !stopping && consumer) {
         try {
-          activeConsumer.seek({ topic, partition, offset });
+          consumer.seek({ topic, partition, offset });
         } catch (seekError) {
           logger.debug('seek failed', { partition, error: errorMessage(seekError) });
         }
@@ -251,12 +219,86 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       }
     };
 
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, Math.min(options.partitions, 8)),
-      eachBatch,
-    });
+    // kafkajs restarts its consumer after most errors, but gives up on some (the group coordinator
+    // gone for longer than its retries, as in a broker restart). Then the worker builds a new one,
+    // with backoff, for as long as it runs: the ledger's offsets make a fresh start exact.
+    const maxBytesPerPartition = options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION;
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    let replacing: Promise<void> | undefined;
+    const createConsumer = async (): Promise<Consumer> => {
+      const fresh = kafka.consumer({
+        groupId: group,
+        maxBytesPerPartition,
+        maxBytes: 4 * maxBytesPerPartition,
+        sessionTimeout,
+        // The longest a fetch waits for data: also how long a stop can wait for the fetch in flight.
+        maxWaitTimeInMs: 1000,
+        heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+      });
+      fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => {
+        const partitions = payload.memberAssignment[topic] ?? [];
+        assigned = new Set(partitions);
+        for (const p of acked.keys()) if (!assigned.has(p)) acked.delete(p);
+        counters.lag = new Map(partitions.map((p) => [p, counters.lag.get(p) ?? 0]));
+        const seeks: Record<number, string> = {};
+        for (const partition of partitions) {
+          const offset = resumeOffset(partition);
+          if (offset === undefined) continue;
+          fresh.seek({ topic, partition, offset });
+          seeks[partition] = offset;
+        }
+        logger.info('partitions assigned', { group, topic, partitions, resumeFrom: seeks });
+      });
+      fresh.on(fresh.events.CRASH, ({ payload }) => {
+        logger.error('consumer crashed', { error: payload.error.message, restarting: payload.restart });
+        if (!payload.restart && fresh === consumer) void replaceConsumer();
+      });
+      try {
+        await fresh.connect();
+        await fresh.subscribe({ topic, fromBeginning: true });
+        await fresh.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: Math.max(1, Math.min(options.partitions, 8)),
+          eachBatch,
+        });
+      } catch (error) {
+        await fresh.disconnect().catch(() => {});
+        throw error;
+      }
+      return fresh;
+    };
+    const replaceConsumer = (): Promise<void> => {
+      if (replacing || stopping) return replacing ?? Promise.resolve();
+      const run = async () => {
+        assigned = new Set();
+        await consumer?.disconnect().catch(() => {});
+        for (let attempt = 1; !stopping; attempt++) {
+          const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
+          logger.warn('starting a new consumer', { inSeconds: delay / 1000, attempt });
+          for (const until = Date.now() + delay; !stopping && Date.now() < until; ) await sleep(100);
+          if (stopping) break;
+          try {
+            const fresh = await createConsumer();
+            consumer = fresh;
+            if (stopping) break;
+            logger.info('consumer running again', { attempt });
+            break;
+          } catch (error) {
+            logger.warn('cannot start a consumer yet', { error: errorMessage(error) });
+          }
+        }
+      };
+      replacing = run().finally(() => (replacing = undefined));
+      return replacing;
+    };
+    replaceOnStop = () => replacing;
+
+    try {
+      consumer = await createConsumer();
+    } catch (error) {
+      throw new MeterError(`cannot join group ${group} on ${options.connection.brokers.join(',')}: ${errorMessage(error)}`);
+    }
     logger.info('worker started', {
       group,
       topic,
@@ -305,7 +347,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     // Stop fetching, let the batches in hand reach the ledger, tell Kafka, then leave the group.
     stopping = true;
     try {
-      activeConsumer.pause([{ topic }]);
+      consumer?.pause([{ topic }]);
     } catch {
       // Not running (a crash): nothing to pause.
     }
@@ -316,6 +358,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     if (ticker) clearInterval(ticker);
     options.statusLine?.clear();
     await Promise.allSettled(inFlight);
+    await replaceOnStop();
     await consumer?.disconnect().catch((error: Error) => logger.warn('consumer disconnect failed', { error: error.message }));
     await producer?.disconnect().catch(() => {});
     await admin.disconnect().catch(() => {});
