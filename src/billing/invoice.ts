@@ -300,6 +300,8 @@ export interface LedgerStats {
   samples: number;
   /** Samples seen again (duplicates, replays) and ignored. */
   duplicates: number;
+  /** Messages deleted by Kafka's retention before the worker could read them (never billed). */
+  lost: number;
   dlq: { total: number; byReason: Record<string, number> };
   offsets: { group: string; topic: string; partition: number; nextOffset: number }[];
 }
@@ -314,6 +316,7 @@ export function ledgerStats(ledger: Ledger): LedgerStats {
   return {
     samples: ledger.counter('samples'),
     duplicates: ledger.counter('duplicates'),
+    lost: ledger.counter('lost'),
     dlq: { total, byReason },
     offsets: ledger.offsets(),
   };

@@ -95,6 +95,11 @@ export interface LedgerBatch {
    * Defaults to the batch's lowest offset.
    */
   fetchedOffset?: number;
+  /**
+   * The offsets between the ledger's next offset and fetchedOffset no longer exist in Kafka (deleted by
+   * retention before they were read): accept the gap, and count them in the "lost" counter.
+   */
+  retentionGap?: boolean;
   /** The batch's last offset: the ledger's next offset becomes lastOffset + 1. */
   lastOffset: number;
   samples: SampleRows;
@@ -464,7 +469,10 @@ export class Ledger {
         for (let b = 0; b < v.length; b += ROW_FIELDS) if (v[b]! < first) first = v[b]!;
         for (const r of batch.rejects) if (r.offset < first) first = r.offset;
       }
-      if (first > known) throw new LedgerGapError(batch.partition, first, known);
+      if (first > known) {
+        if (!batch.retentionGap) throw new LedgerGapError(batch.partition, first, known);
+        s.addCounter!.run('lost', first - known);
+      }
     }
     const current = known ?? 0;
     let inserted = 0;

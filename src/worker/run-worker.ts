@@ -162,12 +162,38 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       void commitAcked();
       options.onBatch?.({ ...result, partition, lag });
     };
+    // Partitions whose next offsets were deleted by retention, up to where their log now starts.
+    const retentionGaps = new Map<number, number>();
+    const checkRetention = async (gap: LedgerGapError) => {
+      try {
+        const low = Number((await admin.fetchTopicOffsets(topic)).find((p) => p.partition === gap.partition)?.low ?? 0);
+        if (gap.nextOffset >= low) return false;
+        retentionGaps.set(gap.partition, low);
+        logger.error('messages were deleted by retention before the worker read them; they cannot be billed', {
+          partition: gap.partition,
+          fromOffset: gap.nextOffset,
+          toOffset: low - 1,
+          count: low - gap.nextOffset,
+        });
+        if (assigned.has(gap.partition) && consumer) consumer.seek({ topic, partition: gap.partition, offset: String(low) });
+        return true;
+      } catch (error) {
+        logger.debug('cannot read the log start offset', { error: errorMessage(error) });
+        return false;
+      }
+    };
     const onFailed = (partition: number, error: unknown) => {
       if (error instanceof LedgerGapError) {
         logger.info('batch refused: one before it was not applied; reading again from the ledger offset', {
           partition,
           ledgerOffset: error.nextOffset,
         });
+        if (!retentionGaps.has(partition)) {
+          void checkRetention(error).then((lost) => {
+            if (!lost) seekToLedger(partition);
+          });
+          return;
+        }
       } else {
         consecutiveFailures++;
         logger.error('ledger transaction failed; the batch will be read again', { partition, error: errorMessage(error) });
@@ -177,6 +203,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           return;
         }
       }
+      seekToLedger(partition);
+    };
+    function seekToLedger(partition: number) {
       const offset = resumeOffset(partition);
       if (offset !== undefined && assigned.has(partition) && !stopping && consumer) {
         try {
@@ -185,7 +214,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
           logger.debug('seek failed', { partition, error: errorMessage(seekError) });
         }
       }
-    };
+    }
 
     const eachBatch = async ({ batch, resolveOffset, heartbeat, isStale }: EachBatchPayload) => {
       activeBatches++;
@@ -202,8 +231,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         // To the DLQ before the ledger moves past them: a crash in between sends them again.
         if (prepared.rejects.length > 0) await sendToDlq(dlqProducer, topic, partition, prepared.rejects);
         const rejectCodes = [...new Set(prepared.rejects.map((r) => r.code))];
+        const gapUpTo = retentionGaps.get(partition);
+        const retentionGap = gapUpTo !== undefined && fetchedOffset <= gapUpTo;
+        if (gapUpTo !== undefined && !retentionGap) retentionGaps.delete(partition);
         const job = ledgerWriter
-          .apply({ group, topic, partition, fetchedOffset, lastOffset, samples: prepared.samples, rejects: prepared.rejects, rateCardId })
+          .apply({ group, topic, partition, fetchedOffset, lastOffset, samples: prepared.samples, rejects: prepared.rejects, rateCardId, retentionGap })
           .then(
             (result) => onApplied(partition, lag, result, rejectCodes),
             (error: unknown) => onFailed(partition, error),

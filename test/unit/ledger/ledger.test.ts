@@ -148,6 +148,11 @@ test('a batch that starts past the ledger offset is refused, so a failed batch i
   // Fetched from 2, with 2..3 compacted away: contiguous, so it applies.
   assert.equal(ledger.applyBatch({ ...later, fetchedOffset: 2 }).inserted, 1);
   assert.equal(ledger.nextOffset('billing', 'resource_usage', 0), 5);
+  // Offsets 5..9 deleted by retention: accepted only when said so, and counted as lost.
+  const afterRetention = batchOf(0, [[10, makeSample({ start: T0 + 40_000 })]]);
+  assert.throws(() => ledger.applyBatch(afterRetention), LedgerGapError);
+  assert.equal(ledger.applyBatch({ ...afterRetention, retentionGap: true }).inserted, 1);
+  assert.equal(ledger.counter('lost'), 5);
   ledger.close();
 });
 
