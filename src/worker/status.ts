@@ -58,7 +58,7 @@ export class StatusLine {
   constructor(private readonly stream: Writable) {}
 
   get width(): number {
-    return (this.stream.columns ?? 80) - 1;
+    return (this.stream.columns || 80) - 1;
   }
 
   draw(line: string): void {
