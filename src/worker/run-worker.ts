@@ -15,6 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Admin, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { MeterError, errorMessage } from '../cli/errors.js';
+import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, ensureTopic, type KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
 import { LedgerGapError, openLedger, type ApplyResult } from '../ledger/index.js';
@@ -36,7 +37,7 @@ export interface WorkerOptions {
   logger: Logger;
   /** A TTY status line; without it, JSON progress lines through the logger. */
   statusLine?: StatusLine;
-  /** Resolves when the worker should stop; defaults to SIGINT/SIGTERM. */
+  /** Resolves when the worker should stop; defaults to SIGINT/SIGTERM/SIGHUP (or `meter up` going away). */
   stopSignal?: Promise<unknown>;
   /** Called after each applied batch (benchmarks, tests). */
   onBatch?: (result: ApplyResult & { partition: number; lag: number }) => void;
@@ -63,22 +64,10 @@ const MAX_IN_FLIGHT = 3;
 /** Consecutive failed transactions (other than gaps) before the worker gives up with an error. */
 const MAX_CONSECUTIVE_FAILURES = 10;
 
-export function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
-
 export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> {
   const { logger, topic, group } = options;
   // Before any await: a signal that arrives while connecting still stops the worker cleanly.
-  const stopSignal = options.stopSignal ?? waitForSignal();
+  const stopSignal = options.stopSignal ?? shutdownRequested();
   // The main thread's connection: migrations, the rate card, and the offsets it seeks to.
   const ledger = openLedger(options.ledgerPath);
   const rateCardId = ledger.registerRateCard(options.rateCard);
