@@ -126,7 +126,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
             if (!consumer) return;
             await consumer.commitOffsets(offsets);
           } catch (error) {
-            // A rebalance in progress, a broker away: the next commit carries the offsets again.
+            // A rebalance in progress, a broker away: keep them for the next commit (the ledger has them).
+            for (const o of offsets) if (!acked.has(o.partition) && assigned.has(o.partition)) acked.set(o.partition, Number(o.offset));
             logger.debug('commit to Kafka failed; the ledger holds the offsets', { error: errorMessage(error) });
             return;
           }
@@ -209,8 +210,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       activeBatches++;
       try {
         const partition = batch.partition;
-        const wait = (retryAfter.get(partition) ?? 0) - Date.now();
-        if (wait > 0) await sleep(wait);
+        // Backing off after a failed transaction, heartbeating so the group keeps us.
+        while (!stopping && Date.now() < (retryAfter.get(partition) ?? 0)) {
+          await sleep(Math.min(1000, (retryAfter.get(partition) ?? 0) - Date.now()));
+          await heartbeat();
+        }
         if (stopping || isStale()) return;
         const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset());
         const lastOffset = Number(batch.lastOffset());
@@ -233,7 +237,10 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         void job.then(() => inFlight.delete(job));
         // kafkajs may fetch on from here; the ledger decides what is applied, and refuses gaps.
         resolveOffset(batch.lastOffset());
-        while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
+        while (inFlight.size >= MAX_IN_FLIGHT) {
+          await Promise.race([...inFlight, sleep(1000)]);
+          await heartbeat();
+        }
         await heartbeat();
       } finally {
         activeBatches--;
