@@ -49,6 +49,9 @@ test('every invalid message is rejected with a reason and a code, and keeps its 
     ['web-1', JSON.stringify({ ...good, cpu: { cores: 1, busySeconds: 6 } }), 'bad-busy'],
     ['web-1', JSON.stringify({ ...good, mem: { totalBytes: 1, usedBytes: 2 } }), 'bad-memory'],
     ['web-1', JSON.stringify({ ...good, labels: { a: { b: 'c' } } }), 'bad-labels'],
+    ['web-1', JSON.stringify({ ...good, cpu: { ...good.cpu, steal: 1 } }), 'unknown-field'],
+    ['web-1', JSON.stringify({ ...good, mem: { ...good.mem, cached: 1 } }), 'unknown-field'],
+    ['web-1', JSON.stringify({ ...good, start: good.end - LATE - 1, cpu: { cores: 1, busySeconds: 1 } }), 'too-late'],
     ['web-1', '', 'empty'],
   ];
   const messages = [message(good, 0), ...bad.map(([key, value], i) => message(value, i + 1, key))];
