@@ -33,6 +33,8 @@ const { values } = parseArgs({
     'node-options': { type: 'string' },
     /** Write a V8 CPU profile of the console into this directory. */
     profile: { type: 'string' },
+    /** Write a V8 allocation (heap sampling) profile of the console into this directory. */
+    'heap-profile': { type: 'string' },
   },
 });
 const MACHINES = Number(values.machines);
@@ -104,7 +106,10 @@ async function main() {
   await sleep(8000); // topic created, first samples billed
 
   const statsFile = join(dir, 'console-stats.json');
-  const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
+  const profile = [
+    ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []),
+    ...(values['heap-profile'] ? ['--heap-prof', `--heap-prof-dir=${values['heap-profile']}`] : []),
+  ];
   const argv = [process.execPath, ...profile, cli, 'console', '--group', group, '--ledger', ledger, '--interval', values.interval!, '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : []), ...kafka];
   const errFile = join(dir, 'console.err');
   const command = `cd ${quote(root)} && exec env METER_HOME=${quote(dir)}${values['node-options'] ? ` NODE_OPTIONS=${quote(values['node-options'])}` : ''} ${argv.map(quote).join(' ')} 2>${quote(errFile)}`;
@@ -163,6 +168,9 @@ async function main() {
     `  frames: ${stats.frames} (whole run; a frame = snapshot handed to React until ink has written it): longest ${ms(stats.frameMaxMs)}, p99 ${ms(stats.frameP99Ms)}, mean ${ms(stats.frameMeanMs)}`,
   );
   console.log(
+    `    CPU per frame (the whole process, so GC helper threads too; no waiting for a core): longest ${ms(stats.frameCpuMaxMs)}, mean ${ms(stats.frameCpuMeanMs)}`,
+  );
+  console.log(
     `    of which: snapshot build longest ${ms(stats.snapshotBuildMaxMs)}, ink layout+output longest ${ms(stats.inkRenderMaxMs)}; start-up frames ${(stats.startupFramesMs ?? []).map((v: number) => v.toFixed(0)).join(', ')} ms`,
   );
   console.log(
@@ -172,7 +180,10 @@ async function main() {
   console.log(`  q to exit: ${existsSync(`/proc/${consolePid}`) ? 'still running after 10 s' : `${Math.round(exitMs)} ms after the stats were written`}`);
   const cpuOk = consoleCpu / wall < 0.05;
   const frameOk = Number(stats.frameMaxMs) <= 50;
-  console.log(`  goal: < 5% of a core ${cpuOk ? 'MET' : 'MISSED'}; no frame over 50 ms ${frameOk ? 'MET' : 'MISSED'}`);
+  const frameCpuOk = Number(stats.frameCpuMaxMs) <= 50;
+  console.log(
+    `  goal: < 5% of a core ${cpuOk ? 'MET' : 'MISSED'}; no frame over 50 ms: ${frameOk ? 'MET' : 'MISSED'} on the wall clock, ${frameCpuOk ? 'MET' : 'MISSED'} in CPU time`,
+  );
   if (!/sim-\w+-\d+/.test(screen)) log(`warning: no machines on the captured screen:\n${screen}`);
 }
 

@@ -38,6 +38,8 @@ export interface ConsoleAppProps {
   initialUi?: Partial<UiState>;
   /** The cost pane's grouping changed ("machine" or "label:KEY"): the ledger store computes it. */
   onCostByChange?: (by: string) => void;
+  /** The detail view opened on a machine, or closed (null): the data side adds its full history. */
+  onDetailChange?: (machine: string | null) => void;
   onQuit?: () => void;
 }
 
@@ -72,7 +74,7 @@ export function consoleLayout(rows: number, options: { split: boolean; lagNeeded
   return { frame, body, main: body - (lag > 0 ? lag + 1 : 0), lag };
 }
 
-export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onQuit }: ConsoleAppProps) {
+export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onDetailChange, onQuit }: ConsoleAppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(size);
   const live = useSyncExternalStore(source.subscribe, source.getSnapshot, source.getSnapshot);
@@ -114,6 +116,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     uiRef.current = next;
     setUi(next);
     if (next.costBy !== previous.costBy) onCostByChange?.(next.costBy);
+    if (next.detail !== previous.detail) onDetailChange?.(next.detail);
     if (next.quit && !previous.quit) {
       onQuit?.();
       exit();
@@ -156,6 +159,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
       <DetailView
         name={ui.detail}
         machine={snapshot.machines.find((m) => m.machine === ui.detail)}
+        history={snapshot.detail}
         currency={snapshot.fleet.currency}
         now={snapshot.now}
         width={columns}

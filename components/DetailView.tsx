@@ -3,7 +3,7 @@
 import { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from './Theme.js';
-import type { MachineRow } from '../src/console/snapshot.js';
+import type { MachineHistory, MachineRow } from '../src/console/snapshot.js';
 import { ago, duration, money, percent } from '../src/console/format.js';
 import { percentChart } from '../src/console/charts.js';
 
@@ -11,6 +11,8 @@ export interface DetailViewProps {
   /** The machine's name, and its row when it is still known. */
   name: string;
   machine: MachineRow | undefined;
+  /** Its whole recent history, when the data side has it (null while it catches up). */
+  history: MachineHistory | null;
   currency: string;
   now: number;
   width: number;
@@ -19,12 +21,13 @@ export interface DetailViewProps {
 
 const GIB = 2 ** 30;
 
-export function DetailView({ name, machine, currency, now, width, height }: DetailViewProps) {
+export function DetailView({ name, machine, history, currency, now, width, height }: DetailViewProps) {
   const theme = useTheme();
   // Two lines of facts, then two charts with a title line each.
   const chartHeight = Math.max(0, Math.floor((height - 4) / 2));
-  const cpuChart = useMemo(() => percentChart(machine?.cpuHistory ?? [], width - 2, chartHeight), [machine?.cpuHistory, width, chartHeight]);
-  const memChart = useMemo(() => percentChart(machine?.memHistory ?? [], width - 2, chartHeight), [machine?.memHistory, width, chartHeight]);
+  const own = history && history.machine === name ? history : null;
+  const cpuChart = useMemo(() => percentChart(own?.cpu ?? [], width - 2, chartHeight), [own?.cpu, width, chartHeight]);
+  const memChart = useMemo(() => percentChart(own?.mem ?? [], width - 2, chartHeight), [own?.mem, width, chartHeight]);
   if (!machine) {
     return (
       <Text wrap="truncate-end" color={theme.tone('warn')}>
@@ -41,7 +44,7 @@ export function DetailView({ name, machine, currency, now, width, height }: Deta
   ]
     .filter(Boolean)
     .join(' · ');
-  const times = machine.historyTimes;
+  const times = own?.ends ?? [];
   const span = times.length >= 2 ? duration((times[times.length - 1]! - times[0]!) / 1000) : null;
   return (
     <Box flexDirection="column" width={width} height={height}>

@@ -4,7 +4,7 @@
 import { useMemo } from 'react';
 import { Table, type TableColumn } from './Table.js';
 import type { MachineRow } from '../src/console/snapshot.js';
-import { ago, money, percent, sparkline } from '../src/console/format.js';
+import { ago, money, percent, sparkGlyphs, sparkLevels } from '../src/console/format.js';
 
 export interface FleetPaneProps {
   rows: readonly MachineRow[];
@@ -28,7 +28,7 @@ const labelsText = (labels: Record<string, string>) =>
 function fleetColumns(currency: string, now: number): TableColumn<MachineRow>[] {
   return [
     { id: 'name', header: 'MACHINE', cell: (r) => r.machine, shrink: true, minWidth: 10, softWidth: 16, maxWidth: 40 },
-    { id: 'spark', header: 'CPU TREND', cell: (r, w) => sparkline(r.cpuHistory, w), flex: true, minWidth: 8, maxWidth: 24, drop: 1, tone: () => 'accent' },
+    { id: 'spark', header: 'CPU TREND', cell: (r, w) => sparkLevels(r.cpuHistory, w), glyphs: sparkGlyphs, flex: true, minWidth: 8, maxWidth: 24, drop: 1, tone: () => 'accent' },
     { id: 'cpu', header: 'CPU', align: 'right', width: 4, cell: (r) => percent(r.cpu) },
     { id: 'mem', header: 'MEM', align: 'right', width: 4, cell: (r) => percent(r.mem) },
     { id: 'rate', header: 'COST/H', align: 'right', cell: (r) => money(r.costPerHour, currency) },

@@ -2,9 +2,9 @@
 // an ellipsis, and only the rows that fit are rendered (and measured). The selected row gets a marker ("›") and
 // inverse video; every line is at most `width` columns, so nothing ever wraps.
 import { memo, useMemo, useRef } from 'react';
-import { Box, Text } from 'ink';
+import { Box, Text, Transform } from 'ink';
 import { layoutColumns, type ColumnSpec } from '../src/console/table-layout.js';
-import { fit, textWidth } from '../src/console/format.js';
+import { fit, isPlainAscii, textWidth } from '../src/console/format.js';
 import { useTheme, type Tone } from './Theme.js';
 
 export interface TableColumn<Row> {
@@ -26,6 +26,12 @@ export interface TableColumn<Row> {
   /** Optional: dropped when the table is too wide, highest first. */
   drop?: number;
   tone?: (row: Row) => Tone | undefined;
+  /**
+   * The cell's text is an ASCII stand-in of the same width, turned into what the terminal shows on
+   * the way out (a sparkline's levels into blocks). ink measures every text on every frame, and
+   * measuring non-ASCII text costs it about a hundred times more.
+   */
+  glyphs?: (text: string) => string;
 }
 
 export interface TableProps<Row> {
@@ -69,26 +75,33 @@ function measuredWidth<Row>(row: Row, column: TableColumn<Row>): number {
 interface Segment {
   text: string;
   tone?: Tone;
+  /** Applied to the text on its way to the terminal (same width): see TableColumn.glyphs. */
+  glyphs?: (text: string) => string;
+  /** All printable ASCII: may share a text node with its plain neighbours. */
+  ascii: boolean;
 }
 
 const TableRow = memo(
   function TableRow({ segments, selected, width }: { segments: readonly Segment[]; selected: boolean; signature: string; width: number }) {
     const theme = useTheme();
-    // One text node per segment, side by side: ink measures each on its own, so the plain ASCII
-    // cells stay on string-width's fast path and only the sparkline takes the slow one.
+    // Text nodes side by side: ink measures each on its own, so the plain ASCII runs stay on
+    // string-width's fast path and the few others are short.
     return (
       <Box flexDirection="row" width={width} height={1}>
-        {segments.map((s, i) => (
-          <Text
-            key={i}
-            wrap="truncate-end"
-            inverse={selected}
-            color={theme.tone(s.tone)}
-            dimColor={s.tone === 'muted' && !theme.color}
-          >
-            {s.text}
-          </Text>
-        ))}
+        {segments.map((s, i) => {
+          const text = (
+            <Text key={i} wrap="truncate-end" inverse={selected} color={theme.tone(s.tone)} dimColor={s.tone === 'muted' && !theme.color}>
+              {s.text}
+            </Text>
+          );
+          return s.glyphs ? (
+            <Transform key={i} transform={s.glyphs}>
+              {text}
+            </Transform>
+          ) : (
+            text
+          );
+        })}
       </Box>
     );
   },
@@ -148,19 +161,26 @@ export function Table<Row>({ columns, rows, rowKey, width, height, selected, scr
         const index = start + i;
         const isSelected = active && index === selected;
         const whole = rowTone?.(row);
-        // Adjacent cells of the same tone share one text node: fewer nodes for ink to lay out.
-        const segments: Segment[] = [{ text: isSelected ? `${MARKER} ` : '  ', tone: whole }];
+        // Adjacent plain ASCII cells of the same tone share one text node; a cell that is not plain
+        // ASCII (an ellipsis, a dash, a sparkline) gets its own, so only it is measured the slow way.
+        const marker = isSelected ? `${MARKER} ` : '  ';
+        const segments: Segment[] = [{ text: marker, tone: whole, ascii: !isSelected }];
         let signature = '';
         let first = true;
         columns.forEach((c, ci) => {
           const w = widths[ci];
           if (w === null || w === undefined) return;
-          const text = (first ? '' : ' ') + fit(c.cell(row, w), w, c.align);
+          const cell = fit(c.cell(row, w), w, c.align);
+          const gap = first ? '' : ' ';
           first = false;
           const tone = c.tone?.(row) ?? whole;
+          const ascii = !c.glyphs && isPlainAscii(cell);
           const last = segments[segments.length - 1]!;
-          if (last.tone === tone) last.text += text;
-          else segments.push({ text, tone });
+          if (last.tone === tone && last.ascii && ascii) last.text += gap + cell;
+          else if (last.tone === tone && last.ascii) {
+            last.text += gap;
+            segments.push({ text: cell, tone, ascii, glyphs: c.glyphs });
+          } else segments.push({ text: gap + cell, tone, ascii, glyphs: c.glyphs });
         });
         // Trailing padding is not drawn (less for ink to lay out), except under the selection bar.
         if (!isSelected) {
@@ -168,7 +188,7 @@ export function Table<Row>({ columns, rows, rowKey, width, height, selected, scr
           last.text = last.text.trimEnd();
           if (last.text === '' && segments.length > 1) segments.pop();
         }
-        for (const seg of segments) signature += `${seg.text}\u0000${seg.tone ?? ''}\u0001`;
+        for (const seg of segments) signature += `${seg.text}\u0000${seg.tone ?? ''}\u0000${seg.glyphs ? 'g' : ''}\u0001`;
         return <TableRow key={rowKey(row)} segments={segments} selected={isSelected} signature={signature} width={width} />;
       })}
     </Box>

@@ -5,7 +5,7 @@
 import type { MachineTrace } from './tail-store.js';
 import type { MachineCost } from './ledger-store.js';
 import type { BrokerHealth } from './lag-store.js';
-import type { ConsoleSnapshot, CostView, FleetTotals, LagView, LedgerView, MachineRow } from './snapshot.js';
+import { SPARK_POINTS, type ConsoleSnapshot, type CostView, type FleetTotals, type LagView, type LedgerView, type MachineHistory, type MachineRow } from './snapshot.js';
 
 /** A machine silent for this many sample intervals is stale. */
 export const STALE_INTERVALS = 3;
@@ -28,6 +28,8 @@ export interface SnapshotInputs {
     fleet: FleetTotals;
   };
   lag: { view: LagView; health: BrokerHealth };
+  /** The machine the detail view shows: its whole history is copied into the snapshot. */
+  detailMachine?: string | null;
 }
 
 interface CachedRow {
@@ -39,6 +41,19 @@ interface CachedRow {
 }
 
 export class SnapshotBuilder {
+  private detailCache: { trace: MachineTrace; version: number; history: MachineHistory } | null = null;
+
+  private detail(input: SnapshotInputs): MachineHistory | null {
+    const name = input.detailMachine;
+    const trace = name ? input.tail.machines.get(name) : undefined;
+    if (!name || !trace) return null;
+    const cached = this.detailCache;
+    if (cached && cached.trace === trace && cached.version === trace.version) return cached.history;
+    const history = { machine: name, ends: trace.ends.slice(), cpu: trace.cpu.slice(), mem: trace.mem.slice() };
+    this.detailCache = { trace, version: trace.version, history };
+    return history;
+  }
+
   private rows = new Map<string, CachedRow>();
   private machines: MachineRow[] = [];
   private labelKeys: string[] = [];
@@ -69,9 +84,9 @@ export class SnapshotBuilder {
         labels: trace?.labels ?? cost?.labels ?? {},
         cpu: trace && last >= 0 ? trace.cpu[last]! : null,
         mem: trace && last >= 0 ? trace.mem[last]! : null,
-        cpuHistory: trace ? trace.cpu.slice() : [],
-        memHistory: trace ? trace.mem.slice() : [],
-        historyTimes: trace ? trace.ends.slice() : [],
+        // Only what the sparkline shows: copying whole histories of a big fleet every frame is
+        // most of what the garbage collector would otherwise have to clean up.
+        cpuHistory: trace ? trace.cpu.slice(-SPARK_POINTS) : [],
         cores: trace?.cores ?? null,
         memTotalBytes: trace?.memTotalBytes ?? null,
         lastSeen: seen,
@@ -115,6 +130,7 @@ export class SnapshotBuilder {
       lag: input.lag.view,
       labelKeys: this.labelKeys,
       tailRate: input.tail.rate,
+      detail: this.detail(input),
     };
   }
 }

@@ -44,11 +44,14 @@ export class ConsoleHub implements SnapshotSource {
   private dirty = true;
   private timer: NodeJS.Timeout | undefined;
   private lastBuiltSecond = 0;
+  private detailMachine: string | null = null;
   private readonly now: () => number;
   /** Time spent building each snapshot and handing it to React, for the benchmark. */
   readonly frameTimes: number[] = [];
   /** When the last snapshot was handed out (performance.now()), until the screen shows it. */
   pendingFrameAt: number | null = null;
+  /** Called as a snapshot is about to be handed out (the benchmark starts its frame clock). */
+  onFrameStart: (() => void) | undefined;
 
   constructor(private readonly options: ConsoleHubOptions) {
     this.now = options.now ?? Date.now;
@@ -118,6 +121,7 @@ export class ConsoleHub implements SnapshotSource {
 
   /** Builds a snapshot now and hands it to the subscribers. */
   refresh(): ConsoleSnapshot {
+    if (this.pendingFrameAt === null) this.onFrameStart?.();
     const started = performance.now();
     const now = this.now();
     this.dirty = false;
@@ -140,11 +144,19 @@ export class ConsoleHub implements SnapshotSource {
       tail: { machines: this.tail.machines, state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
       ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet },
       lag: { view: this.lag.view, health: this.lag.health },
+      detailMachine: this.detailMachine,
     });
   }
 
   setCostBy(by: string): void {
     this.ledger.setCostBy(by);
+  }
+
+  /** The UI opened (or closed) a machine's detail view: its full history goes into the snapshots. */
+  setDetail(machine: string | null): void {
+    if (machine === this.detailMachine) return;
+    this.detailMachine = machine;
+    this.refresh();
   }
 
   async stop(): Promise<void> {

@@ -30,19 +30,32 @@ export function fit(text: string, width: number, align: 'left' | 'right' = 'left
 const SPARKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
 
 /**
+ * A sparkline as ASCII levels: ' ' for no value, '0'..'7' for the eight block heights. The terminal
+ * gets the blocks (sparkGlyphs); ink measures the ASCII, which is far cheaper than measuring blocks.
+ */
+export function sparkLevels(values: readonly number[], width: number, max = 100): string {
+  if (width <= 0) return '';
+  const recent = values.length > width ? values.slice(values.length - width) : values;
+  let out = ' '.repeat(width - recent.length);
+  for (const v of recent) out += String(Math.round((Math.min(Math.max(v, 0), max) / max) * (SPARKS.length - 1)));
+  return out;
+}
+
+/** Levels to blocks; ANSI escape sequences (which contain digits) pass through untouched. */
+export function sparkGlyphs(levels: string): string {
+  return levels.replace(/\u001b\[[0-9;]*m|[0-7]/g, (m) => (m.length === 1 ? SPARKS[Number(m)]! : m));
+}
+
+/**
  * A sparkline of the last `width` values on a fixed 0..max scale (CPU % is 0..100), so that rows can
  * be compared with each other. Missing history is left blank on the left.
  */
 export function sparkline(values: readonly number[], width: number, max = 100): string {
-  if (width <= 0) return '';
-  const recent = values.length > width ? values.slice(values.length - width) : values;
-  let out = ' '.repeat(width - recent.length);
-  for (const v of recent) {
-    const level = Math.round((Math.min(Math.max(v, 0), max) / max) * (SPARKS.length - 1));
-    out += SPARKS[level];
-  }
-  return out;
+  return sparkGlyphs(sparkLevels(values, width, max));
 }
+
+/** Printable ASCII only: ink measures such text on string-width's fast path. */
+export const isPlainAscii = (text: string): boolean => /^[\u0020-\u007e]*$/.test(text);
 
 /** "42%" for 0..100, "—" when unknown. */
 export function percent(value: number | null | undefined): string {

@@ -107,8 +107,8 @@ export class LedgerStore {
       if (this.stopped) return;
       this.poll();
       // A big ledger takes longer to read: then it is read less often, so that reading it stays
-      // under ~1% of the time (100 ms to read means every 10 s).
-      this.timer = setTimeout(loop, Math.max(this.options.pollMs, 100 * this.lastPollMs));
+      // under ~0.7% of the time (100 ms to read means every 15 s).
+      this.timer = setTimeout(loop, Math.max(this.options.pollMs, 150 * this.lastPollMs));
       this.timer.unref?.();
     };
     loop();

@@ -97,17 +97,29 @@ function statsRecorder(path: string | undefined, hub: ConsoleHub) {
   // A frame: from a snapshot handed to React until ink has written it (React's render, ink's layout
   // and output, and any wait between them).
   const frameMs: number[] = [];
+  // The process's CPU time over the same span (all threads: V8's GC helpers too): what the frame
+  // cost, without the time spent waiting for a core on a busy machine.
+  const frameCpuMs: number[] = [];
+  let cpuAtFrame: NodeJS.CpuUsage | null = null;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   let ledgerPollMaxMs = 0;
   const sampler = setInterval(() => (ledgerPollMaxMs = Math.max(ledgerPollMaxMs, hub.ledger.lastPollMs)), 500);
   sampler.unref();
+  hub.onFrameStart = () => {
+    cpuAtFrame = process.cpuUsage();
+  };
   return {
     onRender: (ms: number) => {
       inkRenderMs.push(ms);
       if (hub.pendingFrameAt !== null) {
         frameMs.push(performance.now() - hub.pendingFrameAt);
         hub.pendingFrameAt = null;
+        if (cpuAtFrame) {
+          const used = process.cpuUsage(cpuAtFrame);
+          frameCpuMs.push((used.user + used.system) / 1000);
+        }
+        cpuAtFrame = null;
       }
     },
     write: () => {
@@ -124,6 +136,8 @@ function statsRecorder(path: string | undefined, hub: ConsoleHub) {
           frameP99Ms: percentile(steady, 0.99),
           frameMeanMs: steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length),
           startupFramesMs: frameMs.slice(0, 3),
+          frameCpuMaxMs: Math.max(0, ...frameCpuMs.slice(3)),
+          frameCpuMeanMs: frameCpuMs.slice(3).reduce((a, b) => a + b, 0) / Math.max(1, frameCpuMs.length - 3),
           snapshotBuildMaxMs: Math.max(0, ...snapshots),
           inkRenderMaxMs: Math.max(0, ...inkRenderMs.slice(3)),
           eventLoopDelayMaxMs: loop.max / 1e6,
@@ -169,6 +183,7 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
       theme: makeTheme(!env.NO_COLOR),
       initialUi: { costBy: o.costBy },
       onCostByChange: (by: string) => hub.setCostBy(by),
+      onDetailChange: (machine: string | null) => hub.setDetail(machine),
     }),
     {
       stdout,

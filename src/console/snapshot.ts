@@ -13,12 +13,8 @@ export interface MachineRow {
   cpu: number | null;
   /** Memory used % in its latest sample. */
   mem: number | null;
-  /** Recent CPU %, oldest first (one value per sample). */
+  /** CPU % of the last SPARK_POINTS samples, oldest first: the sparkline. */
   cpuHistory: readonly number[];
-  /** Recent memory %, oldest first. */
-  memHistory: readonly number[];
-  /** End of the window of each history value (epoch ms), oldest first. */
-  historyTimes: readonly number[];
   cores: number | null;
   memTotalBytes: number | null;
   /** End of the machine's latest sample (epoch ms), from the live tail or the ledger. */
@@ -30,6 +26,18 @@ export interface MachineRow {
   periodCost: string | null;
   /** Period cost at the period's end if it keeps its current cost per hour. */
   forecast: string | null;
+}
+
+/** Samples a sparkline can show (the fleet pane's trend column is at most this wide). */
+export const SPARK_POINTS = 24;
+
+/** The whole recent history of one machine: for the detail view's charts. */
+export interface MachineHistory {
+  machine: string;
+  /** Window ends (epoch ms), CPU % and memory %, oldest first, equal lengths. */
+  ends: readonly number[];
+  cpu: readonly number[];
+  mem: readonly number[];
 }
 
 export interface CostLine {
@@ -120,6 +128,8 @@ export interface ConsoleSnapshot {
   labelKeys: readonly string[];
   /** Live tail throughput, samples per second. */
   tailRate: number | null;
+  /** Full history of the machine the detail view shows (the UI says which), else null. */
+  detail: MachineHistory | null;
 }
 
 export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSnapshot {
@@ -136,6 +146,7 @@ export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSn
     lag: { state: 'loading', groupState: 'Unknown', partitions: [], members: [], totalLag: 0, status: 'OK', polledAt: null },
     labelKeys: [],
     tailRate: null,
+    detail: null,
     ...partial,
   };
 }

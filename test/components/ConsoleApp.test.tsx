@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderConsole, KEYS, tick } from './render-console.js';
-import { sampleSnapshot, machine, NOW } from './fixtures.js';
+import { sampleSnapshot, machine, history, NOW } from './fixtures.js';
 
 const selectedLine = (lines: string[]) => lines.find((l) => l.startsWith('›')) ?? '';
 
@@ -126,18 +126,28 @@ test('? shows every key in a help overlay; Esc closes it', async () => {
 });
 
 test('Enter opens the detail of the selected machine with charts and cost; Esc goes back', async () => {
-  const r = renderConsole(sampleSnapshot(12), { columns: 100, rows: 30 });
+  const snapshot = sampleSnapshot(12);
+  const asked: Array<string | null> = [];
+  // The data side answers a detail request with that machine's full history.
+  const onDetailChange = (name: string | null) => {
+    asked.push(name);
+    const row = snapshot.machines.find((m) => m.machine === name);
+    r.source.push({ ...snapshot, detail: row ? history(row) : null });
+  };
+  const r = renderConsole(snapshot, { columns: 100, rows: 30, onDetailChange });
   await r.press('j', KEYS.enter);
   const text = r.frame();
+  assert.deepEqual(asked, ['sim-api-05']);
   assert.match(text, /detail · sim-api-05/);
   assert.match(text, /cost so far \$3\.00 · now \$0\.018\/h · forecast \$14\.00/);
-  assert.match(text, /CPU 20%/);
+  assert.match(text, /CPU 20% · last 1m55s/);
   assert.match(text, /100% ┼|100% ┤/);
   assert.match(text, /Memory 34%/);
   assert.equal(r.lines().length, 29);
   await r.press('j');
   assert.match(r.frame(), /detail · sim-api-08/, 'arrows move to the next machine');
   await r.press(KEYS.escape);
+  assert.deepEqual(asked, ['sim-api-05', 'sim-api-08', null]);
   assert.match(selectedLine(r.lines()), /sim-api-08/);
   r.unmount();
 });

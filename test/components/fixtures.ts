@@ -1,5 +1,15 @@
 // Sample snapshots for component tests: a small fleet with costs, lag and a stale machine.
-import { emptySnapshot, type ConsoleSnapshot, type CostLine, type MachineRow } from '../../src/console/snapshot.js';
+import { emptySnapshot, type ConsoleSnapshot, type CostLine, type MachineHistory, type MachineRow } from '../../src/console/snapshot.js';
+
+/** The full history the data side sends for the machine in the detail view. */
+export function history(row: MachineRow): MachineHistory {
+  return {
+    machine: row.machine,
+    ends: row.cpuHistory.map((_, k) => NOW - (row.cpuHistory.length - k) * 5000),
+    cpu: row.cpuHistory,
+    mem: row.cpuHistory.map((v) => 30 + (v % 20)),
+  };
+}
 
 export const NOW = Date.UTC(2025, 10, 27, 12, 0, 0);
 
@@ -12,8 +22,6 @@ export function machine(i: number, overrides: Partial<MachineRow> = {}): Machine
     cpu: cpuHistory[cpuHistory.length - 1]!,
     mem: 30 + (i % 50),
     cpuHistory,
-    memHistory: cpuHistory.map((v) => 30 + (v % 20)),
-    historyTimes: cpuHistory.map((_, k) => NOW - (24 - k) * 5000),
     cores: 8,
     memTotalBytes: 32 * 2 ** 30,
     lastSeen: NOW - 2000,

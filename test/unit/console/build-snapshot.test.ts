@@ -102,3 +102,18 @@ test('the broker is reconnecting when either connection fails, since the first f
   const up = builder.build(base);
   assert.equal(up.broker.state, 'connected');
 });
+
+test('rows carry only the sparkline points; the detail machine gets its whole history', () => {
+  const t = tail(100);
+  for (let k = 0; k < 40; k++) t.add(sample('a', NOW - (40 - k) * 5000, k));
+  const builder = new SnapshotBuilder();
+  const plain = builder.build(inputs(t.machines, new Map()));
+  assert.equal(plain.machines[0]!.cpuHistory.length, 24);
+  assert.equal(plain.detail, null);
+  const detailed = builder.build({ ...inputs(t.machines, new Map()), detailMachine: 'a' });
+  assert.equal(detailed.detail!.machine, 'a');
+  assert.equal(detailed.detail!.cpu.length, 40);
+  assert.equal(detailed.detail!.ends.length, 40);
+  const again = builder.build({ ...inputs(t.machines, new Map()), detailMachine: 'a' });
+  assert.equal(again.detail, detailed.detail, 'unchanged history: same object');
+});

@@ -40,7 +40,7 @@ function writeLedger(): string {
   }
   const messages = samples.map((s, i) => ({ offset: String(i), key: Buffer.from(s.machine), value: Buffer.from(JSON.stringify(s)) }));
   const prepared = preparer.prepare(messages, NOW);
-  ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: messages.length - 1, samples: prepared.samples, rejects: [], rateCardId, now: NOW });
+  ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, fetchedOffset: 0, lastOffset: messages.length - 1, samples: prepared.samples, rejects: [], rateCardId, now: NOW });
   ledger.close();
   return path;
 }
