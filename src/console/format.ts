@@ -75,7 +75,8 @@ export function money(amount: string | number | null | undefined, currency = 'US
   if (!Number.isFinite(value)) return '—';
   const symbol = CURRENCY_SYMBOLS[currency];
   const abs = Math.abs(value);
-  const digits = abs === 0 ? 2 : abs < 0.01 ? 4 : abs < 1 ? 3 : 2;
+  // Amounts are exact to 0.000001: tiny ones (a small machine's first minutes) keep all six places.
+  const digits = abs === 0 ? 2 : abs < 0.0001 ? 6 : abs < 0.01 ? 4 : abs < 1 ? 3 : 2;
   const text = abs >= 1e6 ? abs.toLocaleString('en-US', { maximumFractionDigits: 0 }) : abs.toFixed(digits);
   const sign = value < 0 ? '-' : '';
   return symbol ? `${sign}${symbol}${text}` : `${sign}${text} ${currency}`;

@@ -78,7 +78,7 @@ export function describeLedgerError(error: unknown, path: string): Pick<LedgerVi
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /locked|busy/i.test(text)) {
     return { state: 'locked', message: `the ledger ${path} is locked by another process; retrying` };
   }
-  return { state: 'error', message: `ledger: ${text}` };
+  return { state: 'error', message: /^ledger\b/i.test(text) ? text : `ledger: ${text}` };
 }
 
 export class LedgerStore {

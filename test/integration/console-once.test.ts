@@ -114,6 +114,14 @@ test('console --once --json lists all 40 machines with costs, and its lag equals
   assert.equal(parseDecimal(snapshot.totals.periodCost, 6), sum);
   assert.equal(snapshot.lag.length, 3, 'three partitions');
 
+  // stdout not a terminal (a pipe) and no --once: one plain-text snapshot, and a word on stderr.
+  const piped = await meter(['console', '--interval', '1', '--group', group, '--ledger', ledger, ...kafka]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(piped.stderr, /stdout is not a terminal, so this is one snapshot; .* ssh -t host meter console/);
+  assert.doesNotMatch(piped.stdout, /\u001b\[/, 'no escape codes in a pipe');
+  assert.equal(piped.stdout.split('\n').filter((l) => /^  sim-\w+-\d\d .*\$[\d.]+ +\$[\d.]+ +\d+s ago/.test(l)).length, 40, piped.stdout);
+  assert.match(piped.stdout, /PARTITION +COMMITTED +END +LAG/);
+
   // Freeze the offsets: stop the worker (it commits and leaves), let lag build up, stop the agent.
   worker.kill('SIGTERM');
   assert.equal(await exited(worker), 0, workerLog.slice(-2000));
