@@ -1,6 +1,6 @@
 // Runs the console: the interactive screen (ink) on a terminal, or one snapshot (plain text or JSON)
 // for scripts and pipes. Nothing but ink writes to the terminal while the screen is up: kafkajs logs
-// through the silent logger, and ink patches console.* for the rest.
+// through the silent logger, and console.* and Node's warnings are muted for the rest.
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createElement } from 'react';
@@ -166,6 +166,9 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
   const stats = statsRecorder(o.statsFile, hub);
   hub.start();
 
+  // Nothing may print over the screen: Node's own warnings and any library's console output are
+  // dropped while it is up (kafkajs already logs nowhere), and put back afterwards.
+  const quiet = silenceConsole();
   stdout.write(ALT_SCREEN_ON);
   let restored = false;
   const restore = () => {
@@ -189,7 +192,7 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
       stdout,
       stdin,
       exitOnCtrlC: false,
-      patchConsole: true,
+      patchConsole: false,
       // Not incrementalRendering: in ink 6.8 it moves the frame down a line when frames end in a newline.
       incrementalRendering: false,
       maxFps: 20,
@@ -219,7 +222,25 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
       app.cleanup();
       restore();
     }
+    quiet.restore();
     await hub.stop();
     stats.write();
   }
+}
+
+function silenceConsole(): { restore(): void } {
+  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+  const saved = methods.map((m) => [m, console[m]] as const);
+  for (const m of methods) console[m] = () => {};
+  const warningListeners = process.listeners('warning');
+  process.removeAllListeners('warning');
+  const ignore = () => {};
+  process.on('warning', ignore);
+  return {
+    restore() {
+      for (const [m, fn] of saved) console[m] = fn;
+      process.off('warning', ignore);
+      for (const l of warningListeners) process.on('warning', l);
+    },
+  };
 }
