@@ -168,7 +168,7 @@ async function main() {
     `  frames: ${stats.frames} (whole run; a frame = snapshot handed to React until ink has written it): longest ${ms(stats.frameMaxMs)}, p99 ${ms(stats.frameP99Ms)}, mean ${ms(stats.frameMeanMs)}`,
   );
   console.log(
-    `    CPU per frame (the whole process, so GC helper threads too; no waiting for a core): longest ${ms(stats.frameCpuMaxMs)}, mean ${ms(stats.frameCpuMeanMs)}`,
+    `    process CPU during a frame (all threads, so V8's parallel GC helpers add to it): longest ${ms(stats.frameCpuMaxMs)}, mean ${ms(stats.frameCpuMeanMs)}`,
   );
   console.log(
     `    of which: snapshot build longest ${ms(stats.snapshotBuildMaxMs)}, ink layout+output longest ${ms(stats.inkRenderMaxMs)}; start-up frames ${(stats.startupFramesMs ?? []).map((v: number) => v.toFixed(0)).join(', ')} ms`,
@@ -180,10 +180,7 @@ async function main() {
   console.log(`  q to exit: ${existsSync(`/proc/${consolePid}`) ? 'still running after 10 s' : `${Math.round(exitMs)} ms after the stats were written`}`);
   const cpuOk = consoleCpu / wall < 0.05;
   const frameOk = Number(stats.frameMaxMs) <= 50;
-  const frameCpuOk = Number(stats.frameCpuMaxMs) <= 50;
-  console.log(
-    `  goal: < 5% of a core ${cpuOk ? 'MET' : 'MISSED'}; no frame over 50 ms: ${frameOk ? 'MET' : 'MISSED'} on the wall clock, ${frameCpuOk ? 'MET' : 'MISSED'} in CPU time`,
-  );
+  console.log(`  goal: < 5% of a core ${cpuOk ? 'MET' : 'MISSED'}; no frame over 50 ms ${frameOk ? 'MET' : 'MISSED'}`);
   if (!/sim-\w+-\d+/.test(screen)) log(`warning: no machines on the captured screen:\n${screen}`);
 }
 
