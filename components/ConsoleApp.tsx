@@ -4,10 +4,10 @@
 // clearing the screen, and nothing ever scrolls.
 import { useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
-import { Header } from './Header.js';
+import { Header, headerRows } from './Header.js';
 import { TabBar } from './TabBar.js';
 import { FleetPane } from './FleetPane.js';
-import { CostPane } from './CostPane.js';
+import { CostPane, budgetBlockRows } from './CostPane.js';
 import { LagPane } from './LagPane.js';
 import { DetailView } from './DetailView.js';
 import { HelpOverlay } from './HelpOverlay.js';
@@ -66,9 +66,9 @@ function sortText(sort: { key: string; reverse: boolean }): string {
 }
 
 /** Screen regions for a terminal of `rows` lines. */
-export function consoleLayout(rows: number, options: { split: boolean; lagNeeded: number }) {
+export function consoleLayout(rows: number, options: { split: boolean; lagNeeded: number; headerRows?: number }) {
   const frame = Math.max(1, rows - 1);
-  const body = Math.max(0, frame - 4); // header 2, tabs 1, status 1
+  const body = Math.max(0, frame - (options.headerRows ?? 2) - 2); // header, tabs 1, status 1
   let lag = 0;
   if (options.split) lag = Math.min(options.lagNeeded, Math.floor(body / 3));
   return { frame, body, main: body - (lag > 0 ? lag + 1 : 0), lag };
@@ -90,13 +90,13 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   const lag = useMemo(() => lagRows(snapshot.lag, ui.sort.lag), [snapshot.lag, ui.sort.lag]);
 
   const split = rows >= 30 && ui.detail === null && !ui.help && ui.pane !== 'lag';
-  const layout = consoleLayout(rows, { split, lagNeeded: 1 + lag.length + 1 + Math.max(1, snapshot.lag.members.length) + 1 });
+  const layout = consoleLayout(rows, { split, lagNeeded: 1 + lag.length + 1 + Math.max(1, snapshot.lag.members.length) + 1, headerRows: headerRows(snapshot) });
   const tooSmall = columns < 40 || rows < 8;
 
   // Page sizes: a pane's table height minus its header (and the cost/lag summary line).
   const pageSize: Record<PaneId, number> = {
     fleet: Math.max(1, layout.main - 1),
-    cost: Math.max(1, layout.main - 2),
+    cost: Math.max(1, layout.main - 2 - budgetBlockRows(snapshot.budgets.length, layout.main)),
     lag: Math.max(1, Math.min(lag.length, layout.main - 2)),
   };
   const keys = useMemo(
@@ -174,7 +174,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
       ui.pane === 'fleet' ? (
         <FleetPane rows={fleet} currency={snapshot.fleet.currency} now={snapshot.now} width={columns} height={layout.main} selected={fleetAt.index} scroll={fleetAt.scroll} />
       ) : ui.pane === 'cost' ? (
-        <CostPane costs={snapshot.costs} lines={cost} ledger={snapshot.ledger} by={ui.costBy} width={columns} height={layout.main} selected={costAt.index} scroll={costAt.scroll} />
+        <CostPane costs={snapshot.costs} lines={cost} ledger={snapshot.ledger} by={ui.costBy} width={columns} height={layout.main} selected={costAt.index} scroll={costAt.scroll} budgets={snapshot.budgets} />
       ) : (
         <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.main} selected={lagAt.index} scroll={lagAt.scroll} />
       );

@@ -4,8 +4,8 @@ import { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { Table, type TableColumn } from './Table.js';
 import { useTheme } from './Theme.js';
-import type { CostLine, CostView, LedgerView } from '../src/console/snapshot.js';
-import { money, quantity } from '../src/console/format.js';
+import type { BudgetRow, CostLine, CostView, LedgerView } from '../src/console/snapshot.js';
+import { budgetBar, money, quantity } from '../src/console/format.js';
 
 export interface CostPaneProps {
   costs: CostView | null;
@@ -18,6 +18,39 @@ export interface CostPaneProps {
   selected: number;
   scroll: number;
   active?: boolean;
+  /** The rate card's budgets, shown as bars above the table. */
+  budgets?: readonly BudgetRow[];
+}
+
+/** Rows the budget bars take in a cost pane of `height` rows (a title line and one row a budget). */
+export function budgetBlockRows(budgets: number, height: number): number {
+  if (budgets === 0) return 0;
+  return 1 + Math.min(budgets, Math.max(1, Math.floor((height - 2) / 3)));
+}
+
+
+function BudgetBars({ budgets, currency, width, rows }: { budgets: readonly BudgetRow[]; currency: string; width: number; rows: number }) {
+  const theme = useTheme();
+  // Worst first, so what needs attention is never the part cut off.
+  const shown = [...budgets].sort((a, b) => b.forecastPercent - a.forecastPercent).slice(0, rows);
+  const nameWidth = Math.min(24, Math.max(6, ...shown.map((b) => b.name.length)));
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate-end" dimColor>
+        {`  budgets: forecast for the period against each budget${budgets.length > shown.length ? ` (${shown.length} of ${budgets.length})` : ''}`}
+      </Text>
+      {shown.map((b) => {
+        const mark = b.level === 'over' ? ' OVER' : b.level === 'warn' ? ' >80%' : '';
+        const amounts = `${money(b.forecast, currency)} of ${money(b.budget, currency)}`;
+        const text = `  ${b.name.slice(0, nameWidth).padEnd(nameWidth)} ${budgetBar(b.forecastPercent)} ${`${b.forecastPercent.toFixed(0)}%`.padStart(4)}  ${amounts}${mark}`;
+        return (
+          <Text key={b.name} wrap="truncate-end" color={b.level === 'ok' ? undefined : theme.tone(b.level === 'over' ? 'error' : 'warn')} bold={b.level === 'over'}>
+            {text}
+          </Text>
+        );
+      })}
+    </Box>
+  );
 }
 
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -41,7 +74,7 @@ function costColumns(by: string, currency: string, total: number): TableColumn<C
   ];
 }
 
-export function CostPane({ costs, lines, ledger, by, width, height, selected, scroll, active = true }: CostPaneProps) {
+export function CostPane({ costs, lines, ledger, by, width, height, selected, scroll, active = true, budgets = [] }: CostPaneProps) {
   const theme = useTheme();
   const currency = costs?.currency ?? 'USD';
   const total = costs ? Number(costs.total) : 0;
@@ -63,12 +96,13 @@ export function CostPane({ costs, lines, ledger, by, width, height, selected, sc
       <Text wrap="truncate-end" dimColor>
         {'  ' + summary}
       </Text>
+      {budgets.length > 0 ? <BudgetBars budgets={budgets} currency={currency} width={width} rows={budgetBlockRows(budgets.length, height) - 1} /> : null}
       <Table
         columns={columns}
         rows={lines}
         rowKey={(l) => l.key}
         width={width}
-        height={height - 1}
+        height={height - 1 - budgetBlockRows(budgets.length, height)}
         selected={selected}
         scroll={scroll}
         active={active}

@@ -1,5 +1,11 @@
 // Header: broker state (with a badge), topic, group, machine count, the clock; then the fleet's cost
-// per hour right now, period-to-date cost and forecast, and the pipeline's lag in one word.
+// per hour right now, period-to-date cost and forecast, budgets forecast past 80% or 100%, and the
+// pipeline's lag in one word; under `meter up`, a third line for a process that died.
+
+/** Rows the header takes for this snapshot. */
+export function headerRows(snapshot: ConsoleSnapshot): number {
+  return snapshot.pipeline.length > 0 ? 3 : 2;
+}
 import { memo } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from './Theme.js';
@@ -55,11 +61,15 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const perHour = money(fleet.costPerHour, currency);
   const period = money(fleet.periodCost, currency);
   const forecast = money(fleet.forecast, currency);
+  const over = snapshot.budgets.filter((b) => b.level === 'over').length;
+  const warn = snapshot.budgets.filter((b) => b.level === 'warn').length;
+  const budgetText = over || warn ? `budgets ${[over ? `${over} over` : '', warn ? `${warn} >80%` : ''].filter(Boolean).join(' ')} · ` : '';
   const costs = firstThatFits(
     ledgerOk
       ? [
-          `fleet ${perHour}/h now · period ${period} · forecast ${forecast} · `,
-          `${perHour}/h now · period ${period} · forecast ${forecast} · `,
+          `fleet ${perHour}/h now · period ${period} · forecast ${forecast} · ${budgetText}`,
+          `${perHour}/h now · period ${period} · forecast ${forecast} · ${budgetText}`,
+          `${perHour}/h · period ${period} · fcst ${forecast} · ${budgetText}`,
           `${perHour}/h · period ${period} · fcst ${forecast} · `,
         ]
       : [`costs: ledger ${snapshot.ledger.state} · `],
@@ -67,7 +77,7 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   );
   const tailShown = textWidth(costs) + lagText.length + status.length + tail.length <= width ? tail : '';
   return (
-    <Box flexDirection="column" width={width} height={2}>
+    <Box flexDirection="column" width={width} height={headerRows(snapshot)}>
       <Text wrap="truncate-end">
         <Text bold>meter </Text>
         <BrokerBadge broker={broker} now={now} />
@@ -88,6 +98,13 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
         </Text>
         {tailShown ? <Text dimColor>{tailShown}</Text> : null}
       </Text>
+      {snapshot.pipeline.length > 0 ? (
+        <Text wrap="truncate-end" color={theme.tone('error')} bold>
+          {snapshot.pipeline
+            .map((p) => `⚠ ${p.name} ${p.state === 'failed' ? 'died twice' : 'died, restarted once'} (${p.lastExit ?? 'exited'}), log ${p.logFile}`)
+            .join(' · ')}
+        </Text>
+      ) : null}
     </Box>
   );
 });

@@ -5,6 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { defaultLedgerPath } from '../config/paths.js';
 import type { BudgetStatus } from '../billing/index.js';
+import { budgetBar } from '../console/format.js';
 
 interface BudgetsArgv {
   ledger?: string;
@@ -18,17 +19,6 @@ interface BudgetsArgv {
 /** Exit code when any budget is forecast to be exceeded. */
 export const EXIT_OVER_BUDGET = 3;
 
-const BAR_WIDTH = 20;
-
-/** A text bar of the forecast against the budget: filled to the forecast, a | at 100%. */
-export function budgetBar(forecastPercent: number, width = BAR_WIDTH): string {
-  const scale = Math.max(100, Math.min(forecastPercent, 150));
-  const filled = Math.round((Math.min(forecastPercent, scale) / scale) * width);
-  const mark = Math.round((100 / scale) * width);
-  let bar = '';
-  for (let i = 0; i < width; i++) bar += i === mark && mark < width ? '|' : i < filled ? '#' : '.';
-  return bar;
-}
 
 export function formatBudgetTable(statuses: BudgetStatus[]): string {
   const rows = statuses.map((s) => [
@@ -37,7 +27,7 @@ export function formatBudgetTable(statuses: BudgetStatus[]): string {
     s.forecast,
     s.budget,
     `${s.forecastPercent.toFixed(1)}%`,
-    budgetBar(s.forecastPercent),
+    budgetBar(s.forecastPercent, 20, true),
     s.level === 'over' ? 'OVER' : s.level === 'warn' ? 'WARN' : 'ok',
   ]);
   const head = ['BUDGET', 'ACTUAL', 'FORECAST', 'BUDGET', 'FCST%', 'FORECAST VS BUDGET', ''];

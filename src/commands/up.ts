@@ -86,7 +86,14 @@ export const upCommand: CommandModule<object, UpArgv> = {
               costBy: 'machine',
               once: false,
               json: false,
-              // TODO(up): pass the pipeline status to the header once run-console takes it
+              pipeline: {
+                problems: () =>
+                  pipeline
+                    .statuses()
+                    .filter((s): s is typeof s & { state: 'restarted' | 'failed' } => s.state === 'restarted' || s.state === 'failed')
+                    .map((s) => ({ name: s.name, state: s.state, lastExit: s.lastExit, logFile: s.logFile })),
+                closed: Promise.race([pipeline.fatal, pipeline.stopSignal]),
+              },
             });
           },
     });

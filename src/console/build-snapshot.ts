@@ -5,7 +5,7 @@
 import type { MachineTrace } from './tail-store.js';
 import type { MachineCost } from './ledger-store.js';
 import type { BrokerHealth } from './lag-store.js';
-import { SPARK_POINTS, type ConsoleSnapshot, type CostView, type FleetTotals, type LagView, type LedgerView, type MachineHistory, type MachineRow } from './snapshot.js';
+import { SPARK_POINTS, type BudgetRow, type ConsoleSnapshot, type PipelineProblem, type CostView, type FleetTotals, type LagView, type LedgerView, type MachineHistory, type MachineRow } from './snapshot.js';
 
 /** A machine silent for this many sample intervals is stale. */
 export const STALE_INTERVALS = 3;
@@ -26,7 +26,10 @@ export interface SnapshotInputs {
     machines: ReadonlyMap<string, MachineCost>;
     costs: CostView | null;
     fleet: FleetTotals;
+    budgets?: readonly BudgetRow[];
   };
+  /** Under `meter up`: its processes that died. */
+  pipeline?: readonly PipelineProblem[];
   lag: { view: LagView; health: BrokerHealth };
   /** The machine the detail view shows: its whole history is copied into the snapshot. */
   detailMachine?: string | null;
@@ -131,6 +134,8 @@ export class SnapshotBuilder {
       labelKeys: this.labelKeys,
       tailRate: input.tail.rate,
       detail: this.detail(input),
+      budgets: input.ledger.budgets ?? [],
+      pipeline: input.pipeline ?? [],
     };
   }
 }

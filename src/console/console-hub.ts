@@ -6,7 +6,7 @@ import type { RateCard } from '../billing/index.js';
 import { SnapshotBuilder } from './build-snapshot.js';
 import { LagStore } from './lag-store.js';
 import { LedgerStore } from './ledger-store.js';
-import { emptySnapshot, type ConsoleSnapshot, type SnapshotSource } from './snapshot.js';
+import { emptySnapshot, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
 import { TopicTail } from './tail-store.js';
 
 export interface ConsoleHubOptions {
@@ -28,6 +28,8 @@ export interface ConsoleHubOptions {
   backfillMs?: number;
   maxPoints?: number;
   now?: () => number;
+  /** Under `meter up`: the processes it runs, so the header can show one that died. */
+  pipeline?: { problems(): PipelineProblem[] };
 }
 
 import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
@@ -142,7 +144,8 @@ export class ConsoleHub implements SnapshotSource {
       group,
       intervalMs,
       tail: { machines: this.tail.machines, state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
-      ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet },
+      ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet, budgets: this.ledger.budgets },
+      pipeline: this.options.pipeline?.problems(),
       lag: { view: this.lag.view, health: this.lag.health },
       detailMachine: this.detailMachine,
     });

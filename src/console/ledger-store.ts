@@ -6,6 +6,7 @@ import { openLedger, type Ledger } from '../ledger/index.js';
 import {
   billingPeriod,
   computeInvoice,
+  evaluateBudgets,
   formatMicros,
   machineSummaries,
   parseDecimal,
@@ -15,7 +16,7 @@ import {
   type RateCard,
 } from '../billing/index.js';
 import { errorMessage } from '../cli/errors.js';
-import type { CostView, FleetTotals, LedgerView } from './snapshot.js';
+import type { BudgetRow, CostView, FleetTotals, LedgerView } from './snapshot.js';
 
 export interface LedgerStoreOptions {
   path: string;
@@ -86,6 +87,8 @@ export class LedgerStore {
   machines = new Map<string, MachineCost>();
   costs: CostView | null = null;
   fleet: FleetTotals;
+  /** The rate card's budgets against this period's forecast. */
+  budgets: BudgetRow[] = [];
   /** How long the last poll took, ms (the benchmark reports it). */
   lastPollMs = 0;
   private ledger: Ledger | undefined;
@@ -156,6 +159,7 @@ export class LedgerStore {
         periodFrom: period.from,
         periodTo: period.to,
       };
+      this.budgets = rateCard.budgets?.length ? evaluateBudgets(this.ledger, { rateCard, now }) : [];
       this.view = { state: 'ok', path, polledAt: now };
     } catch (error) {
       const problem = describeLedgerError(error, path);

@@ -14,6 +14,7 @@ import { makeTheme, ThemeProvider } from '../../components/Theme.js';
 import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
 import { collectOnce, onceJson, ONCE_LAG_POLL_MS, ONCE_LAG_WINDOW_MS } from './once.js';
 import { STALE_INTERVALS } from './build-snapshot.js';
+import type { PipelineProblem } from './snapshot.js';
 
 export interface RunConsoleOptions {
   kafka: Kafka;
@@ -34,6 +35,11 @@ export interface RunConsoleOptions {
   env?: NodeJS.ProcessEnv;
   /** Frame timings are written here as JSON at exit (bench/console.ts). */
   statsFile?: string;
+  /**
+   * Under `meter up`: its processes that died, for the header, and a promise that closes the console
+   * (a child died twice, so the pipeline is over).
+   */
+  pipeline?: { problems(): PipelineProblem[]; closed: Promise<unknown> };
 }
 
 const ALT_SCREEN_ON = '\u001b[?1049h\u001b[H';
@@ -49,6 +55,7 @@ function hubOptions(o: RunConsoleOptions, extra: Partial<ConsoleHubOptions> = {}
     intervalMs: o.intervalMs,
     refreshMs: o.refreshMs,
     costBy: o.costBy,
+    pipeline: o.pipeline,
     ...extra,
   };
 }
@@ -200,6 +207,7 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
     },
   );
   const quit = () => app.unmount();
+  void o.pipeline?.closed.then(quit);
   // The terminal went away (SSH dropped, window closed): writes fail with EIO; just leave.
   let terminalGone = false;
   const onWriteError = () => {

@@ -113,6 +113,25 @@ export interface FleetTotals {
   periodTo: number | null;
 }
 
+/** A budget's state for the period (src/billing/budgets.ts): forecast against the budget. */
+export interface BudgetRow {
+  name: string;
+  scope: string;
+  budget: string;
+  actual: string;
+  forecast: string;
+  forecastPercent: number;
+  level: 'ok' | 'warn' | 'over';
+}
+
+/** A process of `meter up` that died: shown in the header with where its log is. */
+export interface PipelineProblem {
+  name: string;
+  state: 'restarted' | 'failed';
+  lastExit?: string;
+  logFile: string;
+}
+
 export interface ConsoleSnapshot {
   now: number;
   topic: string;
@@ -130,6 +149,10 @@ export interface ConsoleSnapshot {
   tailRate: number | null;
   /** Full history of the machine the detail view shows (the UI says which), else null. */
   detail: MachineHistory | null;
+  /** The rate card's budgets, if it has any. */
+  budgets: readonly BudgetRow[];
+  /** Under `meter up`: its processes that died. */
+  pipeline: readonly PipelineProblem[];
 }
 
 export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSnapshot {
@@ -147,6 +170,8 @@ export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSn
     labelKeys: [],
     tailRate: null,
     detail: null,
+    budgets: [],
+    pipeline: [],
     ...partial,
   };
 }
