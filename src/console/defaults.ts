@@ -4,7 +4,7 @@
 /**
  * Data updates of the screen: every 1.5 s, as htop does by default. Key presses redraw at once
  * whatever this is. A 120x40 frame costs ~15-20 ms of CPU (most of it ink's layout and output), so
- * this keeps a 1,000-machine console under 5% of a core (bench/console.ts); --refresh 500 is
+ * this keeps a 1,000-machine console under 5% of a core (test/bench/console.ts); --refresh 500 is
  * smoother at about twice the CPU.
  */
 export const DEFAULT_REFRESH_MS = 1500;

@@ -33,7 +33,7 @@ export interface RunConsoleOptions {
   stdin?: NodeJS.ReadStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
-  /** Frame timings are written here as JSON at exit (bench/console.ts). */
+  /** Frame timings are written here as JSON at exit (test/bench/console.ts). */
   statsFile?: string;
   /**
    * Under `meter up`: its processes that died, for the header, and a promise that closes the console
@@ -95,7 +95,7 @@ export async function runOnce(o: RunConsoleOptions): Promise<void> {
 }
 
 /**
- * --stats-file (hidden): at exit, write the frame timings there as JSON (for bench/console.ts).
+ * --stats-file (hidden): at exit, write the frame timings there as JSON (for test/bench/console.ts).
  * A frame is one snapshot built and rendered: React and ink run synchronously inside it.
  */
 function statsRecorder(path: string | undefined, hub: ConsoleHub) {
