@@ -41,7 +41,7 @@ const MACHINES = Number(values.machines);
 const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const brokers = values.brokers!;
-const root = join(fileURLToPath(import.meta.url), '..', '..');
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 // The built binary, as users run it (from source, tsx's loader thread would add its own CPU).
 const cli = join(root, 'dist', 'src', 'cli.js');
 const log = (msg: string) => process.stderr.write(`${msg}\n`);

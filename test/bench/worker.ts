@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parseArgs } from 'node:util';
-import { createKafka, ensureTopic } from '../src/kafka/client.js';
-import { createLogger, silentLogger } from '../src/log/logger.js';
-import { loadRateCard } from '../src/billing/rate-card.js';
-import { MIGRATIONS } from '../src/ledger/schema.js';
-import { runWorker } from '../src/worker/run-worker.js';
-import { busyMicros } from '../src/billing/money.js';
-import type { Sample } from '../src/schema/sample.js';
+import { createKafka, ensureTopic } from '../../src/kafka/client.js';
+import { createLogger, silentLogger } from '../../src/log/logger.js';
+import { loadRateCard } from '../../src/billing/rate-card.js';
+import { MIGRATIONS } from '../../src/ledger/schema.js';
+import { runWorker } from '../../src/worker/run-worker.js';
+import { busyMicros } from '../../src/billing/money.js';
+import type { Sample } from '../../src/schema/sample.js';
 
 const { values } = parseArgs({
   options: {
