@@ -18,6 +18,8 @@ export interface PublisherOptions {
 
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
+/** A send pending this long means the broker is not answering: say so, once, while kafkajs retries. */
+const OUTAGE_NOTICE_MS = 3000;
 
 export class Publisher {
   private producer: Producer | undefined;
@@ -80,6 +82,7 @@ export class Publisher {
         await sleep(100);
         continue;
       }
+      const notice = setTimeout(() => this.enterOutage('no answer from the broker'), OUTAGE_NOTICE_MS);
       try {
         const producer = await this.connect();
         await producer.send({
@@ -87,6 +90,7 @@ export class Publisher {
           acks: -1,
           messages: batch.records.map((r) => ({ key: r.key, value: r.value })),
         });
+        clearTimeout(notice);
         spool.ack(batch.next, batch.records.length);
         this.published += batch.records.length;
         this.backoffMs = MIN_BACKOFF_MS;
@@ -98,13 +102,8 @@ export class Publisher {
           this.outageSince = undefined;
         }
       } catch (error) {
-        if (this.outageSince === undefined) {
-          this.outageSince = Date.now();
-          logger.warn('broker unreachable; spooling samples to disk until it is back', {
-            error: (error as Error).message,
-            spool: spool.dir,
-          });
-        }
+        clearTimeout(notice);
+        this.enterOutage((error as Error).message);
         // A fresh producer after a failure: kafkajs's may hold broken connections to a restarted broker.
         const stale = this.producer;
         this.producer = undefined;
@@ -114,6 +113,16 @@ export class Publisher {
         this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
       }
     }
+  }
+
+  private enterOutage(reason: string): void {
+    if (this.outageSince !== undefined) return;
+    this.outageSince = Date.now();
+    this.options.logger.warn('broker unreachable; spooling samples to disk until it is back', {
+      error: reason,
+      spool: this.options.spool.dir,
+      pending: this.options.spool.pending,
+    });
   }
 
   private async connect(): Promise<Producer> {
@@ -129,7 +138,12 @@ export class Publisher {
         await admin.disconnect().catch(() => undefined);
       }
     }
-    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    // Few retries inside kafkajs: our loop retries with its own backoff and a fresh producer.
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 2000 },
+    });
     await producer.connect();
     this.producer = producer;
     return producer;

@@ -33,7 +33,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   const spool = Spool.open(options.spoolDir, { maxBytes: options.spoolMaxBytes, logger });
   if (spool.pending > 0) logger.info('spool holds samples from an earlier run; they go first', { pending: spool.pending });
 
-  const kafka = createKafka(options.connection, logger);
+  // The publisher says once per outage that it is spooling; kafkajs's per-retry errors would flood.
+  const kafka = createKafka(options.connection, logger, { quiet: true });
   const publisher = new Publisher({
     kafka,
     spool,

@@ -68,6 +68,7 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
     const { loadRateCard } = await import('../billing/index.js');
     const rateCard = loadRateCard(argv.rates);
     const { createKafka } = await import('../kafka/client.js');
+    (await import('../console/live-terminal.js')).renderLiveOnTerminal();
     const { runOnce, runInteractive } = await import('../console/run-console.js');
     const options = {
       // Nothing may print over the screen: kafkajs logs nowhere.

@@ -73,6 +73,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
         : async (pipeline) => {
             const { loadRateCard } = await import('../billing/index.js');
             const { createKafka } = await import('../kafka/client.js');
+            (await import('../console/live-terminal.js')).renderLiveOnTerminal();
             const { runInteractive } = await import('../console/run-console.js');
             await runInteractive({
               kafka: createKafka({ brokers, clientId: 'meter-console' }, silentLogger),

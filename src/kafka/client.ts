@@ -13,13 +13,14 @@ export interface KafkaConnection {
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
 }
 
-export function createKafka(connection: KafkaConnection, logger: Logger): Kafka {
+/** `quiet`: kafkajs's own errors go to debug, for callers that report broker trouble themselves. */
+export function createKafka(connection: KafkaConnection, logger: Logger, options: { quiet?: boolean } = {}): Kafka {
   return new Kafka({
     clientId: connection.clientId,
     brokers: connection.brokers,
     ssl: connection.ssl,
     sasl: connection.sasl as SASLOptions | undefined,
-    logCreator: kafkaLogCreator(logger),
+    logCreator: kafkaLogCreator(logger, options),
     connectionTimeout: 3000,
     requestTimeout: 30000,
     // Our callers decide how long to keep trying; kafkajs's own retry is kept short.

@@ -62,8 +62,14 @@ export const silentLogger: Logger = createLogger({ level: 'silent' });
  * Routes kafkajs's own log lines through our logger. kafkajs is chatty at info (every join, every
  * connect), so its info lines go to debug; its warnings and errors stay as they are.
  */
-export function kafkaLogCreator(logger: Logger): logCreator {
+export function kafkaLogCreator(logger: Logger, options: { quiet?: boolean } = {}): logCreator {
   return () => ({ level, log }) => {
+    if (options.quiet) {
+      // The caller reports broker trouble itself (once per outage); kafkajs's per-retry lines are detail.
+      const { message: text, ...rest } = log as { message: string } & LogFields;
+      logger.debug(text, { component: `kafkajs:${log.namespace ?? ''}`, error: rest.error });
+      return;
+    }
     const { message, ...extra } = log as { message: string } & LogFields;
     delete extra.timestamp;
     delete extra.logger;
