@@ -25,3 +25,11 @@ export function runMeter(args: string[], options: { env?: NodeJS.ProcessEnv; tim
     input: options.input,
   });
 }
+
+/** The child's exit code, once it has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}

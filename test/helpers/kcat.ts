@@ -31,10 +31,15 @@ export function kcatReadTopic(brokers: string, topic: string, timeoutMs = 30_000
     });
 }
 
-/** Produces `key|value` lines with `kcat -P` (one message per line). */
-export function kcatProduce(brokers: string, topic: string, messages: { key: string; value: string }[]): void {
-  const input = messages.map((m) => `${m.key}|${m.value}`).join('\n') + '\n';
-  const result = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '|'], { input, encoding: 'utf8', timeout: 30_000 });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`kcat failed (${result.status}): ${result.stderr}`);
+/** Produces messages with `kcat -P`, one per line: `key|value` lines, or keyless values when key is null. */
+export function kcatProduce(brokers: string, topic: string, messages: { key: string | null; value: string }[]): void {
+  const keyed = messages.filter((m) => m.key !== null);
+  const keyless = messages.filter((m) => m.key === null);
+  const run = (args: string[], input: string) => {
+    const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, ...args], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`kcat -P failed: ${r.stderr}`);
+  };
+  if (keyed.length) run(['-K', '|'], keyed.map((m) => `${m.key}|${m.value}`).join('\n') + '\n');
+  if (keyless.length) run([], keyless.map((m) => m.value).join('\n') + '\n');
 }

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { spawnMeter } from '../helpers/cli.js';
+import { spawnMeter, exited } from '../helpers/cli.js';
 import { startPrivateBroker, type PrivateBroker } from '../helpers/broker.js';
 import { kcatReadTopic } from '../helpers/kcat.js';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../../src/schema/sample.js';
@@ -15,8 +14,6 @@ let broker: PrivateBroker | undefined;
 after(async () => broker?.dispose());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
 function wireSamples(brokers: string, topic: string): Sample[] {
   try {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { spawnMeter } from '../helpers/cli.js';
+import { spawnMeter, exited } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { kcatReadTopic, type WireMessage } from '../helpers/kcat.js';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../../src/schema/sample.js';
@@ -18,12 +18,6 @@ before(async () => {
 const unique = (name: string) => `${name}_${process.pid}_${Date.now()}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
-}
 
 function collect(child: ChildProcess): () => string {
   let out = '';

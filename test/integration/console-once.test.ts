@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { meterArgv, repoRoot, spawnMeter } from '../helpers/cli.js';
+import { meterArgv, repoRoot, spawnMeter, exited } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { runConsumerGroupsTool } from '../../src/kafka/local-broker.js';
 import { parseDecimal } from '../../src/billing/money.js';
@@ -27,12 +27,6 @@ after(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
-}
 
 /** Runs meter to completion without blocking the event loop. */
 function meter(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

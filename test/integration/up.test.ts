@@ -5,15 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { spawnMeter } from '../helpers/cli.js';
+import { execFileSync } from 'node:child_process';
+import { spawnMeter, exited } from '../helpers/cli.js';
 import { freePort, testBrokers } from '../helpers/broker.js';
-import { brokerAnswers } from '../../src/kafka/local-broker.js';
+import { brokerAnswers, portInUse } from '../../src/kafka/local-broker.js';
 import { openLedger } from '../../src/ledger/index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
 /**
  * Processes of one `up`: its children carry the unique topic in their arguments, and the broker it
@@ -74,7 +72,7 @@ async function runUp(brokers: string, home: string, topic: string) {
 test('up --headless starts a broker when none answers, bills host and fleet, and stops all it started', { timeout: 240_000 }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'meter-up-own-'));
   let port = await freePort();
-  while (!(await isFree(port + 1))) port = await freePort();
+  while (await portInUse('127.0.0.1', port + 1)) port = await freePort();
   const brokers = `127.0.0.1:${port}`;
   const { child, output, machines } = await runUp(brokers, home, 'up_own');
   assert.ok(machines.includes(hostname()), `this host is billed: ${machines.join(',')}\n${output()}`);
@@ -102,12 +100,3 @@ test('up --headless uses a broker that already runs and leaves it running', { ti
   assert.deepEqual(processesOf(topic, home), []);
   assert.equal(await brokerAnswers(brokers, 5000), true, 'the broker is left running');
 });
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}

@@ -1,6 +1,6 @@
 // Shared by the worker integration tests: a real topic, samples produced with kcat, `meter worker`
 // run as a child process, and the ledger read the way `meter invoice` reads it.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,17 +38,7 @@ export async function committedOffsets(brokers: string, group: string, topic: st
   }
 }
 
-/** Produces messages with kcat: `key|value` lines, or keyless values when key is null. */
-export function kcatProduce(brokers: string, topic: string, messages: { key: string | null; value: string }[]): void {
-  const keyed = messages.filter((m) => m.key !== null);
-  const keyless = messages.filter((m) => m.key === null);
-  const run = (args: string[], input: string) => {
-    const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, ...args], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
-    if (r.status !== 0) throw new Error(`kcat -P failed: ${r.stderr}`);
-  };
-  if (keyed.length) run(['-K', '|'], keyed.map((m) => `${m.key}|${m.value}`).join('\n') + '\n');
-  if (keyless.length) run([], keyless.map((m) => m.value).join('\n') + '\n');
-}
+export { kcatProduce } from '../helpers/kcat.js';
 
 export interface WorkerProcess {
   child: ChildProcess;
