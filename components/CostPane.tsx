@@ -31,8 +31,8 @@ export function budgetBlockRows(budgets: number, height: number): number {
 
 function BudgetBars({ budgets, currency, width, rows }: { budgets: readonly BudgetRow[]; currency: string; width: number; rows: number }) {
   const theme = useTheme();
-  // Worst first, so what needs attention is never the part cut off.
-  const shown = [...budgets].sort((a, b) => b.forecastPercent - a.forecastPercent).slice(0, rows);
+  // The snapshot lists them worst first, so what needs attention is never the part cut off.
+  const shown = budgets.slice(0, rows);
   const nameWidth = Math.min(24, Math.max(6, ...shown.map((b) => b.name.length)));
   return (
     <Box flexDirection="column" width={width}>

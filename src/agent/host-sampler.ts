@@ -29,6 +29,8 @@ export interface HostSamplerOptions {
 
 export class HostSampler {
   private state!: SamplerState;
+  /** The state after the sample last taken, until commit() says it is spooled. */
+  private pendingState: SamplerState | undefined;
   private sequence = 0;
   private readonly agentStart: number;
   private readonly stateFile: StateFile<SamplerState>;
@@ -89,8 +91,6 @@ export class HostSampler {
     this.pendingState = { ...this.state, end, busySeconds: cpu.busySeconds };
     return sample;
   }
-
-  private pendingState: SamplerState | undefined;
 
   /** Records that the last sample is safely spooled: the next window starts at its end. */
   commit(): void {

@@ -1,6 +1,7 @@
 // Drains the spool to Kafka in order. A batch leaves the spool only after all in-sync replicas have
 // acknowledged it (acks = -1). When the broker is unreachable, samples simply stay spooled; the
 // publisher says so once per outage and replays everything in order when the broker is back.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { ensureTopic } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
@@ -148,8 +149,4 @@ export class Publisher {
     this.producer = producer;
     return producer;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -28,6 +28,30 @@ export interface AgentOptions {
 
 const SHUTDOWN_FLUSH_MS = 3000;
 
+/** Where an interval's samples come from: this host, or a simulated fleet. */
+interface SampleSource {
+  take(): Promise<Sample[]>;
+  /** The samples just taken are on disk: the next window may start at their end. */
+  spooled(): void;
+  close(): void;
+}
+
+async function sampleSource(options: AgentOptions): Promise<SampleSource> {
+  if (options.simulate > 0) {
+    const fleet = new FleetSimulator({ count: options.simulate, start: Date.now(), labels: options.labels });
+    options.logger.info('simulating a fleet', { machines: options.simulate, first: fleet.machines[0]?.machine });
+    return { take: async () => fleet.next(Date.now()), spooled: () => {}, close: () => {} };
+  }
+  const sampler = await HostSampler.create({
+    machine: options.machine,
+    labels: options.labels,
+    counters: await hostCounters(),
+    stateDir: options.spoolDir,
+    logger: options.logger,
+  });
+  return { take: async () => [await sampler.next()], spooled: () => sampler.commit(), close: () => sampler.close() };
+}
+
 export async function runAgent(options: AgentOptions): Promise<void> {
   const { logger } = options;
   const spool = Spool.open(options.spoolDir, { maxBytes: options.spoolMaxBytes, logger });
@@ -44,25 +68,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     batchSize: options.simulate > 0 ? 2000 : 500,
   });
 
-  let takeSamples: () => Promise<Sample[]>;
-  let committed: () => void = () => {};
-  let closeSampler: () => void = () => {};
-  if (options.simulate > 0) {
-    const fleet = new FleetSimulator({ count: options.simulate, start: Date.now(), labels: options.labels });
-    takeSamples = async () => fleet.next(Date.now());
-    logger.info('simulating a fleet', { machines: options.simulate, first: fleet.machines[0]?.machine });
-  } else {
-    const sampler = await HostSampler.create({
-      machine: options.machine,
-      labels: options.labels,
-      counters: await hostCounters(),
-      stateDir: options.spoolDir,
-      logger,
-    });
-    takeSamples = async () => [await sampler.next()];
-    committed = () => sampler.commit();
-    closeSampler = () => sampler.close();
-  }
+  const source = await sampleSource(options);
 
   logger.info('agent started', {
     machine: options.simulate > 0 ? `${options.simulate} simulated` : options.machine,
@@ -80,9 +86,9 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   let tick = 0;
 
   const sampleOnce = async () => {
-    const samples = await takeSamples();
+    const samples = await source.take();
     spool.append(samples.map((s) => ({ key: s.machine, value: JSON.stringify(s) })));
-    committed();
+    source.spooled();
     publisher.notify();
     logger.debug('sampled', { samples: samples.length, pending: spool.pending });
   };
@@ -107,7 +113,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   logger.info('stopping: flushing spooled samples', { pending: spool.pending });
   await publisher.stop(SHUTDOWN_FLUSH_MS);
   spool.close();
-  closeSampler();
+  source.close();
   logger.info('agent stopped', {
     published: publisher.published,
     leftInSpool: spool.pending,

@@ -9,16 +9,8 @@ import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, 
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { MeterError } from '../cli/errors.js';
+import { processAlive } from '../kafka/file-lock.js';
 import { StateFile } from './state-file.js';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface SpoolRecord {
   key: string;
@@ -190,7 +182,7 @@ export class Spool {
     const pidFile = join(this.dir, 'agent.pid');
     if (existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      if (pid !== process.pid && processAlive(pid)) {
         throw new MeterError(`spool ${this.dir} is in use by another agent (pid ${pid}); stop it or pass a different --spool`);
       }
     }

@@ -1,6 +1,7 @@
 // `meter budgets --notify URL`: one JSON POST per budget and threshold crossed, once per billing
 // period. Delivery is remembered in the ledger only once the webhook answers 2xx; a failed POST is
 // retried with backoff, and if it still fails it stays unrecorded, so the next run tries again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { alertWasSent, recordAlertSent, type Ledger } from '../ledger/index.js';
 import type { BudgetStatus } from './budgets.js';
 
@@ -38,7 +39,6 @@ export interface NotifyResult {
   failed: { alert: BudgetAlert; error: string }[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function post(url: string, body: BudgetAlert, timeoutMs: number): Promise<void> {
   const response = await fetch(url, {

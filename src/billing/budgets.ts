@@ -102,13 +102,20 @@ export function budgetLevel(forecastMicros: bigint, budgetMicros: bigint): { lev
   return { level, passed: [...passed] };
 }
 
-/** Every budget of the rate card for the billing period containing `now` (or `period`, YYYY-MM). */
-export function evaluateBudgets(ledger: Ledger, options: { rateCard: RateCard; now: number; period?: string }): BudgetStatus[] {
+/**
+ * Every budget of the rate card for the billing period containing `now` (or `period`, YYYY-MM).
+ * `invoices`: this period's invoices the caller already computed, keyed "machine" or "label:KEY", so
+ * they are not computed again.
+ */
+export function evaluateBudgets(
+  ledger: Ledger,
+  options: { rateCard: RateCard; now: number; period?: string; invoices?: ReadonlyMap<string, Invoice> },
+): BudgetStatus[] {
   const { rateCard, now } = options;
   const budgets = rateCard.budgets ?? [];
   if (budgets.length === 0) return [];
   const period = billingPeriod(now, options.period);
-  const invoices = new Map<string, Invoice>();
+  const invoices = new Map<string, Invoice>(options.invoices);
   const invoiceBy = (by: 'machine' | { label: string }) => {
     const key = by === 'machine' ? 'machine' : `label:${by.label}`;
     let invoice = invoices.get(key);

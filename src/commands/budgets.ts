@@ -30,8 +30,7 @@ export function formatBudgetTable(statuses: BudgetStatus[]): string {
     budgetBar(s.forecastPercent, 20, true),
     s.level === 'over' ? 'OVER' : s.level === 'warn' ? 'WARN' : 'ok',
   ]);
-  const head = ['BUDGET', 'ACTUAL', 'FORECAST', 'BUDGET', 'FCST%', 'FORECAST VS BUDGET', ''];
-  head[3] = `LIMIT ${statuses[0]?.currency ?? ''}`.trim();
+  const head = ['BUDGET', 'ACTUAL', 'FORECAST', `LIMIT ${statuses[0]?.currency ?? ''}`.trim(), 'FCST%', 'FORECAST VS BUDGET', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const right = new Set([1, 2, 3, 4]);
   const line = (cells: string[]) =>

@@ -6,6 +6,7 @@ import { UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaFlags, parseBrokers, positive } from '../config/options.js';
 import { defaultLedgerPath, meterHome } from '../config/paths.js';
 import { createLogger, silentLogger } from '../log/logger.js';
+import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
 
 interface UpArgv {
   brokers: string;
@@ -83,18 +84,11 @@ export const upCommand: CommandModule<object, UpArgv> = {
               ledgerPath: argv.ledger ?? defaultLedgerPath(),
               rateCard: loadRateCard(rateCardPath),
               intervalMs: intervalSeconds * 1000,
-              refreshMs: 500,
+              refreshMs: DEFAULT_REFRESH_MS,
               costBy: 'machine',
               once: false,
               json: false,
-              pipeline: {
-                problems: () =>
-                  pipeline
-                    .statuses()
-                    .filter((s): s is typeof s & { state: 'restarted' | 'failed' } => s.state === 'restarted' || s.state === 'failed')
-                    .map((s) => ({ name: s.name, state: s.state, lastExit: s.lastExit, logFile: s.logFile })),
-                closed: Promise.race([pipeline.fatal, pipeline.stopSignal]),
-              },
+              pipeline: { problems: pipeline.troubled, closed: Promise.race([pipeline.fatal, pipeline.stopSignal]) },
             });
           },
     });

@@ -159,7 +159,10 @@ export class LedgerStore {
         periodFrom: period.from,
         periodTo: period.to,
       };
-      this.budgets = rateCard.budgets?.length ? evaluateBudgets(this.ledger, { rateCard, now }) : [];
+      // Worst first, so the cost pane never cuts off the budget that needs attention.
+      this.budgets = rateCard.budgets?.length
+        ? evaluateBudgets(this.ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) }).sort((a, b) => b.forecastPercent - a.forecastPercent)
+        : [];
       this.view = { state: 'ok', path, polledAt: now };
     } catch (error) {
       const problem = describeLedgerError(error, path);

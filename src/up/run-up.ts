@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeterError } from '../cli/errors.js';
 import type { Logger } from '../log/logger.js';
-import { Supervisor, type ChildSpec, type ChildStatus } from './supervisor.js';
+import { Supervisor, type ChildSpec, type ChildStatus, type TroubledChild } from './supervisor.js';
 
 export interface UpOptions {
   brokers: string[];
@@ -28,8 +28,8 @@ export interface UpOptions {
 
 /** What the console is told about the processes `up` runs. */
 export interface PipelineHandle {
-  statuses(): ChildStatus[];
-  onChange(listener: (statuses: ChildStatus[]) => void): () => void;
+  /** Children that died (restarted once, or for good), for the console's header. */
+  troubled(): TroubledChild[];
   /** Resolves when a child has died twice: the console should close. */
   fatal: Promise<ChildStatus>;
   /** Resolves on SIGINT/SIGTERM. */
@@ -38,10 +38,11 @@ export interface PipelineHandle {
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-function isLocal(brokers: string[]): { port: number } | undefined {
+/** The port of a single broker on this machine, which `up` may start itself. */
+function localPort(brokers: string[]): number | undefined {
   if (brokers.length !== 1) return undefined;
-  const [host, port] = [brokers[0]!.slice(0, brokers[0]!.lastIndexOf(':')), Number(brokers[0]!.slice(brokers[0]!.lastIndexOf(':') + 1))];
-  return LOCAL_HOSTS.has(host) ? { port } : undefined;
+  const at = brokers[0]!.lastIndexOf(':');
+  return LOCAL_HOSTS.has(brokers[0]!.slice(0, at)) ? Number(brokers[0]!.slice(at + 1)) : undefined;
 }
 
 /** The command line that runs this same meter binary (also under tsx in tests). */
@@ -62,14 +63,14 @@ export async function runUp(o: UpOptions): Promise<number> {
   if (await broker.brokerAnswers(o.brokers, 3000)) {
     say(`meter up: using the broker already running at ${brokerList} (it is left running on exit)`);
   } else {
-    const local = isLocal(o.brokers);
-    if (!local) {
+    const port = localPort(o.brokers);
+    if (port === undefined) {
       throw new MeterError(`no broker answers at ${brokerList}; start it, or drop --brokers to let meter up run a local one`);
     }
     say(`meter up: no broker at ${brokerList}; starting a local Apache Kafka (the first run downloads it)`);
     const progress = progressPrinter();
     try {
-      const info = await broker.startLocalBroker({ port: local.port, controllerPort: local.port + 1, onProgress: progress.onProgress });
+      const info = await broker.startLocalBroker({ port, controllerPort: port + 1, onProgress: progress.onProgress });
       progress.end();
       if (!info.alreadyRunning) startedBroker = { port: info.port, controllerPort: info.controllerPort };
       say(`meter up: broker ${info.brokers} (pid ${info.pid}), data ${info.dataDir}, log ${info.logFile}`);
@@ -94,15 +95,7 @@ export async function runUp(o: UpOptions): Promise<number> {
   }
   const supervisor = new Supervisor({ echo: o.headless });
   if (o.headless) supervisor.on('line', (name, line) => process.stdout.write(`[${name}] ${line}\n`));
-  supervisor.on('change', (statuses) => {
-    for (const s of statuses) {
-      if (s.state === 'restarted' && s.deaths === 1 && !reported.has(`${s.name}:1`)) {
-        reported.add(`${s.name}:1`);
-        o.logger.warn(`${s.name} died (${s.lastExit}); restarted it once`, { log: s.logFile });
-      }
-    }
-  });
-  const reported = new Set<string>();
+  supervisor.on('restarted', (s) => o.logger.warn(`${s.name} died (${s.lastExit}); restarted it once`, { log: s.logFile }));
   const fatal = new Promise<ChildStatus>((resolve) => supervisor.once('fatal', resolve));
 
   say(`meter up: ledger ${o.ledgerPath}`);
@@ -118,11 +111,7 @@ export async function runUp(o: UpOptions): Promise<number> {
   try {
     if (o.runConsole && !o.headless) {
       await o.runConsole({
-        statuses: () => supervisor.statuses,
-        onChange: (listener) => {
-          supervisor.on('change', listener);
-          return () => supervisor.off('change', listener);
-        },
+        troubled: () => supervisor.troubled,
         fatal,
         stopSignal: o.stopSignal,
       });

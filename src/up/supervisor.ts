@@ -26,8 +26,11 @@ export interface ChildStatus {
   lastExit?: string;
 }
 
+export type TroubledChild = ChildStatus & { state: 'restarted' | 'failed' };
+
 export interface SupervisorEvents {
-  change: [ChildStatus[]];
+  /** A child died and was started again (once). */
+  restarted: [ChildStatus];
   /** A child died a second time: the pipeline cannot go on. */
   fatal: [ChildStatus];
   /** A line of a child's log, when echoing is on (headless). */
@@ -56,6 +59,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   get statuses(): ChildStatus[] {
     return this.children.map((c) => ({ ...c.status }));
+  }
+
+  /** Children that died: restarted once, or dead for good. */
+  get troubled(): TroubledChild[] {
+    return this.statuses.filter((s): s is TroubledChild => s.state === 'restarted' || s.state === 'failed');
   }
 
   start(spec: ChildSpec): void {
@@ -94,22 +102,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       managed.status.lastExit = signal ? `signal ${signal}` : `exit code ${code}`;
       if (this.stopping) {
         managed.status.state = 'stopped';
-        this.emit('change', this.statuses);
         return;
       }
       managed.status.deaths++;
       this.note(managed, `${spec.name} died (${managed.status.lastExit})`);
       if (managed.status.deaths >= MAX_DEATHS) {
         managed.status.state = 'failed';
-        this.emit('change', this.statuses);
         this.emit('fatal', { ...managed.status });
         return;
       }
       managed.status.state = 'restarted';
-      this.emit('change', this.statuses);
       this.launch(managed);
+      this.emit('restarted', { ...managed.status });
     });
-    this.emit('change', this.statuses);
   }
 
   /** A line of our own in the child's log, so its death is explained where people look. */

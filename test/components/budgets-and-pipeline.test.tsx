@@ -7,9 +7,10 @@ import { sampleSnapshot } from './fixtures.js';
 import type { BudgetRow } from '../../src/console/snapshot.js';
 import { budgetBar } from '../../src/console/format.js';
 
+// As the snapshot has them: worst first (src/console/ledger-store.ts sorts them).
 const budgets: BudgetRow[] = [
-  { name: 'team=search', scope: 'team=search', budget: '500.000000', actual: '150.000000', forecast: '450.000000', forecastPercent: 90, level: 'warn' },
   { name: 'team=data', scope: 'team=data', budget: '100.000000', actual: '60.000000', forecast: '130.000000', forecastPercent: 130, level: 'over' },
+  { name: 'team=search', scope: 'team=search', budget: '500.000000', actual: '150.000000', forecast: '450.000000', forecastPercent: 90, level: 'warn' },
   { name: 'machine=db-1', scope: 'machine=db-1', budget: '900.000000', actual: '10.000000', forecast: '30.000000', forecastPercent: 3.33, level: 'ok' },
 ];
 
