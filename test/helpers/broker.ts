@@ -1,20 +1,32 @@
-// The real Kafka broker of the integration tests. test/run.mjs starts the shared one once and exports
-// METER_TEST_BROKERS; a test file run on its own starts it (or finds it running) through the same code
-// as `meter kafka start`. A test that must take a broker down (outages) starts a private one.
+// The real Kafka broker of the integration tests. test/run.mjs starts a private one once and exports
+// METER_TEST_BROKERS; a test file run on its own starts its own through the same code as `meter kafka
+// start`. A test that must take a broker down (outages) starts one of its own too.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startLocalBroker, stopLocalBroker, type LocalBrokerInfo, type StopResult } from '../../src/kafka/local-broker.js';
 
-/** The bootstrap address of the shared test broker, starting it when nothing provides one. */
+const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..');
+
+/**
+ * The bootstrap address of the shared test broker: the runner's (METER_TEST_BROKERS), or, for a test
+ * file run on its own, a private one started here and stopped when the process exits. Never the
+ * user's own broker.
+ */
 export async function testBrokers(): Promise<string> {
   const fromRunner = process.env.METER_TEST_BROKERS;
   if (fromRunner) return fromRunner;
-  // Left running afterwards: other test files (and developers) reuse it; `meter kafka stop` ends it.
-  const info = await startLocalBroker();
-  process.env.METER_TEST_BROKERS = info.brokers;
-  return info.brokers;
+  const broker = await startPrivateBroker();
+  process.env.METER_TEST_BROKERS = broker.brokers;
+  process.once('exit', () => {
+    // Synchronous at exit: signal the broker's process group; its temporary data dir goes with it.
+    spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts'), 'kafka', 'stop', '--data-dir', broker.dataDir], { stdio: 'ignore' });
+    rmSync(broker.dataDir, { recursive: true, force: true });
+  });
+  return broker.brokers;
 }
 
 /** A TCP port nobody listens on right now (the kernel picks it). */
