@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMicros } from '../../../src/billing/money.js';
 import { PriceBook } from '../../../src/billing/price-versions.js';
-import { allocateRange, pricePeriod, type LineGrouping } from '../../../src/billing/pooled-tiers.js';
+import { pricePeriod } from '../../../src/billing/pooled-tiers.js';
+import { allocateRange, type LineGrouping } from '../../../src/billing/range-allocation.js';
 import { book, card, usage } from './pricing-fixtures.js';
 
 const NOV = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };

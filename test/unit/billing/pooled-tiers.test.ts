@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatMicros, CPU_UNITS_PER_CORE_HOUR, MEM_UNITS_PER_GIB_HOUR, MICROS, PRICE_SCALE, QUANTITY_SCALE } from '../../../src/billing/money.js';
 import { PriceBook } from '../../../src/billing/price-versions.js';
-import { allocateRange, pricePeriod, pricingSpans, PricingError, type LineGrouping, type UsageItem } from '../../../src/billing/pooled-tiers.js';
+import { hourlyCosts, pricePeriod, pricingSpans, PricingError, type UsageItem } from '../../../src/billing/pooled-tiers.js';
+import { allocateRange, type LineGrouping } from '../../../src/billing/range-allocation.js';
 import { accountOf, planFor, type RateCard } from '../../../src/billing/rate-card.js';
 import { costMicros, costNumerator } from '../../../src/billing/rating.js';
 import { FEB_2026, HOUR, book, card, usage } from './pricing-fixtures.js';
@@ -306,4 +307,17 @@ test('usage summed over pricing spans prices exactly as hour by hour', () => {
     }),
     { numRuns: 100 },
   );
+});
+
+test('hourly costs for forecasting add up to the exact period cost', () => {
+  const prices = book([tiered('graduated', 1, 0.5), FEB_2026.from]);
+  const items = [usage(FEB_2026.from, 'a', { team: 'x' }, 150), usage(FEB_2026.from + 30 * 60_000, 'b', { team: 'y' }, 50), usage(FEB_2026.from + HOUR, 'a', { team: 'x' }, 100)];
+  const priced = pricePeriod(FEB_2026, items, prices);
+  // 300 core-hours: 100 + 200 x 0.5 = 200, an average of 2/3 per core-hour.
+  const hours = hourlyCosts([priced]);
+  assert.deepEqual([...hours.keys()], [FEB_2026.from, FEB_2026.from + HOUR]);
+  assert.ok(Math.abs(hours.get(FEB_2026.from)! - 200e6 * (200 / 300)) < 1);
+  assert.ok(Math.abs(hours.get(FEB_2026.from + HOUR)! - 200e6 * (100 / 300)) < 1);
+  const teamY = hourlyCosts([priced], (item) => item.labels.team === 'y');
+  assert.ok(Math.abs(teamY.get(FEB_2026.from)! - 200e6 * (50 / 300)) < 1);
 });
