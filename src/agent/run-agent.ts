@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { AgentStats } from './agent-stats.js';
 import { systemClock, type Clock } from './clock.js';
 import { hostCounters } from './host-counters.js';
+import { warnIfKafkajsUnpatched } from './kafkajs-patch.js';
 import { Publisher } from './publisher.js';
 import { fleetSource, hostSource, sampleIntoSpool, type SampleSource } from './sample-source.js';
 import { Spool } from './spool.js';
@@ -34,6 +35,7 @@ const SHUTDOWN_FLUSH_MS = 3000;
 export async function runAgent(options: AgentOptions): Promise<void> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
+  warnIfKafkajsUnpatched(logger);
   const spool = Spool.open(options.spoolDir, { maxBytes: options.spoolMaxBytes, logger });
   if (spool.pending > 0) logger.info('spool holds samples from an earlier run; they go first', { pending: spool.pending });
 
