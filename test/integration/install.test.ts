@@ -51,7 +51,7 @@ test('npm pack holds what meter needs to run and nothing else', { timeout: 180_0
 
 test('npm install -g of the tarball gives a working meter and meter-agent on PATH', { timeout: 600_000 }, async () => {
   assert.ok(tarball, 'packed');
-  // npm asks which packages may run install scripts: ours applies the kafkajs patch, better-sqlite3 builds.
+  // The install steps npm is to run: ours applies the kafkajs patch, better-sqlite3's builds its binding.
   const installed = run('npm', ['install', '-g', '--prefix', prefix, '--allow-scripts=meter,better-sqlite3', '--no-audit', '--no-fund', tarball], { timeout: 590_000 });
   assert.equal(installed.status, 0, installed.out);
 
