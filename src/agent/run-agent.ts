@@ -1,5 +1,6 @@
 // `meter agent`: sample every interval, spool, publish. Sampling never waits on Kafka: a sample goes
 // to the on-disk spool first and the publisher drains the spool in the background.
+import { MeterError } from '../cli/errors.js';
 import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, type KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
@@ -32,11 +33,22 @@ export interface AgentOptions {
 
 const SHUTDOWN_FLUSH_MS = 3000;
 
+/** The spool, or a one-line error when its directory cannot be used (permissions, a file in the way). */
+function openSpool(dir: string, maxBytes: number, logger: Logger): Spool {
+  try {
+    return Spool.open(dir, { maxBytes, logger });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code) throw error;
+    throw new MeterError(`--spool: cannot use ${dir} (${code}: ${(error as Error).message.split(',')[0]!.replace(`${code}: `, '')}); give a directory this user can write`, 2);
+  }
+}
+
 export async function runAgent(options: AgentOptions): Promise<void> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   warnIfKafkajsUnpatched(logger);
-  const spool = Spool.open(options.spoolDir, { maxBytes: options.spoolMaxBytes, logger });
+  const spool = openSpool(options.spoolDir, options.spoolMaxBytes, logger);
   if (spool.pending > 0) logger.info('spool holds samples from an earlier run; they go first', { pending: spool.pending });
 
   // The publisher says once per outage that it is spooling; kafkajs's per-retry errors would flood.

@@ -1,11 +1,11 @@
 // The agent against a real broker, checked on the wire with kcat.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { spawnMeter, exited } from '../helpers/cli.js';
+import { spawnMeter, runMeter, exited } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { kcatReadTopic, type WireMessage } from '../helpers/kcat.js';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../../src/schema/sample.js';
@@ -179,4 +179,13 @@ test('on a steady load the metered busy rate agrees with /proc/stat within 2%', 
   assert.ok(reference > 0.5, `the spinner keeps at least half a core busy (${reference})`);
   const error = Math.abs(metered - reference) / reference;
   assert.ok(error < 0.02, `metered ${metered.toFixed(4)} vs /proc ${reference.toFixed(4)} busy cores: ${(error * 100).toFixed(2)}% apart`);
+});
+
+test('a spool directory that cannot be used is a one-line error, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, '');
+  const r = runMeter(['agent', '--brokers', brokers, '--spool', join(file, 'spool')]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^meter: --spool: cannot use .*not-a-dir\/spool \(ENOTDIR: not a directory\); give a directory this user can write\n$/);
 });
