@@ -2,13 +2,14 @@
 // or overlap, and the busy core-seconds they add up to agree with /proc/stat within 1%.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { spawnMeter, exited } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { kcatReadTopic } from '../helpers/kcat.js';
+import { recordProcBusy } from '../helpers/proc-stat.js';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../../src/schema/sample.js';
 
 const KILLS = 32;
@@ -16,10 +17,10 @@ const dir = mkdtempSync(join(tmpdir(), 'meter-kill-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let spinner: ChildProcess | undefined;
 let agent: ChildProcess | undefined;
-let reader: NodeJS.Timeout | undefined;
+let proc: ReturnType<typeof recordProcBusy> | undefined;
 
 after(async () => {
-  clearInterval(reader);
+  proc?.stop();
   spinner?.kill('SIGKILL');
   if (agent && agent.exitCode === null && agent.signalCode === null) {
     agent.kill('SIGKILL');
@@ -28,12 +29,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Cumulative busy seconds from /proc/stat, read independently of the agent's code. */
-function procBusySeconds(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / 100;
-}
-
 test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy within 1% of /proc/stat`, { timeout: 300_000 }, async () => {
   const brokers = await testBrokers();
   const topic = `kill_${process.pid}_${Date.now()}`;
@@ -41,8 +36,7 @@ test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy wi
   const args = ['agent', '--brokers', brokers, '--topic', topic, '--interval', '0.5', '--machine', 'kill-1', '--spool', spool];
 
   spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }); // a steady core's load
-  const readings: { t: number; busy: number }[] = [{ t: Date.now(), busy: procBusySeconds() }];
-  reader = setInterval(() => readings.push({ t: Date.now(), busy: procBusySeconds() }), 20);
+  proc = recordProcBusy(20);
 
   let log = '';
   const start = () => {
@@ -89,7 +83,7 @@ test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy wi
   }
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0, log.slice(-2000));
-  clearInterval(reader);
+  proc.stop();
   spinner.kill('SIGKILL');
 
   // A repeat (an acknowledgement lost to a kill) is the same sample again: same id, same body.
@@ -106,17 +100,10 @@ test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy wi
   const runs = new Set(unique.map((s) => s.id.split(':')[1]));
   assert.ok(runs.size >= KILLS / 2, `samples from ${runs.size} agent runs: most kills landed after a sample`);
 
-  const busyAt = (t: number) => {
-    const i = readings.findIndex((r) => r.t >= t);
-    assert.ok(i > 0, 'our readings cover the windows');
-    const a = readings[i - 1]!;
-    const b = readings[i]!;
-    return a.busy + ((b.busy - a.busy) * (t - a.t)) / Math.max(1, b.t - a.t);
-  };
   const from = unique[0]!.start;
   const to = unique.at(-1)!.end;
   const metered = unique.reduce((sum, s) => sum + s.cpu.busySeconds, 0);
-  const reference = busyAt(to) - busyAt(from);
+  const reference = proc.busyAt(to) - proc.busyAt(from);
   assert.ok(reference > (to - from) / 1000, `the load kept at least one core busy (${reference} core-s over ${(to - from) / 1000} s)`);
   const error = Math.abs(metered - reference) / reference;
   assert.ok(error < 0.01, `metered ${metered.toFixed(2)} vs /proc/stat ${reference.toFixed(2)} busy core-seconds: ${(error * 100).toFixed(2)}% apart`);
