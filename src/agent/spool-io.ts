@@ -73,7 +73,7 @@ export class FaultySpoolIo implements SpoolIo {
     private readonly io: SpoolIo = realSpoolIo,
   ) {}
 
-  private fault(operation: string): boolean {
+  private fault(): boolean {
     this.count++;
     return this.count === this.crashAt;
   }
@@ -83,11 +83,7 @@ export class FaultySpoolIo implements SpoolIo {
   }
 
   append(fd: number, data: Buffer): void {
-    if (this.fault('append')) {
-      this.io.append(fd, data.subarray(0, Math.floor(data.length / 2)));
-      throw new InjectedCrash('append');
-    }
-    this.io.append(fd, data);
+    this.write('append', (f, d) => this.io.append(f, d), fd, data);
   }
 
   openRewrite(path: string): number {
@@ -95,30 +91,35 @@ export class FaultySpoolIo implements SpoolIo {
   }
 
   rewrite(fd: number, data: Buffer): void {
-    if (this.fault('rewrite')) {
-      this.io.rewrite(fd, data.subarray(0, Math.floor(data.length / 2)));
-      throw new InjectedCrash('rewrite');
+    this.write('rewrite', (f, d) => this.io.rewrite(f, d), fd, data);
+  }
+
+  /** A write that, at the fault point, writes only the first half of its bytes and crashes. */
+  private write(operation: string, write: (fd: number, data: Buffer) => void, fd: number, data: Buffer): void {
+    if (this.fault()) {
+      write(fd, data.subarray(0, Math.floor(data.length / 2)));
+      throw new InjectedCrash(operation);
     }
-    this.io.rewrite(fd, data);
+    write(fd, data);
   }
 
   sync(fd: number): void {
-    if (this.fault('sync')) throw new InjectedCrash('sync');
+    if (this.fault()) throw new InjectedCrash('sync');
     this.io.sync(fd);
   }
 
   syncDir(dir: string): void {
-    if (this.fault('syncDir')) throw new InjectedCrash('syncDir');
+    if (this.fault()) throw new InjectedCrash('syncDir');
     this.io.syncDir(dir);
   }
 
   truncate(path: string, length: number): void {
-    if (this.fault('truncate')) throw new InjectedCrash('truncate');
+    if (this.fault()) throw new InjectedCrash('truncate');
     this.io.truncate(path, length);
   }
 
   remove(path: string): void {
-    if (this.fault('remove')) throw new InjectedCrash('remove');
+    if (this.fault()) throw new InjectedCrash('remove');
     this.io.remove(path);
   }
 
