@@ -6,6 +6,10 @@
 // defaults, which are faster under load.
 import { setFlagsFromString } from 'node:v8';
 
+// Everything meter writes holds money or secrets (ledgers, spools, logs, a broker's keys and password
+// files): created readable by its owner only, whatever the shell's umask. Children inherit it.
+process.umask(0o077);
+
 const [command] = process.argv.slice(2);
 if (command === 'agent' && !process.argv.some((a) => a.startsWith('--simulate'))) {
   setFlagsFromString('--max-semi-space-size=1 --no-opt --no-sparkplug');

@@ -2,6 +2,7 @@
 // to the on-disk spool first and the publisher drains the spool in the background.
 import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, type KafkaConnection } from '../kafka/client.js';
+import { setupError } from '../kafka/problems.js';
 import type { Logger } from '../log/logger.js';
 import { FleetSimulator } from './fleet-simulator.js';
 import { hostCounters } from './host-counters.js';
@@ -66,6 +67,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     partitions: options.partitions,
     logger,
     batchSize: options.simulate > 0 ? 2000 : 500,
+    diagnose: (error) => setupError(error, options.connection),
   });
 
   const source = await sampleSource(options);
@@ -106,7 +108,10 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   };
   schedule();
 
-  await (options.stopSignal ?? shutdownRequested());
+  // A set-up problem (refused credentials, TLS) ends the agent: retrying cannot fix it. The samples
+  // spooled so far stay for the next start.
+  let setupFailure: unknown;
+  await Promise.race([options.stopSignal ?? shutdownRequested(), publisher.failed.catch((error: unknown) => (setupFailure = error))]);
   stopping = true;
   clearTimeout(timer);
   await ticking;
@@ -119,5 +124,6 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     leftInSpool: spool.pending,
     ...(spool.dropped ? { droppedAtBound: spool.dropped } : {}),
   });
+  if (setupFailure) throw setupFailure;
 }
 

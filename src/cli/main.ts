@@ -22,7 +22,28 @@ function readConfigFile(path: string): Record<string, unknown> {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`--config: ${path} must hold an object of flag names to values`);
   }
+  if (Object.keys(parsed).some(isPasswordFlag)) {
+    throw new UsageError(`--config: ${path} sets sasl-password; keep the password out of config files: set METER_SASL_PASSWORD or sasl-password-file`);
+  }
   return parsed as Record<string, unknown>;
+}
+
+/** The password flag that no command accepts, in any of yargs's spellings. */
+const isPasswordFlag = (name: string): boolean => name === 'sasl-password' || name === 'saslPassword';
+
+/**
+ * A password on the command line shows in `ps` and the shell's history: refused before anything is
+ * parsed (and without repeating it). METER_SASL_PASSWORD reaches yargs as the same key, so the flag
+ * stays declared (hidden) for the environment's sake and is refused here as a flag.
+ */
+function refusePasswordFlag(argv: string[]): void {
+  for (const arg of argv) {
+    if (arg === '--') return;
+    const name = /^--?([^=]+)/.exec(arg)?.[1];
+    if (name && (isPasswordFlag(name) || name === 'no-sasl-password')) {
+      throw new UsageError('--sasl-password: no flag takes a password (it would show in the process list and shell history); set METER_SASL_PASSWORD or give --sasl-password-file FILE');
+    }
+  }
 }
 
 function report(error: unknown): number {
@@ -48,6 +69,12 @@ function applyHomeFlag(argv: string[]): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  try {
+    refusePasswordFlag(argv);
+  } catch (error) {
+    process.exitCode = report(error);
+    return;
+  }
   applyHomeFlag(argv);
   let parser = yargs(argv)
     .scriptName('meter')

@@ -62,10 +62,16 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
     }
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     const labels = parseLabels(argv.label.map(String));
+    const connection = kafkaConnectionFromArgv(argv, `meter-agent-${machine}`);
+    // A bad set-up (credentials, TLS) is one line and exit 2 before anything is sampled. A broker
+    // that is down (or silent for 3 s) is not: the agent spools until it is back, and its publisher
+    // still ends on a set-up problem found later.
+    const { checkKafkaConnection } = await import('../kafka/check-connection.js');
+    await checkKafkaConnection(connection, 3000);
     const logger = createLogger({ fields: { mode: 'agent' } });
     const { runAgent } = await import('../agent/run-agent.js');
     await runAgent({
-      connection: kafkaConnectionFromArgv(argv, `meter-agent-${machine}`),
+      connection,
       topic: argv.topic,
       partitions,
       intervalMs: intervalSeconds * 1000,
