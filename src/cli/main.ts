@@ -89,7 +89,11 @@ export async function main(argv: string[]): Promise<void> {
       cache: { type: 'string', global: true, hidden: true },
       debug: { type: 'boolean', global: true, hidden: true },
       'sasl-password': { type: 'string', global: true, hidden: true },
+      // The test runner's (test/run.mjs): its broker, secured listeners, per-file timeout and process marks.
       'test-brokers': { type: 'string', global: true, hidden: true },
+      'test-secure': { type: 'string', global: true, hidden: true },
+      'test-file-timeout': { type: 'string', global: true, hidden: true },
+      'test-marks': { type: 'string', global: true, hidden: true },
       'exit-with-parent': { type: 'string', global: true, hidden: true },
     })
     .middleware((args) => {

@@ -10,9 +10,22 @@ export function meterArgv(args: string[]): string[] {
   return ['--import', 'tsx', cliPath, ...args];
 }
 
-/** Starts `meter ...args` as a child process (from source, through tsx). */
+/** Children spawnMeter started that may still run: killed when the test file's process exits. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+/**
+ * Starts `meter ...args` as a child process (from source, through tsx). It cannot outlive the test
+ * file: it is killed when the file's process exits, pass or fail (the runner also ends whatever is
+ * left by the mark in its environment).
+ */
 export function spawnMeter(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, meterArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const child = spawn(process.execPath, meterArgv(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
 }
 
 /** Runs `meter ...args` to completion. */
