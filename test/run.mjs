@@ -159,13 +159,17 @@ function specCounts(text) {
 
 function runFile(file, index) {
   const mark = `${runMark}-file-${index}`;
+  const env = withMark(process.env, mark);
+  // Set by node's test runner in its files' processes: a runner run from a test (test-runner.test.ts)
+  // must not think it is one of them.
+  delete env.NODE_TEST_CONTEXT;
   const started = Date.now();
   return new Promise((resolveRun) => {
     // Its own process group, so a timeout can end the file and all that it spawned at once.
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', file],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: withMark(process.env, mark) },
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env },
     );
     current = child;
     let output = '';
@@ -208,6 +212,11 @@ for (const r of results) {
   skipped += (c?.skipped ?? 0) + (c?.todo ?? 0);
   const fileFailures = (c?.fail ?? 0) + (c?.cancelled ?? 0);
   failed += fileFailures;
+  const ranNothing = c && c.pass + c.fail + c.cancelled + c.skipped + c.todo === 0;
+  if (ranNothing) {
+    problems.push(`${r.file}: ran no test`);
+    failed += 1;
+  }
   if (r.timedOut) problems.push(`${r.file}: timed out after ${fileTimeoutS} s`);
   else if (r.code !== 0 && fileFailures === 0) problems.push(`${r.file}: exited with ${r.signal ?? `code ${r.code}`} without a failing test`);
   else if (fileFailures > 0) problems.push(`${r.file}: ${fileFailures} failed`);
