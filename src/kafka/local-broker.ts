@@ -158,8 +158,8 @@ function resolveSecurePorts(secure: LocalBrokerOptions['secure'], previous: Secu
   return undefined;
 }
 
-function secureInfoOf(dataDir: string, ports: SecurePorts | undefined): SecureBrokerInfo | undefined {
-  return ports ? secureBrokerInfo(ensureSecureMaterial(dataDir), ports) : undefined;
+function secureInfoOf(dataDir: string, ports: SecurePorts | undefined, plaintextPort: number): SecureBrokerInfo | undefined {
+  return ports ? secureBrokerInfo(ensureSecureMaterial(dataDir), ports, plaintextPort) : undefined;
 }
 
 function readState(dataDir: string): BrokerState | undefined {
@@ -213,7 +213,7 @@ export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promi
   const controllerPort = (pid !== undefined ? state?.controllerPort : undefined) ?? options.controllerPort ?? state?.controllerPort ?? DEFAULT_CONTROLLER_PORT;
   const brokers = `${LOCAL_HOST}:${port}`;
   const answering = pid !== undefined && (await probeBroker(brokers, 2000));
-  const secure = state?.secure && existsSync(scramFormattedMarker(dataDir)) ? secureInfoOf(dataDir, state.secure) : undefined;
+  const secure = state?.secure && existsSync(scramFormattedMarker(dataDir)) ? secureInfoOf(dataDir, state.secure, port) : undefined;
   return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort, secure };
 }
 
@@ -424,7 +424,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         version: state?.version ?? version,
         port: runningPort,
         controllerPort: state?.controllerPort ?? controllerPort,
-        secure: secureInfoOf(dataDir, state?.secure),
+        secure: secureInfoOf(dataDir, state?.secure, runningPort),
       };
     }
 
@@ -473,7 +473,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       throw error;
     }
     onProgress?.({ stage: 'ready', message: `Kafka ${version} answers on ${brokers}` });
-    const secureInfo = secure && material ? secureBrokerInfo(material, secure) : undefined;
+    const secureInfo = secure && material ? secureBrokerInfo(material, secure, port) : undefined;
     return { alreadyRunning: false, pid, brokers, dataDir, logFile: f.log, version, port, controllerPort, secure: secureInfo };
   });
 }

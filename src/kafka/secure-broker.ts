@@ -24,6 +24,8 @@ export interface SecurePorts {
 }
 
 export interface SecureBrokerInfo extends SecurePorts {
+  /** The same broker's plaintext listener. */
+  plaintextBrokers: string;
   saslSslBrokers: string;
   mtlsBrokers: string;
   saslPlaintextBrokers: string;
@@ -100,10 +102,11 @@ export function secureServerProperties(material: SecureMaterial): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function secureBrokerInfo(material: SecureMaterial, ports: SecurePorts): SecureBrokerInfo {
+export function secureBrokerInfo(material: SecureMaterial, ports: SecurePorts, plaintextPort: number): SecureBrokerInfo {
   const at = (port: number) => `${BROKER_CERT_HOST}:${port}`;
   return {
     ...ports,
+    plaintextBrokers: at(plaintextPort),
     saslSslBrokers: at(ports.saslSslPort),
     mtlsBrokers: at(ports.mtlsPort),
     saslPlaintextBrokers: at(ports.saslPlaintextPort),
