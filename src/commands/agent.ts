@@ -64,10 +64,11 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
     const labels = parseLabels(argv.label.map(String));
     const connection = kafkaConnectionFromArgv(argv, `meter-agent-${machine}`);
     // A bad set-up (credentials, TLS) is one line and exit 2 before anything is sampled. A broker
-    // that is down (or silent for 3 s) is not: the agent spools until it is back, and its publisher
-    // still ends on a set-up problem found later.
+    // that is down (refused at once, or silent for 10 s) is not: the agent spools until it is back,
+    // and its publisher still ends on a set-up problem found later. (3 s was too short for a TLS
+    // handshake and its retry on a loaded machine.)
     const { checkKafkaConnection } = await import('../kafka/check-connection.js');
-    await checkKafkaConnection(connection, 3000);
+    await checkKafkaConnection(connection, 10_000);
     const logger = createLogger({ fields: { mode: 'agent' } });
     const { runAgent } = await import('../agent/run-agent.js');
     await runAgent({
