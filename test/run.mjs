@@ -227,6 +227,10 @@ for (const r of results) {
     skipped -= c.skipped;
   }
 }
+// The suite must stay well inside 20 minutes on a 2-core machine: the slowest files, to watch that.
+const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+const totalSeconds = results.reduce((n, r) => n + r.seconds, 0);
+console.log(`\n${results.length} files in ${Math.round(totalSeconds)} s; slowest: ${slowest.map((r) => `${r.file} ${Math.round(r.seconds)} s`).join(', ')}`);
 if (problems.length > 0) {
   console.log('\nfailures:');
   for (const p of problems) console.log(`  ${p}`);

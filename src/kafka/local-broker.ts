@@ -16,28 +16,17 @@ import { createKafka } from './client.js';
 import { portInUse, probeBroker } from './broker-probe.js';
 import { withFileLock, processAlive } from './file-lock.js';
 import { KAFKA_VERSION, ensureKafkaJars, javaCommand, type FetchProgress, type KafkaJarsOptions } from './kafka-jars.js';
-import {
-  ensureSecureMaterial,
-  scramFormatArgs,
-  scramFormattedMarker,
-  secureBrokerInfo,
-  secureListeners,
-  secureServerProperties,
-  type SecureBrokerInfo,
-  type SecureMaterial,
-  type SecurePorts,
-} from './secure-broker.js';
+import { ensureSecureMaterial, scramFormatArgs, scramFormattedMarker, secureBrokerInfo, type SecureBrokerInfo, type SecureMaterial, type SecurePorts } from './secure-broker.js';
+import { LOCAL_HOST, LOG4J_PROPERTIES, jvmArgs, serverProperties } from './broker-config.js';
 
 export { brokerAnswers, probeBroker, portInUse } from './broker-probe.js';
 export { KAFKA_VERSION, ensureKafkaJars, checkJava, kafkaCacheDir, type FetchProgress, type KafkaJars, type KafkaJarsOptions } from './kafka-jars.js';
 export { kafkaToolCommand, runKafkaTool, runConsumerGroupsTool, CONSUMER_GROUPS_MAIN, type KafkaToolResult } from './kafka-tools.js';
 export type { SecureBrokerInfo, SecurePorts } from './secure-broker.js';
 
-export const LOCAL_HOST = '127.0.0.1';
+export { LOCAL_HOST } from './broker-config.js';
 export const DEFAULT_BROKER_PORT = 9092;
 export const DEFAULT_CONTROLLER_PORT = 9093;
-/** Default heap: modest, the machine has other work. KAFKA_HEAP_OPTS overrides it, as in Kafka's scripts. */
-const DEFAULT_HEAP_OPTS = '-Xms128m -Xmx512m';
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** broker.log is rotated once on start beyond this size, so a long-lived dev broker doesn't fill the disk. */
@@ -217,71 +206,9 @@ export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promi
   return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort, secure };
 }
 
-function serverProperties(dataDir: string, port: number, controllerPort: number, secure?: { ports: SecurePorts; material: SecureMaterial }): string {
-  const extra = secure ? secureListeners(secure.ports) : { listeners: [], protocols: [] };
-  const advertised = [`PLAINTEXT://${LOCAL_HOST}:${port}`, ...extra.listeners];
-  return `# Written by meter on every start; edit meter's src/kafka/local-broker.ts, not this file.
-# One node is both the broker and the KRaft controller.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@${LOCAL_HOST}:${controllerPort}
-controller.listener.names=CONTROLLER
-listeners=${[...advertised, `CONTROLLER://${LOCAL_HOST}:${controllerPort}`].join(',')}
-advertised.listeners=${advertised.join(',')}
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=${['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...extra.protocols].join(',')}
-log.dirs=${files(dataDir).logDirs}
-${secure ? secureServerProperties(secure.material) : ''}
-# A single node: every internal topic has one replica, and one in-sync replica is enough.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-# Fewer __consumer_offsets and __transaction_state partitions than the default 50: their first use on
-# a fresh broker creates them all, and a dev broker has few groups and producers.
-offsets.topic.num.partitions=10
-transaction.state.log.num.partitions=10
-num.partitions=1
-# Consumers in tests and demos join one at a time; don't hold the first rebalance for them.
-group.initial.rebalance.delay.ms=0
-# meter creates its topics itself (ensureTopic), as it must on managed Kafka where auto-creation is
-# usually off; a mistyped topic name then fails loudly instead of quietly making a new topic.
-auto.create.topics.enable=false
-`;
-}
-
-const LOG4J_PROPERTIES = `# Written by meter: the broker logs to stdout, which meter sends to broker.log.
-status = warn
-appender.out.type = Console
-appender.out.name = STDOUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = STDOUT
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.stateChange.name = state.change.logger
-logger.stateChange.level = WARN
-`;
-
 /** Kafka's own cluster-id form: 16 random bytes, URL-safe base64 without padding. */
 function newClusterId(): string {
   return randomBytes(16).toString('base64url');
-}
-
-function jvmArgs(log4jFile: string): string[] {
-  const heap = (process.env.KAFKA_HEAP_OPTS ?? DEFAULT_HEAP_OPTS).split(/\s+/).filter(Boolean);
-  return [
-    ...heap,
-    '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-XX:+ExitOnOutOfMemoryError',
-    '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${log4jFile}`,
-  ];
 }
 
 function logTail(logFile: string, lines = 5): string {
@@ -436,7 +363,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
     const material = secure ? ensureSecureMaterial(dataDir) : undefined;
     // Owner-only: a secured broker's properties hold the keystore and PLAIN passwords.
-    writePrivateFile(f.serverProperties, serverProperties(dataDir, port, controllerPort, secure && material ? { ports: secure, material } : undefined));
+    writePrivateFile(f.serverProperties, serverProperties(f.logDirs, port, controllerPort, secure && material ? { ports: secure, material } : undefined));
     writeFileSync(f.log4j, LOG4J_PROPERTIES);
     rotateLog(f.log);
     await formatStorageIfNeeded(dataDir, jars.classpath, material, onProgress);

@@ -156,6 +156,11 @@ function ambiguous(error: unknown, connection: KafkaConnection): { broker: strin
   return undefined;
 }
 
+/** Nobody listens at the broker's address (ECONNREFUSED): an outage, known at once. */
+export function connectionRefused(error: unknown): boolean {
+  return chain(error).some((e) => codeOf(e) === 'ECONNREFUSED');
+}
+
 /** True when a TLS handshake completes at address (whoever signed the certificate). */
 export function speaksTls(address: string, timeoutMs = 2000): Promise<boolean> {
   const i = address.lastIndexOf(':');

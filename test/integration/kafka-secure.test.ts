@@ -4,11 +4,11 @@
 // output, log file or process argument list; the files meter writes are readable by their owner only.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { meterArgv, repoRoot, spawnMeter, exited } from '../helpers/cli.js';
+import { collect, meterArgv, spawnMeter, exited, type Collected } from '../helpers/cli.js';
 import { testSecureBroker } from '../helpers/broker.js';
 import { kcatReadTopic } from '../helpers/kcat.js';
 import { runKafkaTool, type SecureBrokerInfo } from '../../src/kafka/local-broker.js';
@@ -35,27 +35,11 @@ after(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = Collected;
 
 /** Runs meter to completion without blocking the event loop. */
-function meter(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, meterArgv(args), { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const meter = (args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): Promise<Result> =>
+  collect(process.execPath, meterArgv(args), { env: { ...process.env, ...env }, timeoutMs });
 
 /** Every process on the machine whose argument list holds the secret (none may). */
 function argvHolding(secret: string): string[] {

@@ -3,38 +3,16 @@
 // under CI=true a skip fails the run.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { repoRoot } from '../helpers/cli.js';
+import { collect, repoRoot, type Collected } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meter-runner-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function runRunner(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'test', 'run.mjs'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
-  });
-}
+const runRunner = (args: string[], env: NodeJS.ProcessEnv): Promise<Collected> => collect(process.execPath, [join(repoRoot, 'test', 'run.mjs'), ...args], { env });
 
 /** Live (not zombie) processes whose environment holds NAME=value. */
 function processesWithEnv(name: string, value: string): string[] {
