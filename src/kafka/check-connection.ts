@@ -11,7 +11,7 @@ export type ConnectionCheck = { ok: true } | { ok: false; problem: KafkaProblem 
 
 /** One try: an admin client, without kafkajs's own retries. */
 async function tryOnce(connection: KafkaConnection, timeoutMs: number): Promise<{ ok: true } | { ok: false; error: unknown }> {
-  const kafka = createKafka({ ...connection, clientId: `${connection.clientId}-check` }, silentLogger, { connectionTimeoutMs: Math.min(timeoutMs, 5000) });
+  const kafka = createKafka({ ...connection, clientId: `${connection.clientId}-check` }, silentLogger, { connectionTimeoutMs: Math.min(timeoutMs, 5000), retries: 0 });
   const admin = kafka.admin({ retry: { retries: 0 } });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -16,8 +16,10 @@ export interface KafkaConnection {
 /**
  * `quiet`: kafkajs's own errors go to debug, for callers that report broker trouble themselves.
  * `connectionTimeoutMs`: how long a TCP connect and TLS handshake may take (3 s by default).
+ * `retries`: kafkajs's own retries of a connect or request (5 by default; the admin's and producer's
+ * retry options do not cover connecting).
  */
-export function createKafka(connection: KafkaConnection, logger: Logger, options: { quiet?: boolean; connectionTimeoutMs?: number } = {}): Kafka {
+export function createKafka(connection: KafkaConnection, logger: Logger, options: { quiet?: boolean; connectionTimeoutMs?: number; retries?: number } = {}): Kafka {
   return new Kafka({
     clientId: connection.clientId,
     brokers: connection.brokers,
@@ -27,7 +29,7 @@ export function createKafka(connection: KafkaConnection, logger: Logger, options
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     requestTimeout: 30000,
     // Our callers decide how long to keep trying; kafkajs's own retry is kept short.
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    retry: { retries: options.retries ?? 5, initialRetryTime: 300, maxRetryTime: 5000 },
   });
 }
 
