@@ -27,7 +27,8 @@ async function tryOnce(connection: KafkaConnection, timeoutMs: number): Promise<
     return { ok: false, error };
   } finally {
     clearTimeout(timer);
-    await admin.disconnect().catch(() => undefined);
+    // A connect still in flight (the timeout won) must not hold the command up.
+    await Promise.race([admin.disconnect().catch(() => undefined), sleep(1000)]);
   }
 }
 

@@ -5,12 +5,12 @@
 // on every start), broker.pid, broker.json (its ports and version), broker.log, and the log segments
 // under kraft-combined-logs/. A second broker is just another data dir and another pair of ports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeterError, UsageError } from '../cli/errors.js';
-import { meterHome, writePrivateFile } from '../config/paths.js';
+import { ensurePrivateDir, meterHome, writePrivateFile } from '../config/paths.js';
 import { silentLogger } from '../log/logger.js';
 import { createKafka } from './client.js';
 import { portInUse, probeBroker } from './broker-probe.js';
@@ -323,7 +323,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   const onProgress = options.onProgress;
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const f = files(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
 
   // Another meter may be starting this very broker (a test runner and a test file, two terminals).
   return withFileLock(f.lock, 'starting Kafka', 15 * 60_000 + timeoutMs, async () => {

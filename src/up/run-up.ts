@@ -2,7 +2,7 @@
 // host, a simulated fleet and a billing worker as child processes (each logging to its own file),
 // then runs the console in the foreground, or, headless, waits for a signal. Whatever it started it
 // stops on the way out, and nothing else.
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDir } from '../config/paths.js';
 import { join } from 'node:path';
 import { MeterError } from '../cli/errors.js';
 import type { KafkaConnection } from '../kafka/client.js';
@@ -60,7 +60,7 @@ export async function runUp(o: UpOptions): Promise<number> {
   const { progressPrinter } = await import('../kafka/progress-printer.js');
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const logsDir = join(o.home, 'logs');
-  mkdirSync(logsDir, { recursive: true });
+  ensurePrivateDir(logsDir);
 
   // 1. A broker: the one already answering, or a local one we start (and so stop).
   // A bad set-up (credentials, TLS, the wrong kind of port) ends here with one line, before any child starts.
