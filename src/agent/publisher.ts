@@ -17,6 +17,11 @@ export interface PublisherOptions {
   batchSize?: number;
   /** Called after each acknowledged send with its latency in seconds. */
   onPublished?: (seconds: number) => void;
+  /**
+   * Tells a set-up problem (refused credentials, TLS trouble) from an outage: for a set-up problem
+   * it returns the error to end the agent with; retrying cannot fix it.
+   */
+  diagnose?: (error: unknown) => Promise<Error | undefined>;
 }
 
 const MIN_BACKOFF_MS = 500;
@@ -36,8 +41,13 @@ export class Publisher {
   published = 0;
   /** Epoch ms of the last acknowledged send (0: none yet). */
   lastPublishMs = 0;
+  private fail: (error: Error) => void = () => {};
+  /** Rejects on a set-up problem (see PublisherOptions.diagnose); what is spooled stays spooled. */
+  readonly failed: Promise<never> = new Promise<never>((_, reject) => (this.fail = reject));
 
-  constructor(private readonly options: PublisherOptions) {}
+  constructor(private readonly options: PublisherOptions) {
+    this.failed.catch(() => undefined);
+  }
 
   get connected(): boolean {
     return this.outageSince === undefined && this.producer !== undefined;
@@ -112,11 +122,17 @@ export class Publisher {
         }
       } catch (error) {
         clearTimeout(notice);
-        this.enterOutage((error as Error).message);
         // A fresh producer after a failure: kafkajs's may hold broken connections to a restarted broker.
         const stale = this.producer;
         this.producer = undefined;
         await stale?.disconnect().catch(() => undefined);
+        const setup = await this.options.diagnose?.(error);
+        if (setup) {
+          this.running = false;
+          this.fail(setup);
+          break;
+        }
+        this.enterOutage((error as Error).message);
         if (!this.running) break;
         await sleep(this.backoffMs);
         this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);

@@ -3,6 +3,7 @@
 import { MeterError } from '../cli/errors.js';
 import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, type KafkaConnection } from '../kafka/client.js';
+import { setupError } from '../kafka/problems.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentStats } from './agent-stats.js';
 import { systemClock, type Clock } from './clock.js';
@@ -73,6 +74,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     logger,
     batchSize: options.simulate > 0 ? 2000 : 500,
     onPublished: (seconds) => stats.observePublish?.(seconds),
+    diagnose: (error) => setupError(error, options.connection),
   });
 
   const source: SampleSource =
@@ -119,7 +121,10 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   };
   schedule();
 
-  await (options.stopSignal ?? shutdownRequested());
+  // A set-up problem (refused credentials, TLS) ends the agent: retrying cannot fix it. The samples
+  // spooled so far stay for the next start.
+  let setupFailure: unknown;
+  await Promise.race([options.stopSignal ?? shutdownRequested(), publisher.failed.catch((error: unknown) => (setupFailure = error))]);
   stopping = true;
   clearTimeout(timer);
   await ticking;
@@ -132,4 +137,5 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     leftInSpool: spool.pending,
     ...(spool.dropped ? { droppedAtBound: spool.dropped } : {}),
   });
+  if (setupFailure) throw setupFailure;
 }

@@ -260,7 +260,8 @@ export function loadRateCard(path?: string): RateCard {
   let document: unknown;
   try {
     // YAML is a superset of JSON, so one parser reads both.
-    document = parseYaml(text);
+    // Warnings (an unknown tag) would be printed by Node as a multi-line notice: one line or nothing.
+    document = parseYaml(text, { logLevel: 'error' });
   } catch (error) {
     throw new RateCardError(`rate card ${path} is not valid JSON or YAML: ${errorMessage(error).split('\n')[0]}`);
   }

@@ -70,10 +70,17 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     const labels = parseLabels(argv.label.map(String));
     const metrics = argv.metrics === undefined ? undefined : parseMetricsAddress(String(argv.metrics));
+    const connection = kafkaConnectionFromArgv(argv, `meter-agent-${machine}`);
+    // A bad set-up (credentials, TLS) is one line and exit 2 before anything is sampled. A broker
+    // that is down (refused at once, or silent for 10 s) is not: the agent spools until it is back,
+    // and its publisher still ends on a set-up problem found later. (3 s was too short for a TLS
+    // handshake and its retry on a loaded machine.)
+    const { checkKafkaConnection } = await import('../kafka/check-connection.js');
+    await checkKafkaConnection(connection, 10_000);
     const logger = createLogger({ fields: { mode: 'agent' } });
     const { runAgent } = await import('../agent/run-agent.js');
     await runAgent({
-      connection: kafkaConnectionFromArgv(argv, `meter-agent-${machine}`),
+      connection,
       topic: argv.topic,
       partitions,
       intervalMs: intervalSeconds * 1000,

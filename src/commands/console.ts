@@ -62,6 +62,10 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     if (!argv.group) throw new UsageError('--group: give the billing group');
     const connection = kafkaConnectionFromArgv(argv, 'meter-console');
+    // A bad set-up (credentials, TLS) is one line and exit 2, not a screen that reconnects forever;
+    // a broker that is only down is shown as such and reconnected to.
+    const { checkKafkaConnection } = await import('../kafka/check-connection.js');
+    await checkKafkaConnection(connection);
     // React's development build measures every render for its profiler: set production before
     // React loads (it is imported below, lazily), unless the caller chose otherwise.
     process.env.NODE_ENV ??= 'production';

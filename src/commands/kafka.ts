@@ -3,7 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { positive } from '../config/options.js';
-import type { LocalBrokerOptions } from '../kafka/local-broker.js';
+import type { LocalBrokerOptions, SecureBrokerInfo } from '../kafka/local-broker.js';
 import { progressPrinter } from '../kafka/progress-printer.js';
 
 interface KafkaArgv {
@@ -13,6 +13,8 @@ interface KafkaArgv {
   'controller-port'?: number;
   timeout?: number;
   json: boolean;
+  secure: boolean;
+  'secure-port'?: number;
 }
 
 function brokerOptions(argv: KafkaArgv): LocalBrokerOptions {
@@ -24,7 +26,30 @@ function brokerOptions(argv: KafkaArgv): LocalBrokerOptions {
     port: port('port', argv.port),
     controllerPort: port('controller-port', argv['controller-port']),
     timeoutMs: argv.timeout === undefined ? undefined : positive('timeout', argv.timeout, { max: 3600 }) * 1000,
+    secure: securePorts(argv),
   };
+}
+
+/** --secure-port N: SASL_SSL on N, mutual TLS on N + 1, SASL_PLAINTEXT on N + 2. */
+function securePorts(argv: KafkaArgv): LocalBrokerOptions['secure'] {
+  if (argv['secure-port'] !== undefined && !argv.secure) throw new UsageError('--secure-port: only with --secure');
+  if (!argv.secure) return undefined;
+  if (argv['secure-port'] === undefined) return true;
+  const first = positive('secure-port', argv['secure-port'], { integer: true, max: 65533 });
+  return { saslSslPort: first, mtlsPort: first + 1, saslPlaintextPort: first + 2 };
+}
+
+/** How to connect to the secured listeners, for people. */
+function secureLines(secure: SecureBrokerInfo): string[] {
+  const sasl = `--sasl-username ${secure.username} --sasl-password-file ${secure.passwordFile}`;
+  return [
+    `  secured: SASL_SSL ${secure.saslSslBrokers} (SCRAM-SHA-256, SCRAM-SHA-512, PLAIN), mutual TLS ${secure.mtlsBrokers}, SASL_PLAINTEXT ${secure.saslPlaintextBrokers}`,
+    `  CA:       ${secure.caFile}`,
+    `  user:     ${secure.username}, password in ${secure.passwordFile} (readable by you only)`,
+    `  client certificate: ${secure.clientCertFile}, key ${secure.clientKeyFile}`,
+    `  try: meter agent --brokers ${secure.saslSslBrokers} --tls-ca ${secure.caFile} --sasl-mechanism scram-sha-512 ${sasl}`,
+    `   or: meter agent --brokers ${secure.mtlsBrokers} --tls-ca ${secure.caFile} --tls-cert ${secure.clientCertFile} --tls-key ${secure.clientKeyFile}`,
+  ];
 }
 
 export const kafkaCommand: CommandModule<object, KafkaArgv> = {
@@ -42,10 +67,17 @@ export const kafkaCommand: CommandModule<object, KafkaArgv> = {
         'controller-port': { type: 'number', describe: 'KRaft controller port on 127.0.0.1', defaultDescription: '9093' },
         timeout: { type: 'number', describe: 'Seconds start waits for the broker to answer (stop: before SIGKILL)', defaultDescription: 'start 120, stop 30' },
         json: { type: 'boolean', default: false, describe: 'Print the result as JSON' },
+        secure: {
+          type: 'boolean',
+          default: false,
+          describe: 'start: add secured listeners (SASL_SSL with SCRAM users, mutual TLS, SASL_PLAINTEXT) with a CA and a password file of their own',
+        },
+        'secure-port': { type: 'number', describe: 'With --secure: SASL_SSL port; mutual TLS on the next, SASL_PLAINTEXT on the one after', defaultDescription: '--port + 2' },
       })
       .example('$0 kafka start', 'Kafka on 127.0.0.1:9092, data in METER_HOME/kafka')
       .example('$0 kafka start --port 19092 --controller-port 19093 --data-dir /tmp/k2', 'a second, separate broker')
       .example('$0 kafka status --json', 'running or not, pid, address, data dir and log file')
+      .example('$0 kafka start --secure', 'also SASL_SSL (SCRAM), mutual TLS and SASL_PLAINTEXT listeners; prints the CA and the password file')
       .epilog('Needs Java 17+ and Maven (to fetch Kafka once from Maven Central); without them use `docker compose up -d` with compose.yaml.') as unknown as Argv<KafkaArgv>,
   handler: async (argv) => {
     const options = brokerOptions(argv);
@@ -64,6 +96,7 @@ export const kafkaCommand: CommandModule<object, KafkaArgv> = {
       }
       out(`  data: ${status.dataDir}`);
       out(`  log:  ${status.logFile}`);
+      if (status.running && status.secure) for (const line of secureLines(status.secure)) out(line);
       return;
     }
 
@@ -101,6 +134,7 @@ export const kafkaCommand: CommandModule<object, KafkaArgv> = {
     }
     out(`  data: ${info.dataDir}`);
     out(`  log:  ${info.logFile}`);
+    if (info.secure) for (const line of secureLines(info.secure)) out(line);
     if (!info.alreadyRunning) out('  stop it with: meter kafka stop' + (argv['data-dir'] ? ` --data-dir ${info.dataDir}` : ''));
   },
 };

@@ -3,13 +3,12 @@
 import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
-import { DEFAULT_GROUP, kafkaFlags, parseBrokers, positive } from '../config/options.js';
+import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, kafkaSecurityArgs, positive, type KafkaArgv } from '../config/options.js';
 import { defaultLedgerPath, meterHome } from '../config/paths.js';
 import { createLogger, silentLogger } from '../log/logger.js';
 import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
 
-interface UpArgv {
-  brokers: string;
+interface UpArgv extends KafkaArgv {
   topic: string;
   group: string;
   fleet: number;
@@ -25,7 +24,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
   describe: 'Run the whole pipeline here: broker, agent, simulated fleet, worker and the console',
   builder: (yargs: Argv) =>
     yargs
-      .options({ brokers: kafkaFlags.brokers, topic: kafkaFlags.topic })
+      .options(kafkaFlags)
       .options({
         group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group of the billing worker' },
         fleet: { type: 'number', default: 24, describe: 'Simulated machines besides this host (0 for none)' },
@@ -38,7 +37,8 @@ export const upCommand: CommandModule<object, UpArgv> = {
       .example('$0 up', 'start everything and open the console (q quits and stops it all)')
       .example('$0 up --headless --fleet 200', 'a bigger demo fleet, no console') as unknown as Argv<UpArgv>,
   handler: async (argv) => {
-    const brokers = parseBrokers(argv.brokers);
+    const connection = kafkaConnectionFromArgv(argv, 'meter-up');
+    const brokers = connection.brokers;
     const fleet = argv.fleet === 0 ? 0 : positive('fleet', argv.fleet, { integer: true, max: 100_000 });
     const intervalSeconds = positive('interval', argv.interval, { max: 3600 });
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
@@ -57,7 +57,8 @@ export const upCommand: CommandModule<object, UpArgv> = {
     const { shutdownRequested } = await import('../cli/shutdown.js');
     const stopSignal = shutdownRequested();
     const code = await runUp({
-      brokers,
+      connection,
+      securityArgs: kafkaSecurityArgs(argv),
       topic: argv.topic,
       group: argv.group,
       fleet,
@@ -77,7 +78,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
             (await import('../console/live-terminal.js')).renderLiveOnTerminal();
             const { runInteractive } = await import('../console/run-console.js');
             await runInteractive({
-              kafka: createKafka({ brokers, clientId: 'meter-console' }, silentLogger),
+              kafka: createKafka({ ...connection, clientId: 'meter-console' }, silentLogger),
               brokers,
               topic: argv.topic,
               group: argv.group,

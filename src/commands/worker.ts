@@ -56,6 +56,9 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     const { loadRateCard } = await import('../billing/rate-card.js');
     const rateCard = loadRateCard(argv.rates);
     const connection = kafkaConnectionFromArgv(argv, `meter-worker-${argv.group}`);
+    // A bad set-up (credentials, TLS) is one line and exit 2 before the ledger or the group is touched.
+    const { checkKafkaConnection } = await import('../kafka/check-connection.js');
+    await checkKafkaConnection(connection);
     const { StatusLine } = await import('../worker/status.js');
     const tty = Boolean(process.stderr.isTTY);
     const status = tty ? new StatusLine(process.stderr) : undefined;

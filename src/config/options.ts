@@ -1,6 +1,9 @@
 // Flags shared by several commands. Precedence is yargs's own: flags, then METER_* environment
 // variables (.env('METER') in cli.ts), then the --config file, then these defaults.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import type { Options } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import type { KafkaConnection } from '../kafka/client.js';
@@ -17,8 +20,10 @@ export const kafkaFlags = {
     group: 'Kafka:',
   },
   topic: { type: 'string', default: DEFAULT_TOPIC, describe: 'Topic carrying Sample v1 messages', group: 'Kafka:' },
-  tls: { type: 'boolean', default: false, describe: 'Connect with TLS', group: 'Kafka:' },
+  tls: { type: 'boolean', default: false, describe: "Connect with TLS (trusting the system's CAs)", group: 'Kafka:' },
   'tls-ca': { type: 'string', describe: 'PEM file of CA certificates to trust (implies --tls)', group: 'Kafka:' },
+  'tls-cert': { type: 'string', describe: 'PEM client certificate for mutual TLS (with --tls-key; implies --tls)', group: 'Kafka:' },
+  'tls-key': { type: 'string', describe: 'PEM private key of --tls-cert', group: 'Kafka:' },
   'sasl-mechanism': {
     type: 'string',
     choices: ['plain', 'scram-sha-256', 'scram-sha-512'],
@@ -31,18 +36,31 @@ export const kafkaFlags = {
     describe: 'File holding the SASL password (or set METER_SASL_PASSWORD); never printed',
     group: 'Kafka:',
   },
+  'allow-plaintext-sasl': {
+    type: 'boolean',
+    default: false,
+    describe: 'Allow SASL PLAIN without TLS, which sends the password in clear (refused otherwise)',
+    group: 'Kafka:',
+  },
 } satisfies Record<string, Options>;
 
 export interface KafkaArgv {
   brokers: string;
   tls: boolean;
   'tls-ca'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
   'sasl-mechanism'?: string;
   'sasl-username'?: string;
   'sasl-password-file'?: string;
+  'allow-plaintext-sasl'?: boolean;
 }
 
+/** The environment variable that may hold the SASL password (no flag takes it). */
+export const SASL_PASSWORD_ENV = 'METER_SASL_PASSWORD';
+
 export function parseBrokers(value: string): string[] {
+  if (typeof value !== 'string') throw new UsageError('--brokers: give host:port, comma-separated (e.g. 127.0.0.1:9092)');
   const brokers = value
     .split(',')
     .map((b) => b.trim())
@@ -57,37 +75,97 @@ export function parseBrokers(value: string): string[] {
   return brokers;
 }
 
+function readFlagFile(flag: string, path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a directory' : 'unreadable';
+    throw new UsageError(`--${flag}: cannot read ${path} (${why}); give ${what}`);
+  }
+}
+
+/** --tls-ca / --tls-cert / --tls-key, read and checked now, so a bad file is a flag error and not a TLS failure later. */
+function tlsOptions(argv: KafkaArgv): KafkaConnection['ssl'] {
+  const caPath = argv['tls-ca'];
+  const certPath = argv['tls-cert'];
+  const keyPath = argv['tls-key'];
+  if (Boolean(certPath) !== Boolean(keyPath)) {
+    throw new UsageError(certPath ? '--tls-cert needs --tls-key (the PEM private key of the certificate)' : '--tls-key needs --tls-cert (the PEM client certificate)');
+  }
+  if (!caPath && !certPath) return argv.tls ? true : undefined;
+  const ssl: ConnectionOptions = {};
+  if (caPath) {
+    const ca = readFlagFile('tls-ca', caPath, 'a PEM file of CA certificates');
+    try {
+      new X509Certificate(ca);
+    } catch {
+      throw new UsageError(`--tls-ca: ${caPath} holds no PEM certificate; give the CA certificate (-----BEGIN CERTIFICATE-----)`);
+    }
+    ssl.ca = [ca];
+  }
+  if (certPath && keyPath) {
+    const cert = readFlagFile('tls-cert', certPath, 'a PEM client certificate');
+    const key = readFlagFile('tls-key', keyPath, "a PEM private key");
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(cert);
+    } catch {
+      throw new UsageError(`--tls-cert: ${certPath} holds no PEM certificate`);
+    }
+    let privateKey;
+    try {
+      privateKey = createPrivateKey(key);
+    } catch {
+      throw new UsageError(`--tls-key: ${keyPath} is not an unencrypted PEM private key`);
+    }
+    if (!x509.checkPrivateKey(privateKey)) throw new UsageError(`--tls-key: ${keyPath} is not the key of the certificate in --tls-cert ${certPath}`);
+    ssl.cert = cert;
+    ssl.key = key;
+  }
+  return ssl;
+}
+
+function saslOptions(argv: KafkaArgv, tls: boolean): KafkaConnection['sasl'] {
+  const mechanism = argv['sasl-mechanism'];
+  const username = argv['sasl-username'];
+  if (!mechanism) {
+    if (username || argv['sasl-password-file']) throw new UsageError(`--${username ? 'sasl-username' : 'sasl-password-file'} needs --sasl-mechanism (plain, scram-sha-256 or scram-sha-512)`);
+    return undefined;
+  }
+  if (!username) throw new UsageError('--sasl-username is required with --sasl-mechanism');
+  if (mechanism === 'plain' && !tls && !argv['allow-plaintext-sasl']) {
+    throw new UsageError('--sasl-mechanism plain without TLS would send the password in clear: add --tls (or --tls-ca), or --allow-plaintext-sasl if you mean it');
+  }
+  let password = process.env[SASL_PASSWORD_ENV];
+  const file = argv['sasl-password-file'];
+  if (file) password = readFlagFile('sasl-password-file', file, 'a file holding the password').replace(/\r?\n$/, '');
+  if (!password) {
+    throw new UsageError(file ? `--sasl-password-file: ${file} is empty` : `SASL needs a password: set ${SASL_PASSWORD_ENV} or give --sasl-password-file FILE`);
+  }
+  return { mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password };
+}
+
 export function kafkaConnectionFromArgv(argv: KafkaArgv, clientId: string): KafkaConnection {
   const brokers = parseBrokers(argv.brokers);
-  let ssl: KafkaConnection['ssl'];
-  if (argv['tls-ca']) {
-    try {
-      ssl = { ca: [readFileSync(argv['tls-ca'], 'utf8')] };
-    } catch {
-      throw new UsageError(`--tls-ca: cannot read ${argv['tls-ca']}; give a readable PEM file`);
-    }
-  } else if (argv.tls) {
-    ssl = true;
-  }
-  let sasl: KafkaConnection['sasl'];
-  const mechanism = argv['sasl-mechanism'];
-  if (mechanism) {
-    const username = argv['sasl-username'];
-    if (!username) throw new UsageError('--sasl-username is required with --sasl-mechanism');
-    let password = process.env.METER_SASL_PASSWORD;
-    if (argv['sasl-password-file']) {
-      try {
-        password = readFileSync(argv['sasl-password-file'], 'utf8').trim();
-      } catch {
-        throw new UsageError(`--sasl-password-file: cannot read ${argv['sasl-password-file']}`);
-      }
-    }
-    if (!password) {
-      throw new UsageError('SASL needs a password: set METER_SASL_PASSWORD or --sasl-password-file');
-    }
-    sasl = { mechanism: mechanism as 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password };
-  }
+  const ssl = tlsOptions(argv);
+  const sasl = saslOptions(argv, Boolean(ssl));
   return { brokers, clientId, ssl, sasl };
+}
+
+/**
+ * The connection flags again, for a child process (`meter up`): paths, never the password, which
+ * reaches the child through its file or the environment it inherits.
+ */
+export function kafkaSecurityArgs(argv: KafkaArgv): string[] {
+  const args: string[] = [];
+  if (argv.tls) args.push('--tls');
+  for (const flag of ['tls-ca', 'tls-cert', 'tls-key', 'sasl-mechanism', 'sasl-username', 'sasl-password-file'] as const) {
+    const value = argv[flag];
+    if (value) args.push(`--${flag}`, flag.endsWith('file') || flag.startsWith('tls-') ? resolve(value) : value);
+  }
+  if (argv['allow-plaintext-sasl']) args.push('--allow-plaintext-sasl');
+  return args;
 }
 
 /** Parses a positive number flag; yargs only checks that it is a number. */

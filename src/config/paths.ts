@@ -1,5 +1,6 @@
 // Where meter keeps its files. Everything lives outside the repository: the broker's jars and data,
 // the agent's spool, the default ledger.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,3 +20,17 @@ export function meterCache(): string {
 
 export const defaultLedgerPath = (): string => join(meterHome(), 'ledger.db');
 export const defaultSpoolDir = (): string => join(meterHome(), 'spool');
+
+/**
+ * Writes a file only its owner may read (it holds money or secrets), also when it existed before
+ * with a wider mode.
+ */
+export function writePrivateFile(path: string, data: string): void {
+  writeFileSync(path, data, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/** Creates a directory (and its parents) only its owner may enter. */
+export function ensurePrivateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+}

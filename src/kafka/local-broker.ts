@@ -5,27 +5,28 @@
 // on every start), broker.pid, broker.json (its ports and version), broker.log, and the log segments
 // under kraft-combined-logs/. A second broker is just another data dir and another pair of ports.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeterError, UsageError } from '../cli/errors.js';
-import { meterHome } from '../config/paths.js';
+import { ensurePrivateDir, meterHome, writePrivateFile } from '../config/paths.js';
 import { silentLogger } from '../log/logger.js';
 import { createKafka } from './client.js';
 import { portInUse, probeBroker } from './broker-probe.js';
 import { withFileLock, processAlive } from './file-lock.js';
 import { KAFKA_VERSION, ensureKafkaJars, javaCommand, type FetchProgress, type KafkaJarsOptions } from './kafka-jars.js';
+import { ensureSecureMaterial, scramFormatArgs, scramFormattedMarker, secureBrokerInfo, type SecureBrokerInfo, type SecureMaterial, type SecurePorts } from './secure-broker.js';
+import { LOCAL_HOST, LOG4J_PROPERTIES, jvmArgs, serverProperties } from './broker-config.js';
 
 export { brokerAnswers, probeBroker, portInUse } from './broker-probe.js';
 export { KAFKA_VERSION, ensureKafkaJars, checkJava, kafkaCacheDir, type FetchProgress, type KafkaJars, type KafkaJarsOptions } from './kafka-jars.js';
 export { kafkaToolCommand, runKafkaTool, runConsumerGroupsTool, CONSUMER_GROUPS_MAIN, type KafkaToolResult } from './kafka-tools.js';
+export type { SecureBrokerInfo, SecurePorts } from './secure-broker.js';
 
-export const LOCAL_HOST = '127.0.0.1';
+export { LOCAL_HOST } from './broker-config.js';
 export const DEFAULT_BROKER_PORT = 9092;
 export const DEFAULT_CONTROLLER_PORT = 9093;
-/** Default heap: modest, the machine has other work. KAFKA_HEAP_OPTS overrides it, as in Kafka's scripts. */
-const DEFAULT_HEAP_OPTS = '-Xms128m -Xmx512m';
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
 /** broker.log is rotated once on start beyond this size, so a long-lived dev broker doesn't fill the disk. */
@@ -49,6 +50,11 @@ export interface LocalBrokerOptions {
   /** Where the jars are cached; defaults to meterCache()/kafka/<version>. */
   cacheDir?: string;
   onProgress?: (progress: BrokerProgress) => void;
+  /**
+   * Secured listeners besides the plaintext one (see secure-broker.ts): true for the ports after the
+   * controller's (port + 2, + 3, + 4), or given ports. A data dir started secured stays secured.
+   */
+  secure?: boolean | SecurePorts;
 }
 
 export interface LocalBrokerInfo {
@@ -62,6 +68,8 @@ export interface LocalBrokerInfo {
   version: string;
   port: number;
   controllerPort: number;
+  /** The secured listeners, the CA, the client certificate and the user's password file. */
+  secure?: SecureBrokerInfo;
 }
 
 export interface LocalBrokerStatus {
@@ -75,6 +83,7 @@ export interface LocalBrokerStatus {
   version?: string;
   port: number;
   controllerPort: number;
+  secure?: SecureBrokerInfo;
 }
 
 export interface StopResult {
@@ -91,6 +100,7 @@ interface BrokerState {
   controllerPort: number;
   version: string;
   startedAt?: string;
+  secure?: SecurePorts;
 }
 
 export const defaultKafkaDataDir = (): string => join(meterHome(), 'kafka');
@@ -119,7 +129,26 @@ function resolveOptions(options: LocalBrokerOptions) {
   const port = checkPort('port', options.port ?? DEFAULT_BROKER_PORT);
   const controllerPort = checkPort('controller-port', options.controllerPort ?? DEFAULT_CONTROLLER_PORT);
   if (port === controllerPort) throw new UsageError(`--port and --controller-port are both ${port}; give two different ports`);
-  return { dataDir, port, controllerPort, version: options.version ?? KAFKA_VERSION };
+  const secure = resolveSecurePorts(options.secure, readState(dataDir)?.secure, port);
+  if (secure) {
+    const all = [port, controllerPort, secure.saslSslPort, secure.mtlsPort, secure.saslPlaintextPort];
+    for (const p of all.slice(2)) checkPort('secure-port', p);
+    if (new Set(all).size !== all.length) throw new UsageError(`--secure-port: the secured listeners' ports ${all.slice(2).join(', ')} overlap --port or --controller-port; give another --secure-port`);
+  }
+  return { dataDir, port, controllerPort, secure, version: options.version ?? KAFKA_VERSION };
+}
+
+/** The secured listeners' ports: given, or the ones this data dir was started with, or after the controller's. */
+function resolveSecurePorts(secure: LocalBrokerOptions['secure'], previous: SecurePorts | undefined, port: number): SecurePorts | undefined {
+  if (secure === false) return undefined;
+  if (typeof secure === 'object') return secure;
+  if (previous) return previous;
+  if (secure === true) return { saslSslPort: port + 2, mtlsPort: port + 3, saslPlaintextPort: port + 4 };
+  return undefined;
+}
+
+function secureInfoOf(dataDir: string, ports: SecurePorts | undefined, plaintextPort: number): SecureBrokerInfo | undefined {
+  return ports ? secureBrokerInfo(ensureSecureMaterial(dataDir), ports, plaintextPort) : undefined;
 }
 
 function readState(dataDir: string): BrokerState | undefined {
@@ -173,72 +202,13 @@ export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promi
   const controllerPort = (pid !== undefined ? state?.controllerPort : undefined) ?? options.controllerPort ?? state?.controllerPort ?? DEFAULT_CONTROLLER_PORT;
   const brokers = `${LOCAL_HOST}:${port}`;
   const answering = pid !== undefined && (await probeBroker(brokers, 2000));
-  return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort };
+  const secure = state?.secure && existsSync(scramFormattedMarker(dataDir)) ? secureInfoOf(dataDir, state.secure, port) : undefined;
+  return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort, secure };
 }
-
-function serverProperties(dataDir: string, port: number, controllerPort: number): string {
-  return `# Written by meter on every start; edit meter's src/kafka/local-broker.ts, not this file.
-# One node is both the broker and the KRaft controller.
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@${LOCAL_HOST}:${controllerPort}
-controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://${LOCAL_HOST}:${port},CONTROLLER://${LOCAL_HOST}:${controllerPort}
-advertised.listeners=PLAINTEXT://${LOCAL_HOST}:${port}
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=${files(dataDir).logDirs}
-
-# A single node: every internal topic has one replica, and one in-sync replica is enough.
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-# Fewer __consumer_offsets and __transaction_state partitions than the default 50: their first use on
-# a fresh broker creates them all, and a dev broker has few groups and producers.
-offsets.topic.num.partitions=10
-transaction.state.log.num.partitions=10
-num.partitions=1
-# Consumers in tests and demos join one at a time; don't hold the first rebalance for them.
-group.initial.rebalance.delay.ms=0
-# meter creates its topics itself (ensureTopic), as it must on managed Kafka where auto-creation is
-# usually off; a mistyped topic name then fails loudly instead of quietly making a new topic.
-auto.create.topics.enable=false
-`;
-}
-
-const LOG4J_PROPERTIES = `# Written by meter: the broker logs to stdout, which meter sends to broker.log.
-status = warn
-appender.out.type = Console
-appender.out.name = STDOUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = STDOUT
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.stateChange.name = state.change.logger
-logger.stateChange.level = WARN
-`;
 
 /** Kafka's own cluster-id form: 16 random bytes, URL-safe base64 without padding. */
 function newClusterId(): string {
   return randomBytes(16).toString('base64url');
-}
-
-function jvmArgs(log4jFile: string): string[] {
-  const heap = (process.env.KAFKA_HEAP_OPTS ?? DEFAULT_HEAP_OPTS).split(/\s+/).filter(Boolean);
-  return [
-    ...heap,
-    '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-XX:+ExitOnOutOfMemoryError',
-    '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${log4jFile}`,
-  ];
 }
 
 function logTail(logFile: string, lines = 5): string {
@@ -262,24 +232,34 @@ function runToCompletion(command: string, args: string[], logFd: number): Promis
   });
 }
 
-/** Formats the log dirs once (KRaft needs a cluster id and the bootstrap metadata before first start). */
-async function formatStorageIfNeeded(dataDir: string, classpath: string, onProgress?: (p: BrokerProgress) => void): Promise<void> {
+/**
+ * Formats the log dirs once (KRaft needs a cluster id and the bootstrap metadata before first start).
+ * A secured broker's SCRAM users are created here too; their password goes to the tool in an
+ * owner-only argument file (java's @file), so it never shows in the process list.
+ */
+async function formatStorageIfNeeded(dataDir: string, classpath: string, secure: SecureMaterial | undefined, onProgress?: (p: BrokerProgress) => void): Promise<void> {
   const f = files(dataDir);
-  if (existsSync(join(f.logDirs, 'meta.properties'))) return;
+  if (existsSync(join(f.logDirs, 'meta.properties'))) {
+    if (secure && !existsSync(scramFormattedMarker(dataDir))) {
+      throw new MeterError(`the broker storage in ${dataDir} was made without --secure, so it has no SCRAM users; start the secured broker with a new --data-dir`, 2);
+    }
+    return;
+  }
   const clusterId = newClusterId();
-  onProgress?.({ stage: 'format', message: `formatting storage in ${f.logDirs} (cluster id ${clusterId})` });
+  onProgress?.({ stage: 'format', message: `formatting storage in ${f.logDirs} (cluster id ${clusterId})${secure ? `, SCRAM user ${secure.username}` : ''}` });
+  const toolArgs = ['kafka.tools.StorageTool', 'format', '--config', f.serverProperties, '--cluster-id', clusterId, '--ignore-formatted', ...(secure ? scramFormatArgs(secure) : [])];
+  const argFile = join(dataDir, '.format.args');
+  writeFileSync(argFile, toolArgs.map((a) => `'${a}'`).join('\n'), { mode: 0o600 });
   const fd = openSync(f.log, 'a');
   try {
-    const code = await runToCompletion(
-      javaCommand(),
-      [...jvmArgs(f.log4j).filter((a) => !a.startsWith('-Xms')), '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--config', f.serverProperties, '--cluster-id', clusterId, '--ignore-formatted'],
-      fd,
-    );
+    const code = await runToCompletion(javaCommand(), [...jvmArgs(f.log4j).filter((a) => !a.startsWith('-Xms')), '-cp', classpath, `@${argFile}`], fd);
     if (code !== 0) {
       throw new MeterError(`formatting Kafka storage in ${f.logDirs} failed (exit ${code}): ${logTail(f.log) || 'see the log'}; log: ${f.log}`);
     }
+    if (secure) writeFileSync(scramFormattedMarker(dataDir), '', { mode: 0o600 });
   } finally {
     closeSync(fd);
+    rmSync(argFile, { force: true });
   }
 }
 
@@ -339,11 +319,11 @@ async function waitUntilReady(brokers: string, child: ChildProcess, timeoutMs: n
  * resolves once it answers. When it is already running, says so (alreadyRunning) and leaves it be.
  */
 export async function startLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBrokerInfo> {
-  const { dataDir, port, controllerPort, version } = resolveOptions(options);
+  const { dataDir, port, controllerPort, secure, version } = resolveOptions(options);
   const onProgress = options.onProgress;
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const f = files(dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
 
   // Another meter may be starting this very broker (a test runner and a test file, two terminals).
   return withFileLock(f.lock, 'starting Kafka', 15 * 60_000 + timeoutMs, async () => {
@@ -371,18 +351,22 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         version: state?.version ?? version,
         port: runningPort,
         controllerPort: state?.controllerPort ?? controllerPort,
+        secure: secureInfoOf(dataDir, state?.secure, runningPort),
       };
     }
 
     await checkPortFree('port', port, dataDir);
     await checkPortFree('controller-port', controllerPort, dataDir);
+    if (secure) for (const p of [secure.saslSslPort, secure.mtlsPort, secure.saslPlaintextPort]) await checkPortFree('secure-port', p, dataDir);
     const jarOptions: KafkaJarsOptions = { version, cacheDir: options.cacheDir, onProgress };
     const jars = await ensureKafkaJars(jarOptions);
 
-    writeFileSync(f.serverProperties, serverProperties(dataDir, port, controllerPort));
+    const material = secure ? ensureSecureMaterial(dataDir) : undefined;
+    // Owner-only: a secured broker's properties hold the keystore and PLAIN passwords.
+    writePrivateFile(f.serverProperties, serverProperties(f.logDirs, port, controllerPort, secure && material ? { ports: secure, material } : undefined));
     writeFileSync(f.log4j, LOG4J_PROPERTIES);
     rotateLog(f.log);
-    await formatStorageIfNeeded(dataDir, jars.classpath, onProgress);
+    await formatStorageIfNeeded(dataDir, jars.classpath, material, onProgress);
 
     const brokers = `${LOCAL_HOST}:${port}`;
     onProgress?.({ stage: 'spawn', message: `starting Apache Kafka ${version} on ${brokers} (controller ${LOCAL_HOST}:${controllerPort})` });
@@ -403,7 +387,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     child.on('error', () => undefined);
     child.unref();
     writeFileSync(f.pid, `${pid}\n`);
-    const state: BrokerState = { pid, port, controllerPort, version, startedAt: new Date().toISOString() };
+    const state: BrokerState = { pid, port, controllerPort, version, startedAt: new Date().toISOString(), secure };
     writeFileSync(f.state, `${JSON.stringify(state, null, 2)}\n`);
 
     onProgress?.({ stage: 'wait', message: `waiting for the broker to answer on ${brokers}` });
@@ -416,7 +400,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       throw error;
     }
     onProgress?.({ stage: 'ready', message: `Kafka ${version} answers on ${brokers}` });
-    return { alreadyRunning: false, pid, brokers, dataDir, logFile: f.log, version, port, controllerPort };
+    const secureInfo = secure && material ? secureBrokerInfo(material, secure, port) : undefined;
+    return { alreadyRunning: false, pid, brokers, dataDir, logFile: f.log, version, port, controllerPort, secure: secureInfo };
   });
 }
 

@@ -2,15 +2,19 @@
 // host, a simulated fleet and a billing worker as child processes (each logging to its own file),
 // then runs the console in the foreground, or, headless, waits for a signal. Whatever it started it
 // stops on the way out, and nothing else.
-import { mkdirSync } from 'node:fs';
+import { ensurePrivateDir } from '../config/paths.js';
 import { join } from 'node:path';
 import { MeterError } from '../cli/errors.js';
+import type { KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
 import { AGENT_V8_FLAGS } from '../agent/v8-flags.js';
 import { Supervisor, type ChildSpec, type ChildStatus, type TroubledChild } from './supervisor.js';
 
 export interface UpOptions {
-  brokers: string[];
+  /** The brokers and how to log in to them (TLS, SASL). */
+  connection: KafkaConnection;
+  /** The same connection as flags for the children: file paths, never the password. */
+  securityArgs: string[];
   topic: string;
   group: string;
   fleet: number;
@@ -53,20 +57,24 @@ function meterCommand(args: string[], nodeFlags: readonly string[] = []): { comm
 
 export async function runUp(o: UpOptions): Promise<number> {
   const broker = await import('../kafka/local-broker.js');
+  const { checkKafkaConnection } = await import('../kafka/check-connection.js');
   const { progressPrinter } = await import('../kafka/progress-printer.js');
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const logsDir = join(o.home, 'logs');
-  mkdirSync(logsDir, { recursive: true });
+  ensurePrivateDir(logsDir);
 
   // 1. A broker: the one already answering, or a local one we start (and so stop).
+  // A bad set-up (credentials, TLS, the wrong kind of port) ends here with one line, before any child starts.
   let startedBroker: { port: number; controllerPort: number } | undefined;
-  const brokerList = o.brokers.join(',');
-  if (await broker.brokerAnswers(o.brokers, 3000)) {
+  const brokerList = o.connection.brokers.join(',');
+  const secured = Boolean(o.connection.ssl || o.connection.sasl);
+  if ((await checkKafkaConnection(o.connection, 5000)).ok) {
     say(`meter up: using the broker already running at ${brokerList} (it is left running on exit)`);
   } else {
-    const port = localPort(o.brokers);
+    // Only a plaintext local broker can be started here; a secured one is the user's to run.
+    const port = secured ? undefined : localPort(o.connection.brokers);
     if (port === undefined) {
-      throw new MeterError(`no broker answers at ${brokerList}; start it, or drop --brokers to let meter up run a local one`);
+      throw new MeterError(`no broker answers at ${brokerList}; start it${secured ? ' (meter kafka start --secure for a local secured one)' : ', or drop --brokers to let meter up run a local one'}`);
     }
     say(`meter up: no broker at ${brokerList}; starting a local Apache Kafka (the first run downloads it)`);
     const progress = progressPrinter();
@@ -81,7 +89,7 @@ export async function runUp(o: UpOptions): Promise<number> {
   }
 
   // 2. The pipeline's processes.
-  const kafkaArgs = ['--brokers', brokerList, '--topic', o.topic];
+  const kafkaArgs = ['--brokers', brokerList, '--topic', o.topic, ...o.securityArgs];
   const rates = o.rates ? ['--rates', o.rates] : [];
   const specs: ChildSpec[] = [
     { name: 'worker', ...meterCommand(['worker', ...kafkaArgs, '--group', o.group, '--ledger', o.ledgerPath, ...rates]), logFile: join(logsDir, 'worker.log') },

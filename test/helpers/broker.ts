@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startLocalBroker, stopLocalBroker, type LocalBrokerInfo, type StopResult } from '../../src/kafka/local-broker.js';
+import { startLocalBroker, stopLocalBroker, type LocalBrokerInfo, type SecureBrokerInfo, type StopResult } from '../../src/kafka/local-broker.js';
 
 const repoRoot = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -43,6 +43,30 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The secured listeners of a test broker: the runner's (METER_TEST_SECURE, JSON), or, when the runner
+ * was given a broker of the user's (METER_TEST_BROKERS) or a file runs on its own, a private secured
+ * broker started here and stopped when the process exits.
+ */
+export async function testSecureBroker(): Promise<SecureBrokerInfo> {
+  const fromRunner = process.env.METER_TEST_SECURE;
+  if (fromRunner) return JSON.parse(fromRunner) as SecureBrokerInfo;
+  const broker = await startPrivateBroker({ secure: true });
+  process.once('exit', () => {
+    spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli.ts'), 'kafka', 'stop', '--data-dir', broker.dataDir], { stdio: 'ignore' });
+    rmSync(broker.dataDir, { recursive: true, force: true });
+  });
+  process.env.METER_TEST_SECURE = JSON.stringify(broker.secure);
+  return broker.secure!;
+}
+
+/** n distinct free ports. */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
 export interface PrivateBroker {
   brokers: string;
   dataDir: string;
@@ -54,23 +78,24 @@ export interface PrivateBroker {
   stop(): Promise<StopResult>;
   /** Stops it and removes its data dir. */
   dispose(): Promise<void>;
+  /** With { secure: true }: its secured listeners, CA, client certificate and password file. */
+  secure?: SecureBrokerInfo;
 }
 
 /**
  * A broker of a test's own, on free ports with a temporary data dir, started once before returning.
  * Cheap after the first fetch: the jars are shared; a start takes a few seconds.
  */
-export async function startPrivateBroker(): Promise<PrivateBroker> {
+export async function startPrivateBroker(opts: { secure?: boolean } = {}): Promise<PrivateBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'meter-kafka-'));
-  const port = await freePort();
-  let controllerPort = await freePort();
-  while (controllerPort === port) controllerPort = await freePort();
-  const options = { dataDir, port, controllerPort };
+  const [port, controllerPort, saslSslPort, mtlsPort, saslPlaintextPort] = await freePorts(opts.secure ? 5 : 2);
+  const secure = opts.secure ? { saslSslPort: saslSslPort!, mtlsPort: mtlsPort!, saslPlaintextPort: saslPlaintextPort! } : undefined;
+  const options = { dataDir, port: port!, controllerPort: controllerPort!, secure };
   const broker: PrivateBroker = {
     brokers: `127.0.0.1:${port}`,
     dataDir,
-    port,
-    controllerPort,
+    port: port!,
+    controllerPort: controllerPort!,
     start: () => startLocalBroker(options),
     stop: () => stopLocalBroker(options),
     dispose: async () => {
@@ -79,7 +104,7 @@ export async function startPrivateBroker(): Promise<PrivateBroker> {
     },
   };
   try {
-    await broker.start();
+    broker.secure = (await broker.start()).secure;
   } catch (error) {
     await broker.dispose();
     throw error;

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { meterArgv, repoRoot, spawnMeter } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
+import { skipWithout } from '../helpers/tools.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const tmuxMissing = skipWithout('tmux', 'tmux');
+const hasTmux = !tmuxMissing;
 let brokers = '';
 const dir = mkdtempSync(join(tmpdir(), 'meter-console-tmux-'));
 const session = `meter-console-test-${process.pid}`;
@@ -44,7 +46,7 @@ async function waitForScreen(what: string, ok: (rows: string[]) => boolean, time
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-test('the console under tmux at 120x40: machines and lag on screen, keys, resize, NO_COLOR, q exits', { skip: !hasTmux && 'tmux is not installed', timeout: 180_000 }, async () => {
+test('the console under tmux at 120x40: machines and lag on screen, keys, resize, NO_COLOR, q exits', { skip: tmuxMissing, timeout: 180_000 }, async () => {
   const suffix = `${process.pid}_${Date.now()}`;
   const topic = `console_tmux_${suffix}`;
   const group = `billing_${suffix}`;

@@ -6,12 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createKafka, ensureTopic } from '../../src/kafka/client.js';
 import { kafkaCacheDir, runConsumerGroupsTool } from '../../src/kafka/local-broker.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { freePort } from '../helpers/broker.js';
+import { freePort, testSecureBroker } from '../helpers/broker.js';
 import { runMeter } from '../helpers/cli.js';
+import { hasCommand } from '../helpers/tools.js';
 
 const START_TIMEOUT = 240_000;
 
@@ -172,12 +173,13 @@ describe('meter kafka', () => {
       const consumer = kafka.consumer({ groupId: group });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
-      const seen: string[] = [];
+      // At least once: a rebalance while the group forms may deliver a message again.
+      const seen = new Set<string>();
       await new Promise<void>((resolve) => {
         void consumer.run({
           eachMessage: async ({ message }) => {
-            seen.push(String(message.value));
-            if (seen.length === 3) resolve();
+            seen.add(String(message.value));
+            if (seen.size === 3) resolve();
           },
         });
       });
@@ -200,7 +202,9 @@ describe('meter kafka', () => {
       await admin.disconnect();
     }
 
-    if (spawnSync('kcat', ['-V']).error) {
+    if (!hasCommand('kcat')) {
+      // Under CI=true everything must run: the preflight and .ci/run see to kcat.
+      assert.notEqual(process.env.CI, 'true', 'kcat is not installed (apt-get install kcat)');
       t.diagnostic('kcat is not installed: skipped its metadata check (.ci/run installs it)');
     } else {
       const kcat = spawnSync('kcat', ['-b', brokers, '-L', '-m', '10'], { encoding: 'utf8', timeout: 30_000 });
@@ -226,4 +230,30 @@ describe('meter kafka', () => {
     assert.equal(after.status, 0);
     assert.match(after.stdout, /not running/);
   });
+
+  test('--secure on storage made without it is one line and exit 2, and starts nothing', async () => {
+    // The storage of the test above was formatted without SCRAM users (stopped here too, should
+    // that test have failed half way).
+    runMeter(['kafka', 'stop', '--data-dir', dataDir]);
+    assert.ok(existsSync(join(dataDir, 'kraft-combined-logs', 'meta.properties')), 'the test above formatted the storage');
+    const start = runMeter(['kafka', 'start', '--secure', ...flags, '--secure-port', String(await freePort())]);
+    assert.equal(start.status, 2, start.stderr);
+    assert.equal(start.stderr.split('\n').filter((l) => l.startsWith('meter:')).length, 1, start.stderr);
+    assert.match(start.stderr, new RegExp(`^meter: the broker storage in ${dataDir} was made without --secure, so it has no SCRAM users; start the secured broker with a new --data-dir$`, 'm'));
+    assert.deepEqual(javaProcessesFor(dataDir), []);
+  });
+});
+
+test('a secured broker says how to connect: listeners, CA, client certificate and password file, never the password', async () => {
+  const secure = await testSecureBroker();
+  const dataDir = dirname(dirname(secure.passwordFile));
+  const status = runMeter(['kafka', 'status', '--data-dir', dataDir]);
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, new RegExp(`secured: SASL_SSL ${secure.saslSslBrokers} \\(SCRAM-SHA-256, SCRAM-SHA-512, PLAIN\\), mutual TLS ${secure.mtlsBrokers}, SASL_PLAINTEXT ${secure.saslPlaintextBrokers}`));
+  assert.ok(status.stdout.includes(`CA:       ${secure.caFile}`), status.stdout);
+  assert.ok(status.stdout.includes(`user:     meter, password in ${secure.passwordFile} (readable by you only)`), status.stdout);
+  assert.ok(status.stdout.includes(`--tls-cert ${secure.clientCertFile} --tls-key ${secure.clientKeyFile}`), status.stdout);
+  assert.ok(!status.stdout.includes(readFileSync(secure.passwordFile, 'utf8').trim()));
+  const json = JSON.parse(runMeter(['kafka', 'status', '--json', '--data-dir', dataDir]).stdout) as { secure: typeof secure };
+  assert.deepEqual(json.secure, secure);
 });

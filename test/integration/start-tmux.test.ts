@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { repoRoot } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
+import { skipWithout } from '../helpers/tools.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const tmuxMissing = skipWithout('tmux', 'tmux');
 const isClone = existsSync(join(repoRoot, '.git'));
 const dir = mkdtempSync(join(tmpdir(), 'meter-start-'));
 const clone = join(dir, 'meter');
@@ -40,7 +41,7 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('npm start in a fresh clone at 120x40: this host with a cost, q exits, nothing left running', { skip: (!hasTmux && 'tmux is not installed') || (!isClone && 'not a git checkout'), timeout: 240_000 }, async () => {
+test('npm start in a fresh clone at 120x40: this host with a cost, q exits, nothing left running', { skip: tmuxMissing || (!isClone && 'not a git checkout'), timeout: 240_000 }, async () => {
   const brokers = await testBrokers();
   execFileSync('git', ['clone', '--quiet', '--no-hardlinks', repoRoot, clone]);
   symlinkSync(join(repoRoot, 'node_modules'), join(clone, 'node_modules'));
