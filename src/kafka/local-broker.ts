@@ -208,7 +208,12 @@ export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promi
 
 /** Kafka's own cluster-id form: 16 random bytes, URL-safe base64 without padding. */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  // Like Kafka's own Uuid.randomUuid(): an id starting with '-' would be read as a flag by the
+  // storage tool's argument parser (about 1 format in 64), so draw again.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function logTail(logFile: string, lines = 5): string {
