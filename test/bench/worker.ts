@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { createKafka, ensureTopic } from '../../src/kafka/client.js';
 import { createLogger, silentLogger } from '../../src/log/logger.js';
 import { loadRateCard } from '../../src/billing/rate-card.js';
-import { MIGRATIONS } from '../../src/ledger/schema.js';
+import { MIGRATIONS } from '../../src/ledger/sqlite/schema.js';
 import { runWorker } from '../../src/worker/run-worker.js';
 import { busyMicros } from '../../src/billing/money.js';
 import type { Sample } from '../../src/schema/sample.js';
@@ -137,7 +137,7 @@ async function workerDrain(): Promise<{ seconds: number; wall: number; batches: 
     connection: { brokers: brokers.split(','), clientId: 'meter-bench-worker' },
     topic,
     group: `${topic}-group`,
-    ledgerPath,
+    ledger: ledgerPath,
     rateCard: loadRateCard(),
     lateLimitMs: 7 * 86_400_000,
     partitions: PARTITIONS,

@@ -78,29 +78,29 @@ export function startWorker(args: {
 }
 
 /** The ledger's stats, or undefined while the worker has not created it yet. */
-export function statsOf(ledgerPath: string): LedgerStats | undefined {
+export async function statsOf(ledgerPath: string): Promise<LedgerStats | undefined> {
   let ledger;
   try {
-    ledger = openLedger(ledgerPath, { readonly: true });
+    ledger = await openLedger(ledgerPath, { readonly: true });
   } catch {
     return undefined;
   }
   try {
-    return ledgerStats(ledger);
+    return await ledgerStats(ledger);
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 
 /** Messages the ledger has applied for a group (the sum of its next offsets, from offset 0). */
-export function appliedCount(ledgerPath: string, group: string): number {
-  const stats = statsOf(ledgerPath);
+export async function appliedCount(ledgerPath: string, group: string): Promise<number> {
+  const stats = await statsOf(ledgerPath);
   return stats ? stats.offsets.filter((o) => o.group === group).reduce((a, o) => a + o.nextOffset, 0) : 0;
 }
 
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 60_000, describe?: () => string): Promise<void> {
+export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000, describe?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describe ? `: ${describe()}` : ''}`);
     await sleep(100);
   }

@@ -28,7 +28,7 @@ test('a gap left by retention is reported and counted, and the worker goes on', 
   });
   kcatProduce(brokers, topic, messages.slice(0, 1000));
   const first = startWorker({ brokers, topic, group, ledger });
-  await waitFor('the first 1000', () => appliedCount(ledger, group) >= 1000, 60_000, first.output);
+  await waitFor('the first 1000', async () => (await appliedCount(ledger, group)) >= 1000, 60_000, first.output);
   assert.equal(await stopWorker(first), 0, first.output());
 
   // While no worker runs: more messages, and retention deletes everything before offset 1300.
@@ -44,12 +44,12 @@ test('a gap left by retention is reported and counted, and the worker goes on', 
 
   const second = startWorker({ brokers, topic, group, ledger });
   try {
-    await waitFor('the rest after the gap', () => appliedCount(ledger, group) >= 2000, 60_000, second.output);
+    await waitFor('the rest after the gap', async () => (await appliedCount(ledger, group)) >= 2000, 60_000, second.output);
   } finally {
     assert.equal(await stopWorker(second), 0, second.output());
   }
   assert.match(second.output(), /"msg":"messages were deleted by retention before the worker read them; they cannot be billed".*"fromOffset":1000,"toOffset":1299,"count":300/);
-  const stats = statsOf(ledger)!;
+  const stats = (await statsOf(ledger))!;
   assert.equal(stats.lost, 300);
   assert.equal(stats.samples, 1700);
 });
