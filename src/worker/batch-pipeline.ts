@@ -70,6 +70,14 @@ export class BatchPipeline {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The partition was admitted at the ledger's next offset (an assignment, or a resume after the
+   * recovery command moved it back): the hint starts from there, never from an older result.
+   */
+  admitted(partition: number, nextOffset: number): void {
+    this.nextHint.set(partition, nextOffset);
+  }
+
   /** Stops taking batches: those in hand still reach the ledger. */
   stop(): void {
     this.stopping = true;
@@ -103,7 +111,9 @@ export class BatchPipeline {
       }
       const lag = Number(batch.offsetLag());
       o.counters.lag.set(partition, lag);
-      const prepared = o.preparer.prepare(batch.messages, this.now(), hint ?? 0);
+      // Everything is prepared: the ledger skips what it has inside its transaction. (Skipping here on
+      // a hint could drop messages the ledger no longer has, after the recovery command moved it back.)
+      const prepared = o.preparer.prepare(batch.messages, this.now());
       // To the DLQ before the ledger moves past them: a crash in between sends them again.
       if (prepared.rejects.length > 0) await o.sendToDlq(partition, prepared.rejects);
       const rejectCodes = [...new Set(prepared.rejects.map((r) => r.code))];
@@ -144,7 +154,8 @@ export class BatchPipeline {
   private applied(partition: number, lag: number, result: ApplyResult, rejectCodes: string[]): void {
     const o = this.options;
     this.consecutiveFailures = 0;
-    this.nextHint.set(partition, result.nextOffset);
+    // Results only move the hint forward: a batch applied before a reset must not move it back up.
+    if (result.nextOffset > (this.nextHint.get(partition) ?? -1) || !this.nextHint.has(partition)) this.nextHint.set(partition, result.nextOffset);
     o.counters.inserted += result.inserted;
     o.counters.duplicates += result.duplicates;
     o.counters.dlq += result.rejected;

@@ -45,6 +45,8 @@ export interface PartitionRecoveryOptions {
   logger: Logger;
   /** The group bills into another ledger: stop the worker with this error. */
   fatal: (error: Error) => void;
+  /** A partition is admitted (or resumed) at the ledger's next offset: what the batch pipeline may assume. */
+  onAdmitted?: (partition: number, nextOffset: number) => void;
   /** How often stopped partitions are looked at again. */
   recheckMs?: number;
   now?: () => number;
@@ -185,6 +187,7 @@ export class PartitionRecovery {
       control.resume(p);
       seeks[p] = from;
       committer.ack(p, next);
+      this.options.onAdmitted?.(p, next);
       admitted.add(p);
     }
     // Claim them in Kafka with this ledger's name, then look again: of two ledgers that start at once,
@@ -219,6 +222,7 @@ export class PartitionRecovery {
         control.seek(p, next);
         control.resume(p);
         committer.ack(p, next);
+        this.options.onAdmitted?.(p, next);
         this.admitted.add(p);
         logger.info('partition resumed: the ledger offset is within the log again', { partition: p, resumeFrom: next });
       }

@@ -151,6 +151,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       },
       logger,
       fatal: fail,
+      onAdmitted: (partition, nextOffset) => pipeline?.admitted(partition, nextOffset),
     });
     const partitionRecovery = recovery;
     pipeline = new BatchPipeline({
