@@ -43,6 +43,11 @@ export interface LocalBrokerOptions {
   dataDir?: string;
   port?: number;
   controllerPort?: number;
+  /**
+   * The address clients connect to, listened on and advertised (default 127.0.0.1): an address of a
+   * test host's veth, so that clients in network namespaces reach the broker. The controller stays local.
+   */
+  host?: string;
   /** How long start waits for the broker to answer, and stop for it to exit before SIGKILL. */
   timeoutMs?: number;
   version?: string;
@@ -91,6 +96,7 @@ interface BrokerState {
   controllerPort: number;
   version: string;
   startedAt?: string;
+  host?: string;
 }
 
 export const defaultKafkaDataDir = (): string => join(meterHome(), 'kafka');
@@ -119,7 +125,7 @@ function resolveOptions(options: LocalBrokerOptions) {
   const port = checkPort('port', options.port ?? DEFAULT_BROKER_PORT);
   const controllerPort = checkPort('controller-port', options.controllerPort ?? DEFAULT_CONTROLLER_PORT);
   if (port === controllerPort) throw new UsageError(`--port and --controller-port are both ${port}; give two different ports`);
-  return { dataDir, port, controllerPort, version: options.version ?? KAFKA_VERSION };
+  return { dataDir, port, controllerPort, host: options.host ?? LOCAL_HOST, version: options.version ?? KAFKA_VERSION };
 }
 
 function readState(dataDir: string): BrokerState | undefined {
@@ -176,15 +182,15 @@ export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promi
   return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort };
 }
 
-function serverProperties(dataDir: string, port: number, controllerPort: number): string {
+function serverProperties(dataDir: string, port: number, controllerPort: number, host: string): string {
   return `# Written by meter on every start; edit meter's src/kafka/local-broker.ts, not this file.
 # One node is both the broker and the KRaft controller.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${LOCAL_HOST}:${controllerPort}
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://${LOCAL_HOST}:${port},CONTROLLER://${LOCAL_HOST}:${controllerPort}
-advertised.listeners=PLAINTEXT://${LOCAL_HOST}:${port}
+listeners=PLAINTEXT://${host}:${port},CONTROLLER://${LOCAL_HOST}:${controllerPort}
+advertised.listeners=PLAINTEXT://${host}:${port}
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=${files(dataDir).logDirs}
@@ -292,9 +298,9 @@ function rotateLog(logFile: string): void {
 }
 
 /** The port is taken by something that is not this data dir's broker: say what and what to do. */
-async function checkPortFree(name: string, port: number, dataDir: string): Promise<void> {
-  if (!(await portInUse(LOCAL_HOST, port))) return;
-  const address = `${LOCAL_HOST}:${port}`;
+async function checkPortFree(name: string, port: number, dataDir: string, host = LOCAL_HOST): Promise<void> {
+  if (!(await portInUse(host, port))) return;
+  const address = `${host}:${port}`;
   if (name === 'port' && (await probeBroker(address, 2000))) {
     throw new MeterError(
       `a Kafka broker not started from ${dataDir} already answers on ${address}: use it (--brokers ${address}), stop it, or start this one with another --port`,
@@ -339,7 +345,7 @@ async function waitUntilReady(brokers: string, child: ChildProcess, timeoutMs: n
  * resolves once it answers. When it is already running, says so (alreadyRunning) and leaves it be.
  */
 export async function startLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBrokerInfo> {
-  const { dataDir, port, controllerPort, version } = resolveOptions(options);
+  const { dataDir, port, controllerPort, host, version } = resolveOptions(options);
   const onProgress = options.onProgress;
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const f = files(dataDir);
@@ -351,7 +357,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     if (existing !== undefined) {
       const state = readState(dataDir);
       const runningPort = state?.port ?? port;
-      const brokers = `${LOCAL_HOST}:${runningPort}`;
+      const brokers = `${state?.host ?? LOCAL_HOST}:${runningPort}`;
       if (options.port !== undefined && runningPort !== port) {
         throw new MeterError(`the broker of ${dataDir} already runs on ${brokers}, not port ${port}; stop it first (meter kafka stop) to change ports`);
       }
@@ -374,17 +380,17 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       };
     }
 
-    await checkPortFree('port', port, dataDir);
+    await checkPortFree('port', port, dataDir, host);
     await checkPortFree('controller-port', controllerPort, dataDir);
     const jarOptions: KafkaJarsOptions = { version, cacheDir: options.cacheDir, onProgress };
     const jars = await ensureKafkaJars(jarOptions);
 
-    writeFileSync(f.serverProperties, serverProperties(dataDir, port, controllerPort));
+    writeFileSync(f.serverProperties, serverProperties(dataDir, port, controllerPort, host));
     writeFileSync(f.log4j, LOG4J_PROPERTIES);
     rotateLog(f.log);
     await formatStorageIfNeeded(dataDir, jars.classpath, onProgress);
 
-    const brokers = `${LOCAL_HOST}:${port}`;
+    const brokers = `${host}:${port}`;
     onProgress?.({ stage: 'spawn', message: `starting Apache Kafka ${version} on ${brokers} (controller ${LOCAL_HOST}:${controllerPort})` });
     const logFd = openSync(f.log, 'a');
     let child: ChildProcess;
@@ -403,7 +409,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     child.on('error', () => undefined);
     child.unref();
     writeFileSync(f.pid, `${pid}\n`);
-    const state: BrokerState = { pid, port, controllerPort, version, startedAt: new Date().toISOString() };
+    const state: BrokerState = { pid, port, controllerPort, version, startedAt: new Date().toISOString(), ...(host === LOCAL_HOST ? {} : { host }) };
     writeFileSync(f.state, `${JSON.stringify(state, null, 2)}\n`);
 
     onProgress?.({ stage: 'wait', message: `waiting for the broker to answer on ${brokers}` });

@@ -60,14 +60,15 @@ export interface PrivateBroker {
  * A broker of a test's own, on free ports with a temporary data dir, started once before returning.
  * Cheap after the first fetch: the jars are shared; a start takes a few seconds.
  */
-export async function startPrivateBroker(): Promise<PrivateBroker> {
+export async function startPrivateBroker(options_: { host?: string } = {}): Promise<PrivateBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'meter-kafka-'));
   const port = await freePort();
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
-  const options = { dataDir, port, controllerPort };
+  // host: listen on and advertise that address (the root end of a test host's veth), not 127.0.0.1.
+  const options = { dataDir, port, controllerPort, host: options_.host };
   const broker: PrivateBroker = {
-    brokers: `127.0.0.1:${port}`,
+    brokers: `${options_.host ?? '127.0.0.1'}:${port}`,
     dataDir,
     port,
     controllerPort,
