@@ -44,6 +44,9 @@ const exactTypes = {
   },
 };
 
+export const IDLE_IN_TRANSACTION_MS = 10_000;
+export const LOCK_TIMEOUT_MS = 30_000;
+
 export function createPool(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url.trim(),
@@ -53,6 +56,13 @@ export function createPool(url: string, options: { max?: number; applicationName
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     types: exactTypes,
+    // A worker cut off the network mid-transaction keeps its partition's offset row locked for as
+    // long as its TCP connection lives (minutes, hours). The server ends such a session once it has
+    // waited this long for its client, so the partition's new owner goes on; a live worker's
+    // transaction never idles that long.
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    // And the new owner waits this long for a lock at most, then retries the batch.
+    lock_timeout: LOCK_TIMEOUT_MS,
   });
   // A dropped idle connection is replaced on the next query; it must not crash the process.
   pool.on('error', () => {});
