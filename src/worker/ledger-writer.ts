@@ -18,20 +18,28 @@ function forTransfer(batch: LedgerBatch): LedgerBatch {
   return { ...batch, rejects: batch.rejects.map(({ offset, code, reason }) => ({ offset, code, reason })) };
 }
 
-/** Applies batches through the ledger interface, one at a time, in the order queued. */
+/**
+ * Applies batches through the ledger interface: a partition's batches one at a time in the order
+ * queued, different partitions' side by side (PostgreSQL runs them on connections of their own; their
+ * offset rows and machines differ, so they do not wait on each other).
+ */
 export class InlineLedgerWriter implements LedgerWriter {
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly tails = new Map<number, Promise<unknown>>();
 
   constructor(private readonly ledger: Pick<Ledger, 'applyBatch'>) {}
 
   apply(batch: LedgerBatch): Promise<ApplyResult> {
-    const result = this.tail.then(() => this.ledger.applyBatch(batch));
-    this.tail = result.catch(() => {});
+    const result = (this.tails.get(batch.partition) ?? Promise.resolve()).then(() => this.ledger.applyBatch(batch));
+    const tail = result.catch(() => {});
+    this.tails.set(batch.partition, tail);
+    void tail.then(() => {
+      if (this.tails.get(batch.partition) === tail) this.tails.delete(batch.partition);
+    });
     return result;
   }
 
   async close(): Promise<void> {
-    await this.tail;
+    await Promise.all(this.tails.values());
   }
 }
 

@@ -70,6 +70,13 @@ export function ledgerContract(engine: string, open: () => Promise<Ledger>): voi
     );
   }));
 
+  test(`${engine}: ids with tabs, backslashes and newlines are stored as they are, and deduplicated`, withLedger(async (ledger) => {
+    const odd = { ...makeSample({ machine: 'odd', start: T0 }), id: 'odd:\t1\\2\n3\r' };
+    assert.equal((await ledger.applyBatch(batchOf(0, [[0, odd], [1, { ...odd }]]))).inserted, 1);
+    assert.equal((await ledger.applyBatch(batchOf(1, [[0, { ...odd }]]))).duplicates, 1);
+    assert.deepEqual((await ledger.machines()).map((m) => m.machine), ['odd']);
+  }));
+
   test(`${engine}: offsets never move backwards, and partitions are independent`, withLedger(async (ledger) => {
     await ledger.applyBatch(batchOf(1, [[100, makeSample({ start: T0 })]]));
     await ledger.applyBatch(batchOf(2, [[5, makeSample({ start: T0 + 5000 })]]));
