@@ -171,7 +171,8 @@ export class LedgerStore {
       this.budgets = rateCard.budgets?.length
         ? (await evaluateBudgets(this.ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
-      this.view = { state: 'ok', path, polledAt: now };
+      const { lost, skipped } = await this.ledger.counts();
+      this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };
     } catch (error) {
       const problem = describeLedgerError(error, path);
       this.view = { ...problem, path, polledAt: this.view.polledAt };

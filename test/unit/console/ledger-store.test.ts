@@ -68,6 +68,7 @@ test('per machine: cost per hour, period cost and forecast; fleet totals add up 
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
   await store.poll();
   assert.equal(store.view.state, 'ok', store.view.message);
+  assert.deepEqual(store.view.unbilledOffsets, { lost: 0, skipped: 0 }, 'the ledger stats the console shows a warning from');
   assert.deepEqual([...store.machines.keys()].sort(), ['db-1', 'web-1']);
   const web = store.machines.get('web-1')!;
   // 2 h of 10 busy seconds per 5 s (2 cores busy) and 8 GiB: 4 core-hours and 16 GiB-hours.
