@@ -51,7 +51,9 @@ test('a closed month as JSON: the DESIGN.md shape, totals equal to the raw sampl
   const result = runMeter(['invoice', '--ledger', ledger, '--period', '2026-11', '--format', 'json', '--now', '2026-12-15']);
   assert.equal(result.status, 0, result.stderr);
   const invoice = JSON.parse(result.stdout) as Invoice;
-  assert.deepEqual(Object.keys(invoice), ['currency', 'from', 'to', 'lines', 'total']);
+  // DESIGN.md's shape, plus unbilledOffsets (a field added on purpose: see the README's contract changes).
+  assert.deepEqual(Object.keys(invoice), ['currency', 'from', 'to', 'lines', 'total', 'unbilledOffsets']);
+  assert.deepEqual((invoice as unknown as { unbilledOffsets: unknown }).unbilledOffsets, { lost: 0, skipped: 0 });
   assert.deepEqual(Object.keys(invoice.lines[0]!), ['key', 'cpuCoreHours', 'memGiBHours', 'cpuCost', 'memCost', 'total']);
   assert.equal(invoice.from, '2026-11-01T00:00:00.000Z');
   assert.equal(invoice.to, '2026-12-01T00:00:00.000Z');

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testBrokers } from '../helpers/broker.js';
+import { runMeter } from '../helpers/cli.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { makeSample } from '../unit/worker/fixtures.js';
@@ -52,4 +53,11 @@ test('a gap left by retention is reported and counted, and the worker goes on', 
   const stats = (await statsOf(ledger))!;
   assert.equal(stats.lost, 300);
   assert.equal(stats.samples, 1700);
+  // `meter invoice` says so, under the table and in JSON.
+  const range = ['--from', new Date(now - 2 * 3_600_000).toISOString(), '--to', new Date(now + 3_600_000).toISOString()];
+  const table = runMeter(['invoice', '--ledger', ledger, ...range]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /300 Kafka offset\(s\) in this ledger were never billed: 300 deleted by retention before they were read, 0 passed over/);
+  const json = runMeter(['invoice', '--ledger', ledger, ...range, '--format', 'json']);
+  assert.deepEqual(JSON.parse(json.stdout).unbilledOffsets, { lost: 300, skipped: 0 });
 });
