@@ -56,6 +56,10 @@ export class PgLedger implements Ledger {
       throw describePgError(this.identity.name, error);
     }
     let broken: Error | undefined;
+    // pg emits 'error' on a checked-out client whose connection dies (the server ended the session,
+    // a reset after a network cut) besides failing its query: unheard, it would end the process.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (error) {
@@ -63,6 +67,7 @@ export class PgLedger implements Ledger {
       if (!(error as { code?: string }).code || /^(08|57)/.test((error as { code?: string }).code ?? '')) broken = error as Error;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -300,12 +305,16 @@ export async function openPostgresLedger(url: string, options: OpenPostgresOptio
     } catch (error) {
       throw describePgError(name, error);
     }
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       await migratePostgres(client, name, readonly);
       const r = await client.query<{ value: string }>(`SELECT value FROM ledger_meta WHERE key = 'id'`);
       return new PgLedger(pool, { id: r.rows[0]!.value, name }, readonly);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   } catch (error) {
     await pool.end().catch(() => {});

@@ -87,3 +87,35 @@ test('postgres: a zombie and its successor applying one partition at once apply 
     await b.close();
   }
 });
+
+test('postgres: a connection the server ends mid-transaction fails that batch only; the process and the ledger go on', async () => {
+  const url = pg.createDatabase(uniqueDatabase('terminated'));
+  const ledger = await openLedger(url, { applicationName: 'meter-terminated' });
+  const { default: Pg } = await import('pg');
+  const blocker = new Pg.Client({ connectionString: url });
+  await blocker.connect();
+  try {
+    await ledger.applyBatch(batchOf(0, [[0, makeSample({ start: T0 })]]));
+    // Hold the partition's offset row, so the next batch waits inside its transaction...
+    await blocker.query('BEGIN');
+    await blocker.query("SELECT * FROM offsets WHERE partition = 0 FOR UPDATE");
+    const waiting = ledger.applyBatch(batchOf(0, [[1, makeSample({ start: T0 + 5000 })]]));
+    const settled = waiting.then(
+      () => 'applied',
+      (e: Error) => e.message,
+    );
+    for (let i = 0; i < 100 && (await blocker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'meter-terminated' AND wait_event_type = 'Lock'")).rows[0].n === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // ...and end that session from the server, as idle_in_transaction_session_timeout does to a cut-off worker.
+    await blocker.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'meter-terminated'");
+    assert.match(await settled, /terminat/i);
+    await blocker.query('ROLLBACK');
+    // A new connection from the pool: the batch applies now, once.
+    assert.equal((await ledger.applyBatch(batchOf(0, [[1, makeSample({ start: T0 + 5000 })]]))).inserted, 1);
+    assert.equal((await ledger.counts()).samples, 2);
+  } finally {
+    await blocker.end();
+    await ledger.close();
+  }
+});
