@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { BATCH_STATEMENT_TIMEOUT_MS } from './connect.js';
 import { checkBatchStart, firstOffsetOf, rejectsByCode } from '../batch-rules.js';
 import type { ApplyResult, LedgerBatch } from '../ledger.js';
 import { RollupBuilder, type UsageBucket } from '../rollup.js';
@@ -18,7 +19,10 @@ import { ROW_FIELDS } from '../rows.js';
 const SAMPLE_COLUMNS = `id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes, src_partition,
   src_offset, rate_card, cpu_micros, mem_micros`;
 /** Per session; emptied at every commit (and by a rollback). */
-const BEGIN_BATCH = 'BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+// statement_timeout: a worker cut off the network in the middle of a COPY leaves its server session
+// waiting for data, "active" rather than idle in transaction, and holding its partition's offset row;
+// no statement of a batch takes nearly this long otherwise, and a batch that fails is read again.
+const BEGIN_BATCH = `BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL statement_timeout = ${BATCH_STATEMENT_TIMEOUT_MS}`;
 const CREATE_STAGING = 'CREATE TEMP TABLE IF NOT EXISTS staging_samples (LIKE samples) ON COMMIT DELETE ROWS';
 const COPY_STAGING = `COPY staging_samples (${SAMPLE_COLUMNS}) FROM STDIN`;
 // Not ON CONFLICT: its speculative insertion per row took twice as long. A sample already in the

@@ -46,6 +46,8 @@ const exactTypes = {
 
 export const IDLE_IN_TRANSACTION_MS = 10_000;
 export const LOCK_TIMEOUT_MS = 30_000;
+/** The longest a statement of a batch transaction may run (see apply.ts). */
+export const BATCH_STATEMENT_TIMEOUT_MS = 15_000;
 
 export function createPool(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}): pg.Pool {
   const pool = new pg.Pool({
