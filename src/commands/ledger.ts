@@ -4,7 +4,7 @@
 // ledger (`meter ledger offsets` lists it), and counts every offset it passes over as never billed.
 // Running workers resume a stopped partition by themselves within a few seconds.
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError, errorMessage } from '../cli/errors.js';
+import { MeterError, UsageError, errorMessage } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, type KafkaArgv } from '../config/options.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { silentLogger } from '../log/logger.js';
@@ -61,7 +61,7 @@ export const ledgerCommand: CommandModule<object, LedgerArgv> = {
         await admin.connect();
         logs = new Map((await admin.fetchTopicOffsets(argv.topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
       } catch (error) {
-        throw new UsageError(`cannot read topic ${argv.topic} at ${connection.brokers.join(',')}: ${errorMessage(error)}; check --brokers and --topic`);
+        throw new MeterError(`cannot read topic ${argv.topic} at ${connection.brokers.join(',')}: ${errorMessage(error)}; check --brokers and --topic`);
       }
       const ours = (await ledger.offsets()).filter((o) => o.group === argv.group && o.topic === argv.topic);
       const partitions = [...new Set([...logs.keys(), ...ours.map((o) => o.partition)])].sort((a, b) => a - b).filter((p) => !only || only.includes(p));
