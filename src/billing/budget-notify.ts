@@ -2,7 +2,7 @@
 // period. Delivery is remembered in the ledger only once the webhook answers 2xx; a failed POST is
 // retried with backoff, and if it still fails it stays unrecorded, so the next run tries again.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { alertWasSent, recordAlertSent, type Ledger } from '../ledger/index.js';
+import type { Ledger } from '../ledger/index.js';
 import type { BudgetStatus } from './budgets.js';
 
 /** The webhook's body. */
@@ -58,7 +58,7 @@ export async function notifyBudgets(ledger: Ledger, statuses: BudgetStatus[], op
   for (const status of statuses) {
     for (const threshold of status.passed) {
       const key = { budget: status.name, period: status.period, threshold };
-      if (alertWasSent(ledger, key)) {
+      if (await ledger.alertWasSent(key)) {
         result.skipped++;
         continue;
       }
@@ -80,7 +80,7 @@ export async function notifyBudgets(ledger: Ledger, statuses: BudgetStatus[], op
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
           await post(options.url, alert, options.timeoutMs ?? 10_000);
-          recordAlertSent(ledger, key, options.now);
+          await ledger.recordAlertSent(key, options.now);
           result.sent.push(alert);
           lastError = '';
           break;

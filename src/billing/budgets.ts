@@ -107,29 +107,30 @@ export function budgetLevel(forecastMicros: bigint, budgetMicros: bigint): { lev
  * `invoices`: this period's invoices the caller already computed, keyed "machine" or "label:KEY", so
  * they are not computed again.
  */
-export function evaluateBudgets(
+export async function evaluateBudgets(
   ledger: Ledger,
   options: { rateCard: RateCard; now: number; period?: string; invoices?: ReadonlyMap<string, Invoice> },
-): BudgetStatus[] {
+): Promise<BudgetStatus[]> {
   const { rateCard, now } = options;
   const budgets = rateCard.budgets ?? [];
   if (budgets.length === 0) return [];
   const period = billingPeriod(now, options.period);
   const invoices = new Map<string, Invoice>(options.invoices);
-  const invoiceBy = (by: 'machine' | { label: string }) => {
+  const invoiceBy = async (by: 'machine' | { label: string }) => {
     const key = by === 'machine' ? 'machine' : `label:${by.label}`;
     let invoice = invoices.get(key);
-    if (!invoice) invoices.set(key, (invoice = computeInvoice(ledger, { from: period.from, to: period.to, by, rateCard, now })));
+    if (!invoice) invoices.set(key, (invoice = await computeInvoice(ledger, { from: period.from, to: period.to, by, rateCard, now })));
     return invoice;
   };
-  return budgets.map((budget) => {
-    const invoice = 'label' in budget.scope ? invoiceBy({ label: budget.scope.label }) : invoiceBy('machine');
+  const statuses: BudgetStatus[] = [];
+  for (const budget of budgets) {
+    const invoice = 'label' in budget.scope ? await invoiceBy({ label: budget.scope.label }) : await invoiceBy('machine');
     const key = 'label' in budget.scope ? budget.scope.value : budget.scope.machine;
     const line = invoice.lines.find((l) => l.key === key);
     const actual = line ? toMicros(line.total) : 0n;
     const forecast = line ? toMicros(line.forecast ?? line.total) : 0n;
     const { level, passed } = budgetLevel(forecast, budget.amountMicros);
-    return {
+    statuses.push({
       name: budget.name,
       scope: 'label' in budget.scope ? `${budget.scope.label}=${budget.scope.value}` : `machine=${budget.scope.machine}`,
       period: period.label,
@@ -141,6 +142,7 @@ export function evaluateBudgets(
       actualPercent: percent(actual, budget.amountMicros),
       level,
       passed,
-    };
-  });
+    });
+  }
+  return statuses;
 }

@@ -139,11 +139,11 @@ function rateLine(key: string, plans: Map<string, PlanUsage>): RatedLine {
 }
 
 /** Usage over the recent run-rate window, whole hours, not before `notBefore`; and the window's length. */
-function recentUsage(ledger: Ledger, now: number, windowMs: number, notBefore: number): { rows: UsageRow[]; windowMs: number } {
+async function recentUsage(ledger: Ledger, now: number, windowMs: number, notBefore: number): Promise<{ rows: UsageRow[]; windowMs: number }> {
   // Hour-aligned so the hourly rollups answer it (the current hour included, up to now).
   const start = Math.max(notBefore, hourOf(now - windowMs));
   if (start >= now) return { rows: [], windowMs: 0 };
-  return { rows: ledger.usage(start, hourOf(now) + HOUR_MS), windowMs: now - start };
+  return { rows: await ledger.usage(start, hourOf(now) + HOUR_MS), windowMs: now - start };
 }
 
 /** Scales plan usage by the run-rate over the time left: usage + window x left / windowMs. */
@@ -179,14 +179,14 @@ function projectLines(
 const compareKeys = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The invoice for [from, to), in the DESIGN.md JSON shape; forecasts when the range is still open. */
-export function computeInvoice(ledger: Ledger, options: InvoiceOptions): Invoice {
+export async function computeInvoice(ledger: Ledger, options: InvoiceOptions): Promise<Invoice> {
   const { from, to, by, rateCard, now } = options;
   if (!(to > from)) throw new UsageError('the invoice range is empty: --to must be after --from');
-  const lines = groupLines(ledger.usage(from, to), by, rateCard);
+  const lines = groupLines(await ledger.usage(from, to), by, rateCard);
   const open = now >= from && now < to;
   let forecasts: Map<string, bigint> | undefined;
   if (open) {
-    const recent = recentUsage(ledger, now, options.runRateWindowMs ?? DEFAULT_RUN_RATE_WINDOW_MS, from);
+    const recent = await recentUsage(ledger, now, options.runRateWindowMs ?? DEFAULT_RUN_RATE_WINDOW_MS, from);
     const projected = projectLines(lines, groupLines(recent.rows, by, rateCard), to - now, recent.windowMs);
     forecasts = new Map();
     for (const [key, plans] of projected) {
@@ -251,20 +251,20 @@ export interface MachineSummary {
  * Per machine: its labels, when it was last seen, its cost so far this month and its recent cost per
  * hour: (cost of the period's usage) - (cost of it without the window's usage), per hour of window.
  */
-export function machineSummaries(ledger: Ledger, options: MachineSummaryOptions): MachineSummary[] {
+export async function machineSummaries(ledger: Ledger, options: MachineSummaryOptions): Promise<MachineSummary[]> {
   const { now, rateCard } = options;
   const windowMs = options.runRateWindowMs ?? HOUR_MS;
   const period = billingPeriod(now);
-  const lines = groupLines(ledger.usage(period.from, period.to), 'machine', rateCard);
+  const lines = groupLines(await ledger.usage(period.from, period.to), 'machine', rateCard);
   let recent: { rows: UsageRow[]; windowMs: number };
   if (windowMs >= HOUR_MS) {
-    recent = recentUsage(ledger, now, windowMs, period.from);
+    recent = await recentUsage(ledger, now, windowMs, period.from);
   } else {
     const start = Math.max(period.from, now - windowMs);
-    recent = { rows: start < now ? ledger.usage(start, now + HOUR_MS) : [], windowMs: Math.max(0, now - start) };
+    recent = { rows: start < now ? await ledger.usage(start, now + HOUR_MS) : [], windowMs: Math.max(0, now - start) };
   }
   const recentLines = groupLines(recent.rows, 'machine', rateCard);
-  return ledger.machines().map((m) => {
+  return (await ledger.machines()).map((m) => {
     const plans = lines.get(m.machine);
     const rated = plans ? rateLine(m.machine, plans) : undefined;
     const periodMicros = rated ? rated.cpuMicros + rated.memMicros : 0n;
@@ -302,23 +302,27 @@ export interface LedgerStats {
   duplicates: number;
   /** Messages deleted by Kafka's retention before the worker could read them (never billed). */
   lost: number;
+  /** Offsets passed over by `meter ledger offsets --reset-to-log end` (never billed). */
+  skipped: number;
   dlq: { total: number; byReason: Record<string, number> };
   offsets: { group: string; topic: string; partition: number; nextOffset: number }[];
 }
 
-export function ledgerStats(ledger: Ledger): LedgerStats {
+export async function ledgerStats(ledger: Ledger): Promise<LedgerStats> {
   const byReason: Record<string, number> = {};
   let total = 0;
-  for (const row of ledger.dlqCounts()) {
+  const counts = await ledger.counts();
+  for (const row of await ledger.dlqCounts()) {
     byReason[row.reason] = (byReason[row.reason] ?? 0) + row.count;
     total += row.count;
   }
   return {
-    samples: ledger.counter('samples'),
-    duplicates: ledger.counter('duplicates'),
-    lost: ledger.counter('lost'),
+    samples: counts.samples,
+    duplicates: counts.duplicates,
+    lost: counts.lost,
+    skipped: counts.skipped,
     dlq: { total, byReason },
-    offsets: ledger.offsets(),
+    offsets: await ledger.offsets(),
   };
 }
 

@@ -3,7 +3,7 @@
 // any is forecast to exceed it. `--notify URL` posts each threshold crossed once per period.
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
-import { defaultLedgerPath } from '../config/paths.js';
+import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import type { BudgetStatus } from '../billing/index.js';
 import { budgetBar } from '../console/format.js';
 
@@ -44,7 +44,7 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
   builder: (yargs: Argv) =>
     yargs
       .options({
-        ledger: { type: 'string', describe: 'SQLite ledger written by `meter worker`', defaultDescription: 'METER_HOME/ledger.db' },
+        ledger: ledgerFlag('Ledger written by `meter worker`'),
         rates: { type: 'string', describe: 'Rate card with a budgets: list (see examples/rates.example.yaml)' },
         period: { type: 'string', describe: 'Billing period, a UTC calendar month YYYY-MM', defaultDescription: 'the current month' },
         format: { type: 'string', default: 'table', describe: 'Output format: table or json' },
@@ -76,9 +76,9 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
     }
     const now = argv.now ? parseInstant('now', argv.now) : Date.now();
     // Notifying records what was sent in the ledger, so it opens it for writing.
-    const ledger = openLedger(argv.ledger || defaultLedgerPath(), { readonly: notifyUrl === undefined });
+    const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: notifyUrl === undefined });
     try {
-      const statuses = evaluateBudgets(ledger, { rateCard, now, period: argv.period });
+      const statuses = await evaluateBudgets(ledger, { rateCard, now, period: argv.period });
       if (format === 'json') process.stdout.write(JSON.stringify({ period: statuses[0]?.period, budgets: statuses }, null, 2) + '\n');
       else process.stdout.write(formatBudgetTable(statuses));
       const over = statuses.some((s) => s.level === 'over');
@@ -100,7 +100,7 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
         }
       }
     } finally {
-      ledger.close();
+      await ledger.close();
     }
   },
 };

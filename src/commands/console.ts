@@ -3,7 +3,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
-import { defaultLedgerPath } from '../config/paths.js';
+import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { silentLogger } from '../log/logger.js';
 import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
 
@@ -37,7 +37,7 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
       .options(kafkaFlags)
       .options({
         group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group of the billing workers, for the lag pane' },
-        ledger: { type: 'string', describe: 'Ledger to read costs from (opened read-only)', defaultDescription: 'METER_HOME/ledger.db' },
+        ledger: ledgerFlag('Ledger to read costs from (opened read-only)'),
         rates: { type: 'string', describe: 'Rate card (JSON or YAML) to price usage with', defaultDescription: 'OpenCost defaults' },
         interval: { type: 'number', default: 5, describe: "The agents' sample interval in seconds: silent for 3 intervals is stale" },
         refresh: {
@@ -80,7 +80,7 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
       brokers: connection.brokers,
       topic: argv.topic,
       group: argv.group,
-      ledgerPath: argv.ledger || defaultLedgerPath(),
+      ledgerPath: ledgerValue(argv.ledger),
       rateCard,
       intervalMs: intervalSeconds * 1000,
       refreshMs,

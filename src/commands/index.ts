@@ -7,6 +7,7 @@ import { invoiceCommand } from './invoice.js';
 import { consoleCommand } from './console.js';
 import { upCommand } from './up.js';
 import { budgetsCommand } from './budgets.js';
+import { ledgerCommand } from './ledger.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, upCommand];
+export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, ledgerCommand, upCommand];

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, kafkaSecurityArgs, positive, type KafkaArgv } from '../config/options.js';
-import { defaultLedgerPath, meterHome } from '../config/paths.js';
+import { meterHome } from '../config/paths.js';
+import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { createLogger, silentLogger } from '../log/logger.js';
 import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
 
@@ -30,7 +31,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
         fleet: { type: 'number', default: 24, describe: 'Simulated machines besides this host (0 for none)' },
         interval: { type: 'number', default: 5, describe: 'Seconds between samples' },
         machine: { type: 'string', default: hostname(), describe: "This host's machine id", defaultDescription: 'the host name' },
-        ledger: { type: 'string', describe: 'The ledger file', defaultDescription: 'METER_HOME/ledger.db' },
+        ledger: ledgerFlag('The ledger'),
         rates: { type: 'string', describe: 'Rate card file (JSON or YAML); defaults to the built-in rates' },
         headless: { type: 'boolean', default: false, describe: 'No console: logs to stdout, stops on SIGINT/SIGTERM (for servers)' },
       })
@@ -64,7 +65,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
       fleet,
       intervalSeconds,
       home: meterHome(),
-      ledgerPath: argv.ledger ?? defaultLedgerPath(),
+      ledgerPath: ledgerValue(argv.ledger),
       rates: rateCardPath,
       headless,
       machine: argv.machine,
@@ -82,7 +83,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
               brokers,
               topic: argv.topic,
               group: argv.group,
-              ledgerPath: argv.ledger ?? defaultLedgerPath(),
+              ledgerPath: ledgerValue(argv.ledger),
               rateCard: loadRateCard(rateCardPath),
               intervalMs: intervalSeconds * 1000,
               refreshMs: DEFAULT_REFRESH_MS,

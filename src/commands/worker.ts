@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
-import { defaultLedgerPath } from '../config/paths.js';
+import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { createLogger } from '../log/logger.js';
 
 interface WorkerArgv extends KafkaArgv {
@@ -27,11 +27,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
       .options(kafkaFlags)
       .options({
         group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group; workers in one group share the partitions' },
-        ledger: {
-          type: 'string',
-          describe: 'SQLite ledger file (created if missing; workers on one host may share it)',
-          defaultDescription: 'METER_HOME/ledger.db',
-        },
+        ledger: ledgerFlag('Ledger to bill into, created and migrated if missing (every worker of a group must use the same one)'),
         rates: { type: 'string', describe: 'Rate card, JSON or YAML (see examples/rates.example.yaml)', defaultDescription: 'DESIGN.md default prices' },
         'late-limit': { type: 'string', default: '7d', describe: 'Reject samples whose window ended longer ago than this (e.g. 7d, 36h)' },
         partitions: { type: 'number', default: 3, describe: 'Partitions when the worker has to create the topic' },
@@ -44,7 +40,8 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         'fetch-max-kb': { type: 'number', default: 4096, describe: 'Largest fetch per partition in KiB: the size of a batch and its transaction', group: 'Advanced:' },
       })
       .example('$0 worker', 'consume resource_usage as group "billing" into METER_HOME/ledger.db')
-      .example('$0 worker --ledger /var/lib/meter/ledger.db --rates rates.yaml', 'a given ledger and rate card') as unknown as Argv<WorkerArgv>,
+      .example('$0 worker --ledger /var/lib/meter/ledger.db --rates rates.yaml', 'a given ledger and rate card')
+      .example('PGPASSFILE=/etc/meter/pgpass $0 worker --ledger postgres://meter@db:5432/billing', 'on several processor hosts: one PostgreSQL ledger') as unknown as Argv<WorkerArgv>,
   handler: async (argv) => {
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     if (!argv.group) throw new UsageError('--group: give a consumer group name');
@@ -69,7 +66,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         connection,
         topic: argv.topic,
         group: argv.group,
-        ledgerPath: argv.ledger || defaultLedgerPath(),
+        ledger: ledgerValue(argv.ledger),
         rateCard,
         lateLimitMs,
         partitions,

@@ -106,35 +106,43 @@ export class LedgerStore {
 
   start(): void {
     this.stopped = false;
-    const loop = () => {
+    const loop = async () => {
       if (this.stopped) return;
-      this.poll();
+      await this.poll();
+      if (this.stopped) return;
       // A big ledger takes longer to read: then it is read less often, so that reading it stays
       // under ~0.7% of the time (100 ms to read means every 15 s).
-      this.timer = setTimeout(loop, Math.max(this.options.pollMs, 150 * this.lastPollMs));
+      this.timer = setTimeout(() => void loop(), Math.max(this.options.pollMs, 150 * this.lastPollMs));
       this.timer.unref?.();
     };
-    loop();
+    void loop();
   }
 
   /** Changes the cost pane's grouping and recomputes now. */
-  setCostBy(by: string): void {
-    if (by === this.costBy) return;
+  setCostBy(by: string): Promise<void> {
+    if (by === this.costBy) return Promise.resolve();
     this.costBy = by;
-    if (this.view.state === 'ok') this.poll();
+    return this.view.state === 'ok' ? this.poll() : Promise.resolve();
   }
 
-  /** Reads everything once (synchronously: better-sqlite3). */
-  poll(): void {
+  private polling?: Promise<void>;
+
+  /** Reads everything once; a poll asked for while one runs waits for it instead. */
+  poll(): Promise<void> {
+    this.polling ??= this.pollOnce().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
     const started = performance.now();
     const now = this.now();
     const { path, rateCard } = this.options;
     try {
       // A short busy timeout: a locked ledger must not freeze the screen.
-      this.ledger ??= openLedger(path, { readonly: true, busyTimeoutMs: 100 });
+      this.ledger ??= await openLedger(path, { readonly: true, busyTimeoutMs: 100, maxConnections: 2, applicationName: 'meter-console' });
       const period = billingPeriod(now);
-      const summaries: MachineSummary[] = machineSummaries(this.ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
-      const byMachine = computeInvoice(this.ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
+      const summaries: MachineSummary[] = await machineSummaries(this.ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
+      const byMachine = await computeInvoice(this.ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
       const forecasts = new Map(byMachine.lines.map((l) => [l.key, l.forecast ?? null]));
       const machines = new Map<string, MachineCost>();
       for (const s of summaries) {
@@ -148,7 +156,7 @@ export class LedgerStore {
         });
       }
       const by = this.costBy;
-      const invoice = by === 'machine' ? byMachine : computeInvoice(this.ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
+      const invoice = by === 'machine' ? byMachine : await computeInvoice(this.ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
       this.machines = machines;
       this.costs = costView(invoice, by, period.from, period.to);
       this.fleet = {
@@ -161,15 +169,16 @@ export class LedgerStore {
       };
       // Worst first, so the cost pane never cuts off the budget that needs attention.
       this.budgets = rateCard.budgets?.length
-        ? evaluateBudgets(this.ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) }).sort((a, b) => b.forecastPercent - a.forecastPercent)
+        ? (await evaluateBudgets(this.ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
-      this.view = { state: 'ok', path, polledAt: now };
+      const { lost, skipped } = await this.ledger.counts();
+      this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };
     } catch (error) {
       const problem = describeLedgerError(error, path);
       this.view = { ...problem, path, polledAt: this.view.polledAt };
       if (problem.state !== 'locked') {
         // Missing or broken: open afresh next time (it may have been created or replaced).
-        this.ledger?.close();
+        void this.ledger?.close();
         this.ledger = undefined;
       }
     }
@@ -180,7 +189,7 @@ export class LedgerStore {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.ledger?.close();
+    void this.ledger?.close();
     this.ledger = undefined;
   }
 }

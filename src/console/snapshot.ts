@@ -100,6 +100,8 @@ export interface LedgerView {
   message?: string;
   path: string;
   polledAt: number | null;
+  /** Kafka offsets the ledger will never bill: deleted by retention, passed over by a reset (for a warning). */
+  unbilledOffsets?: { lost: number; skipped: number };
 }
 
 export interface FleetTotals {

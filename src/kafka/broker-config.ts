@@ -6,9 +6,16 @@ export const LOCAL_HOST = '127.0.0.1';
 /** Default heap: modest, the machine has other work. KAFKA_HEAP_OPTS overrides it, as in Kafka's scripts. */
 const DEFAULT_HEAP_OPTS = '-Xms128m -Xmx512m';
 
-export function serverProperties(logDirs: string, port: number, controllerPort: number, secure?: { ports: SecurePorts; material: SecureMaterial }): string {
+/** `host`: the address the plaintext listener binds and advertises (a test host's veth end); the controller stays local. */
+export function serverProperties(
+  logDirs: string,
+  port: number,
+  controllerPort: number,
+  secure?: { ports: SecurePorts; material: SecureMaterial },
+  host = LOCAL_HOST,
+): string {
   const extra = secure ? secureListeners(secure.ports) : { listeners: [], protocols: [] };
-  const advertised = [`PLAINTEXT://${LOCAL_HOST}:${port}`, ...extra.listeners];
+  const advertised = [`PLAINTEXT://${host}:${port}`, ...extra.listeners];
   return `# Written by meter on every start; edit meter's src/kafka/broker-config.ts, not this file.
 # One node is both the broker and the KRaft controller.
 process.roles=broker,controller

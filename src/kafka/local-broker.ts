@@ -44,6 +44,11 @@ export interface LocalBrokerOptions {
   dataDir?: string;
   port?: number;
   controllerPort?: number;
+  /**
+   * The address clients connect to, listened on and advertised (default 127.0.0.1): an address of a
+   * test host's veth, so that clients in network namespaces reach the broker. The controller stays local.
+   */
+  host?: string;
   /** How long start waits for the broker to answer, and stop for it to exit before SIGKILL. */
   timeoutMs?: number;
   version?: string;
@@ -101,6 +106,7 @@ interface BrokerState {
   version: string;
   startedAt?: string;
   secure?: SecurePorts;
+  host?: string;
 }
 
 export const defaultKafkaDataDir = (): string => join(meterHome(), 'kafka');
@@ -135,7 +141,7 @@ function resolveOptions(options: LocalBrokerOptions) {
     for (const p of all.slice(2)) checkPort('secure-port', p);
     if (new Set(all).size !== all.length) throw new UsageError(`--secure-port: the secured listeners' ports ${all.slice(2).join(', ')} overlap --port or --controller-port; give another --secure-port`);
   }
-  return { dataDir, port, controllerPort, secure, version: options.version ?? KAFKA_VERSION };
+  return { dataDir, port, controllerPort, secure, host: options.host ?? LOCAL_HOST, version: options.version ?? KAFKA_VERSION };
 }
 
 /** The secured listeners' ports: given, or the ones this data dir was started with, or after the controller's. */
@@ -200,7 +206,7 @@ export async function localBrokerStatus(options: LocalBrokerOptions = {}): Promi
   // A running broker is where it was started (status needs only the data dir); else where it would start.
   const port = (pid !== undefined ? state?.port : undefined) ?? options.port ?? state?.port ?? DEFAULT_BROKER_PORT;
   const controllerPort = (pid !== undefined ? state?.controllerPort : undefined) ?? options.controllerPort ?? state?.controllerPort ?? DEFAULT_CONTROLLER_PORT;
-  const brokers = `${LOCAL_HOST}:${port}`;
+  const brokers = `${(pid !== undefined ? state?.host : undefined) ?? LOCAL_HOST}:${port}`;
   const answering = pid !== undefined && (await probeBroker(brokers, 2000));
   const secure = state?.secure && existsSync(scramFormattedMarker(dataDir)) ? secureInfoOf(dataDir, state.secure, port) : undefined;
   return { running: pid !== undefined, answering, pid, brokers, dataDir, logFile: files(dataDir).log, version: state?.version, port, controllerPort, secure };
@@ -277,9 +283,9 @@ function rotateLog(logFile: string): void {
 }
 
 /** The port is taken by something that is not this data dir's broker: say what and what to do. */
-async function checkPortFree(name: string, port: number, dataDir: string): Promise<void> {
-  if (!(await portInUse(LOCAL_HOST, port))) return;
-  const address = `${LOCAL_HOST}:${port}`;
+async function checkPortFree(name: string, port: number, dataDir: string, host = LOCAL_HOST): Promise<void> {
+  if (!(await portInUse(host, port))) return;
+  const address = `${host}:${port}`;
   if (name === 'port' && (await probeBroker(address, 2000))) {
     throw new MeterError(
       `a Kafka broker not started from ${dataDir} already answers on ${address}: use it (--brokers ${address}), stop it, or start this one with another --port`,
@@ -324,7 +330,7 @@ async function waitUntilReady(brokers: string, child: ChildProcess, timeoutMs: n
  * resolves once it answers. When it is already running, says so (alreadyRunning) and leaves it be.
  */
 export async function startLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBrokerInfo> {
-  const { dataDir, port, controllerPort, secure, version } = resolveOptions(options);
+  const { dataDir, port, controllerPort, secure, host, version } = resolveOptions(options);
   const onProgress = options.onProgress;
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const f = files(dataDir);
@@ -336,7 +342,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     if (existing !== undefined) {
       const state = readState(dataDir);
       const runningPort = state?.port ?? port;
-      const brokers = `${LOCAL_HOST}:${runningPort}`;
+      const brokers = `${state?.host ?? LOCAL_HOST}:${runningPort}`;
       if (options.port !== undefined && runningPort !== port) {
         throw new MeterError(`the broker of ${dataDir} already runs on ${brokers}, not port ${port}; stop it first (meter kafka stop) to change ports`);
       }
@@ -360,7 +366,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       };
     }
 
-    await checkPortFree('port', port, dataDir);
+    await checkPortFree('port', port, dataDir, host);
     await checkPortFree('controller-port', controllerPort, dataDir);
     if (secure) for (const p of [secure.saslSslPort, secure.mtlsPort, secure.saslPlaintextPort]) await checkPortFree('secure-port', p, dataDir);
     const jarOptions: KafkaJarsOptions = { version, cacheDir: options.cacheDir, onProgress };
@@ -368,12 +374,12 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
     const material = secure ? ensureSecureMaterial(dataDir) : undefined;
     // Owner-only: a secured broker's properties hold the keystore and PLAIN passwords.
-    writePrivateFile(f.serverProperties, serverProperties(f.logDirs, port, controllerPort, secure && material ? { ports: secure, material } : undefined));
+    writePrivateFile(f.serverProperties, serverProperties(f.logDirs, port, controllerPort, secure && material ? { ports: secure, material } : undefined, host));
     writeFileSync(f.log4j, LOG4J_PROPERTIES);
     rotateLog(f.log);
     await formatStorageIfNeeded(dataDir, jars.classpath, material, onProgress);
 
-    const brokers = `${LOCAL_HOST}:${port}`;
+    const brokers = `${host}:${port}`;
     onProgress?.({ stage: 'spawn', message: `starting Apache Kafka ${version} on ${brokers} (controller ${LOCAL_HOST}:${controllerPort})` });
     const logFd = openSync(f.log, 'a');
     let child: ChildProcess;
@@ -392,7 +398,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     child.on('error', () => undefined);
     child.unref();
     writeFileSync(f.pid, `${pid}\n`);
-    const state: BrokerState = { pid, port, controllerPort, version, startedAt: new Date().toISOString(), secure };
+    const state: BrokerState = { pid, port, controllerPort, version, startedAt: new Date().toISOString(), secure, ...(host === LOCAL_HOST ? {} : { host }) };
     writeFileSync(f.state, `${JSON.stringify(state, null, 2)}\n`);
 
     onProgress?.({ stage: 'wait', message: `waiting for the broker to answer on ${brokers}` });

@@ -1,28 +1,22 @@
-// The ledger's public surface: the worker writes through it, the console and `meter invoice` read.
+// The ledger's public surface: one interface, two engines. The worker writes through it; invoice,
+// budgets and the console read through it, and none of them knows which engine is behind it.
 export {
-  Ledger,
-  openLedger,
   LedgerGapError,
-  ROW_FIELDS,
-  emptyRows,
-  pushRow,
-  rowAt,
-  canonicalLabels,
-  splitRange,
-  hourOf,
-  monthOf,
-  nextMonth,
-  HOUR_MS,
-  type OpenLedgerOptions,
+  LogBehindLedgerError,
+  type Ledger,
+  type LedgerEngine,
+  type LedgerIdentity,
   type LedgerBatch,
-  type LedgerSample,
-  type SampleRows,
-  type LedgerReject,
   type ApplyResult,
   type OffsetRow,
+  type OffsetReset,
   type MachineRow,
   type UsageRow,
-  type RangeParts,
+  type DlqCount,
+  type LedgerCounts,
+  type SentAlert,
+  type RateCardRef,
 } from './ledger.js';
-export { LEDGER_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
-export { alertWasSent, recordAlertSent, type SentAlert } from './budget-alerts.js';
+export { openLedger, ledgerTarget, type LedgerTarget, type OpenLedgerOptions } from './open-ledger.js';
+export { ROW_FIELDS, emptyRows, pushRow, rowAt, canonicalLabels, type LedgerSample, type SampleRows, type LedgerReject } from './rows.js';
+export { splitRange, hourOf, monthOf, nextMonth, HOUR_MS, type RangeParts } from './time-buckets.js';

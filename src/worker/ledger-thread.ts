@@ -1,13 +1,14 @@
-// The ledger thread: applies batches, in the order they arrive, in its own SQLite connection.
+// The ledger thread: applies batches to a SQLite ledger, in the order they arrive, in its own connection.
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../cli/errors.js';
-import { LedgerGapError, openLedger, type Ledger, type LedgerBatch } from '../ledger/index.js';
+import { LedgerGapError, LogBehindLedgerError, type LedgerBatch } from '../ledger/index.js';
+import { openSqliteLedger, type SqliteLedger } from '../ledger/sqlite/sqlite-ledger.js';
 
 const port = parentPort!;
 const { ledgerPath, busyTimeoutMs } = workerData as { ledgerPath: string; busyTimeoutMs?: number };
-let ledger: Ledger | undefined;
+let ledger: SqliteLedger | undefined;
 try {
-  ledger = openLedger(ledgerPath, { busyTimeoutMs });
+  ledger = openSqliteLedger(ledgerPath, { busyTimeoutMs });
   port.postMessage({ type: 'ready' });
 } catch (error) {
   port.postMessage({ type: 'error', name: 'MeterError', message: errorMessage(error) });
@@ -16,23 +17,24 @@ try {
 
 port.on('message', (message: { type: 'apply'; id: number; batch: LedgerBatch } | { type: 'close' }) => {
   if (message.type === 'close') {
-    ledger?.close();
+    void ledger?.close();
     port.close();
     return;
   }
   try {
     if (!ledger) throw new Error('the ledger is not open');
-    port.postMessage({ type: 'result', id: message.id, result: ledger.applyBatch(message.batch) });
+    port.postMessage({ type: 'result', id: message.id, result: ledger.applyBatchSync(message.batch) });
   } catch (error) {
     const gap = error instanceof LedgerGapError ? error : undefined;
+    const behind = error instanceof LogBehindLedgerError ? error : undefined;
     port.postMessage({
       type: 'error',
       id: message.id,
       name: error instanceof Error ? error.name : 'Error',
       message: errorMessage(error),
-      partition: gap?.partition,
-      fetchedOffset: gap?.fetchedOffset,
-      nextOffset: gap?.nextOffset,
+      partition: gap?.partition ?? behind?.partition,
+      fetchedOffset: gap?.fetchedOffset ?? behind?.logEnd,
+      nextOffset: gap?.nextOffset ?? behind?.nextOffset,
     });
   }
 });

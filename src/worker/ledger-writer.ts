@@ -1,9 +1,10 @@
-// Where the worker's ledger transactions run. By default on a thread of their own: the main thread
-// decodes and validates the next batch while SQLite commits the previous one, which on two cores
-// roughly doubles what one thread can do. The inline writer does the same work on the main thread.
+// Where the worker's ledger transactions run, one batch after another in the order queued. SQLite's
+// run on a thread of their own: the main thread decodes and validates the next batch while SQLite
+// commits the previous one, which on two cores roughly doubles what one thread can do. PostgreSQL's
+// run through the ledger interface on the main thread (the database does the work, over the wire).
 import { Worker } from 'node:worker_threads';
 import { MeterError } from '../cli/errors.js';
-import { LedgerGapError, type ApplyResult, type Ledger, type LedgerBatch } from '../ledger/index.js';
+import { LedgerGapError, LogBehindLedgerError, type ApplyResult, type Ledger, type LedgerBatch } from '../ledger/index.js';
 
 export interface LedgerWriter {
   /** Applies one batch in one transaction; resolves with what it changed. */
@@ -17,14 +18,29 @@ function forTransfer(batch: LedgerBatch): LedgerBatch {
   return { ...batch, rejects: batch.rejects.map(({ offset, code, reason }) => ({ offset, code, reason })) };
 }
 
+/**
+ * Applies batches through the ledger interface: a partition's batches one at a time in the order
+ * queued, different partitions' side by side (PostgreSQL runs them on connections of their own; their
+ * offset rows and machines differ, so they do not wait on each other).
+ */
 export class InlineLedgerWriter implements LedgerWriter {
-  constructor(private readonly ledger: Ledger) {}
+  private readonly tails = new Map<number, Promise<unknown>>();
 
-  async apply(batch: LedgerBatch): Promise<ApplyResult> {
-    return this.ledger.applyBatch(batch);
+  constructor(private readonly ledger: Pick<Ledger, 'applyBatch'>) {}
+
+  apply(batch: LedgerBatch): Promise<ApplyResult> {
+    const result = (this.tails.get(batch.partition) ?? Promise.resolve()).then(() => this.ledger.applyBatch(batch));
+    const tail = result.catch(() => {});
+    this.tails.set(batch.partition, tail);
+    void tail.then(() => {
+      if (this.tails.get(batch.partition) === tail) this.tails.delete(batch.partition);
+    });
+    return result;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await Promise.all(this.tails.values());
+  }
 }
 
 type Reply =
@@ -64,7 +80,9 @@ export class ThreadLedgerWriter implements LedgerWriter {
       const error =
         reply.name === 'LedgerGapError'
           ? new LedgerGapError(reply.partition!, reply.fetchedOffset!, reply.nextOffset!)
-          : Object.assign(new Error(reply.message), { name: reply.name });
+          : reply.name === 'LogBehindLedgerError'
+            ? new LogBehindLedgerError(reply.partition!, reply.fetchedOffset!, reply.nextOffset!)
+            : Object.assign(new Error(reply.message), { name: reply.name });
       if (waiter) waiter.reject(error);
       else this.fail(error);
     });

@@ -86,13 +86,14 @@ export interface PrivateBroker {
  * A broker of a test's own, on free ports with a temporary data dir, started once before returning.
  * Cheap after the first fetch: the jars are shared; a start takes a few seconds.
  */
-export async function startPrivateBroker(opts: { secure?: boolean } = {}): Promise<PrivateBroker> {
+export async function startPrivateBroker(opts: { secure?: boolean; host?: string } = {}): Promise<PrivateBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'meter-kafka-'));
   const [port, controllerPort, saslSslPort, mtlsPort, saslPlaintextPort] = await freePorts(opts.secure ? 5 : 2);
   const secure = opts.secure ? { saslSslPort: saslSslPort!, mtlsPort: mtlsPort!, saslPlaintextPort: saslPlaintextPort! } : undefined;
-  const options = { dataDir, port: port!, controllerPort: controllerPort!, secure };
+  // host: listen on and advertise that address (the root end of a test host's veth), not 127.0.0.1.
+  const options = { dataDir, port: port!, controllerPort: controllerPort!, secure, host: opts.host };
   const broker: PrivateBroker = {
-    brokers: `127.0.0.1:${port}`,
+    brokers: `${opts.host ?? '127.0.0.1'}:${port}`,
     dataDir,
     port: port!,
     controllerPort: controllerPort!,

@@ -18,21 +18,21 @@ const NOV = Date.UTC(2026, 10, 1);
 const NOW = '2026-11-11T00:00:00Z'; // 10 days of history, 20 left: forecast = 3 x actual
 
 /** Team a costs 1/hour (forecast 720), team b 0.5/hour (forecast 360). */
-function ledgerFile(): string {
+async function ledgerFile(): Promise<string> {
   const path = tempLedgerPath();
   const samples = Array.from({ length: 240 }, (_, i) => [
     makeSample({ machine: 'a-1', labels: { team: 'a' }, start: NOV + i * HOUR, windowMs: HOUR, cores: 2, busySeconds: 3600, usedBytes: 0 }),
     makeSample({ machine: 'b-1', labels: { team: 'b' }, start: NOV + i * HOUR, windowMs: HOUR, cores: 2, busySeconds: 1800, usedBytes: 0 }),
   ]).flat();
   const card = parseRateCard({ cpu: 1 });
-  const ledger = openLedger(path);
+  const ledger = await openLedger(path);
   const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), NOV + 240 * HOUR);
-  ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: ledger.registerRateCard(card) });
-  ledger.close();
+  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: await ledger.registerRateCard(card) });
+  await ledger.close();
   return path;
 }
 
-const ledger = ledgerFile();
+const ledger = await ledgerFile();
 
 function rates(budgets: { label: string; amount: string }[]): string {
   const path = join(dirname(ledger), `rates-${Math.random().toString(36).slice(2)}.yaml`);

@@ -18,7 +18,7 @@ const DEC = Date.UTC(2026, 11, 1);
 const dir = mkdtempSync(join(tmpdir(), 'meter-invoice-'));
 
 /** November 2026: four machines, two teams, a sample every 10 minutes from the 2nd to the 20th. */
-function writeLedger(): { path: string; samples: Sample[] } {
+async function writeLedger(): Promise<{ path: string; samples: Sample[] }> {
   const path = join(dir, 'ledger.db');
   const samples: Sample[] = [];
   const fleet = [
@@ -34,24 +34,26 @@ function writeLedger(): { path: string; samples: Sample[] } {
       );
     }
   }
-  const ledger = openLedger(path);
+  const ledger = await openLedger(path);
   const card = loadRateCard();
-  const rateCardId = ledger.registerRateCard(card);
+  const rateCardId = await ledger.registerRateCard(card);
   const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), NOV + 21 * 24 * HOUR);
   assert.equal(prepared.rejects.length, 0);
-  ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId });
-  ledger.close();
+  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId });
+  await ledger.close();
   return { path, samples };
 }
 
-const { path: ledger, samples } = writeLedger();
+const { path: ledger, samples } = await writeLedger();
 
-test('a closed month as JSON: the DESIGN.md shape, totals equal to the raw samples', () => {
+test('a closed month as JSON: the DESIGN.md shape, totals equal to the raw samples', async () => {
   // --now: the machine's clock may be in November 2026, and a closed month has no forecast.
   const result = runMeter(['invoice', '--ledger', ledger, '--period', '2026-11', '--format', 'json', '--now', '2026-12-15']);
   assert.equal(result.status, 0, result.stderr);
   const invoice = JSON.parse(result.stdout) as Invoice;
-  assert.deepEqual(Object.keys(invoice), ['currency', 'from', 'to', 'lines', 'total']);
+  // DESIGN.md's shape, plus unbilledOffsets (a field added on purpose: see the README's contract changes).
+  assert.deepEqual(Object.keys(invoice), ['currency', 'from', 'to', 'lines', 'total', 'unbilledOffsets']);
+  assert.deepEqual((invoice as unknown as { unbilledOffsets: unknown }).unbilledOffsets, { lost: 0, skipped: 0 });
   assert.deepEqual(Object.keys(invoice.lines[0]!), ['key', 'cpuCoreHours', 'memGiBHours', 'cpuCost', 'memCost', 'total']);
   assert.equal(invoice.from, '2026-11-01T00:00:00.000Z');
   assert.equal(invoice.to, '2026-12-01T00:00:00.000Z');
@@ -63,7 +65,7 @@ test('a closed month as JSON: the DESIGN.md shape, totals equal to the raw sampl
   assert.equal(runMeter(['invoice', '--ledger', ledger, '--period', '2026-11', '--format', 'json', '--now', '2027-01-01']).stdout, result.stdout);
 });
 
-test('the table is aligned and fits 80 columns; an open period shows a forecast', () => {
+test('the table is aligned and fits 80 columns; an open period shows a forecast', async () => {
   const result = runMeter(['invoice', '--ledger', ledger, '--period', '2026-11', '--now', '2026-11-20T12:00:00Z']);
   assert.equal(result.status, 0, result.stderr);
   const lines = result.stdout.trimEnd().split('\n');
@@ -79,7 +81,7 @@ test('the table is aligned and fits 80 columns; an open period shows a forecast'
   assert.equal(totalRow.length, header.length, 'totals line up under TOTAL and FORECAST');
 });
 
-test('by label as CSV, with a rate card', () => {
+test('by label as CSV, with a rate card', async () => {
   const rates = join(dir, 'rates.yaml');
   writeFileSync(rates, 'currency: EUR\ncpu: 0.05\nplans:\n  - name: prod\n    match: { labels: { env: prod } }\n    cpu: 0.04\n');
   const result = runMeter(['invoice', '--ledger', ledger, '--period', '2026-11', '--by', 'label:team', '--format', 'csv', '--rates', rates, '--now', '2026-12-15']);
@@ -87,9 +89,9 @@ test('by label as CSV, with a rate card', () => {
   const rows = result.stdout.trimEnd().split('\r\n').map((r) => r.split(','));
   assert.deepEqual(rows[0], ['key', 'cpuCoreHours', 'memGiBHours', 'cpuCost', 'memCost', 'total', 'currency']);
   assert.deepEqual(rows.slice(1).map((r) => r[0]), ['(none)', 'search', 'storage', '(total)']);
-  const ledgerHandle = openLedger(ledger, { readonly: true });
-  const expected = computeInvoice(ledgerHandle, { from: NOV, to: DEC, by: { label: 'team' }, rateCard: loadRateCard(rates), now: DEC + 1 });
-  ledgerHandle.close();
+  const ledgerHandle = await openLedger(ledger, { readonly: true });
+  const expected = await computeInvoice(ledgerHandle, { from: NOV, to: DEC, by: { label: 'team' }, rateCard: loadRateCard(rates), now: DEC + 1 });
+  await ledgerHandle.close();
   assert.equal(rows.at(-1)![5], expected.total);
   assert.equal(rows[1]![6], 'EUR');
   // Plans: web-1 (prod) at 0.04, web-2 (dev) at 0.05 per core-hour; one line, rounded once.
@@ -101,7 +103,7 @@ test('by label as CSV, with a rate card', () => {
   assert.equal(micros(rows[2]![3]!), cpu / 7_200_000_000n);
 });
 
-test('errors are one line, with what to do', () => {
+test('errors are one line, with what to do', async () => {
   const cases: [string[], number, RegExp][] = [
     [['invoice', '--ledger', join(dir, 'missing.db')], 1, /^meter: ledger .*missing\.db not found; run `meter worker` first or pass --ledger$/],
     [['invoice', '--ledger', ledger, '--by', 'team'], 2, /^meter: --by: "team" is not machine or label:KEY/],

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { spawnMeter, exited } from '../helpers/cli.js';
 import { freePort, testBrokers } from '../helpers/broker.js';
 import { brokerAnswers, portInUse } from '../../src/kafka/local-broker.js';
-import { openLedger } from '../../src/ledger/index.js';
+import { openSqliteLedger } from '../../src/ledger/sqlite/sqlite-ledger.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,11 +38,11 @@ function killLeftovers(topic: string, home: string): void {
 function billedMachines(path: string): string[] {
   if (!existsSync(path)) return [];
   try {
-    const ledger = openLedger(path, { readonly: true });
+    const ledger = openSqliteLedger(path, { readonly: true });
     try {
       return (ledger.db.prepare('SELECT DISTINCT machine FROM samples').all() as { machine: string }[]).map((r) => r.machine);
     } finally {
-      ledger.close();
+      ledger.db.close();
     }
   } catch {
     return [];

@@ -29,20 +29,20 @@ test('a broker restart in the middle of consuming neither loses nor double-bills
     kcatProduce(broker.brokers, topic, asMessages(samples.slice(0, 60_000)));
     worker = startWorker({ brokers: broker.brokers, topic, group, ledger, extra: ['--fetch-max-kb', '32'] });
     const w = worker;
-    await waitFor('progress', () => appliedCount(ledger, group) > 0, 60_000, w.output);
-    const atStop = appliedCount(ledger, group);
+    await waitFor('progress', async () => (await appliedCount(ledger, group)) > 0, 60_000, w.output);
+    const atStop = await appliedCount(ledger, group);
     await broker.stop();
     await sleep(3000);
     await broker.start();
     // Some of it after the restart, and the same samples again (an agent replaying its spool).
     kcatProduce(broker.brokers, topic, [...asMessages(samples.slice(60_000)), ...asMessages(samples.slice(15_000, 16_000))]);
     const total = samples.length + 1000;
-    await waitFor('the worker to apply everything after the restart', () => appliedCount(ledger, group) >= total, 150_000, w.output);
+    await waitFor('the worker to apply everything after the restart', async () => (await appliedCount(ledger, group)) >= total, 150_000, w.output);
     assert.ok(atStop < 60_000, `the broker stopped mid-stream (${atStop} applied)`);
     const events = w.output().match(/"msg":"(consumer crashed|consumer running again|partitions assigned|ledger transaction failed[^"]*|batch refused[^"]*)"/g) ?? [];
     console.log(`applied ${atStop} before the broker stopped; worker events: ${events.join(', ')}`);
     assert.equal(await stopWorker(w), 0, w.output());
-    const stats = statsOf(ledger)!;
+    const stats = (await statsOf(ledger))!;
     assert.equal(stats.samples, samples.length);
     assert.equal(stats.duplicates, 1000);
     assert.equal(stats.dlq.total, 0);

@@ -63,14 +63,14 @@ test('kill -9 while consuming, restart, repeat: exactly once by the ledger and t
   const extra = ['--fetch-max-kb', '32'];
   const killedAt: number[] = [];
   for (let round = 0; round < 6; round++) {
-    const before = appliedCount(ledger, group);
+    const before = await appliedCount(ledger, group);
     if (before >= messages.length) break;
     const worker = startWorker({ brokers, topic, group, ledger, extra });
-    await waitFor('progress', () => appliedCount(ledger, group) > before, 60_000, worker.output);
+    await waitFor('progress', async () => (await appliedCount(ledger, group)) > before, 60_000, worker.output);
     await sleep(Math.floor(Math.random() * 150));
     worker.child.kill('SIGKILL');
     await worker.exited;
-    killedAt.push(appliedCount(ledger, group));
+    killedAt.push(await appliedCount(ledger, group));
   }
   console.log(`killed at ${killedAt.join(', ')} of ${messages.length} messages applied`);
   const midStream = killedAt.filter((n) => n > 0 && n < messages.length);
@@ -78,13 +78,13 @@ test('kill -9 while consuming, restart, repeat: exactly once by the ledger and t
 
   const last = startWorker({ brokers, topic, group, ledger, extra });
   try {
-    await waitFor('the rest of the messages', () => appliedCount(ledger, group) >= messages.length, 120_000, last.output);
+    await waitFor('the rest of the messages', async () => (await appliedCount(ledger, group)) >= messages.length, 120_000, last.output);
   } finally {
     assert.equal(await stopWorker(last), 0, last.output());
   }
 
-  const stats = statsOf(ledger)!;
-  assert.equal(appliedCount(ledger, group), messages.length);
+  const stats = (await statsOf(ledger))!;
+  assert.equal(await appliedCount(ledger, group), messages.length);
   assert.equal(stats.samples, valid.length, 'each sample once');
   assert.equal(stats.duplicates, duplicates, 'each duplicate seen once');
   assert.equal(stats.dlq.total, invalid, 'each invalid message counted once');

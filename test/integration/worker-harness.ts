@@ -10,7 +10,8 @@ import { createKafka, ensureTopic } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { openLedger } from '../../src/ledger/index.js';
 import { ledgerStats, type LedgerStats } from '../../src/billing/index.js';
-import { spawnMeter } from '../helpers/cli.js';
+import { meterArgv, repoRoot, spawnMeter } from '../helpers/cli.js';
+import type { TestHost } from '../helpers/netns.js';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
@@ -52,9 +53,12 @@ export function startWorker(args: {
   group: string;
   ledger: string;
   extra?: string[];
+  /** Run it on this test host (a network namespace) instead of here. */
+  host?: TestHost;
+  /** Added to the environment (PGPASSWORD for a PostgreSQL ledger). */
+  env?: NodeJS.ProcessEnv;
 }): WorkerProcess {
-  const child = spawnMeter(
-    [
+  const argv = [
       'worker',
       '--brokers',
       args.brokers,
@@ -67,9 +71,9 @@ export function startWorker(args: {
       '--session-timeout',
       '6',
       ...(args.extra ?? []),
-    ],
-    { env: { ...process.env, METER_HOME: mkdtempSync(join(tmpdir(), 'meter-home-')), METER_LOG_LEVEL: 'info' } },
-  );
+  ];
+  const env = { ...process.env, ...args.env, METER_HOME: mkdtempSync(join(tmpdir(), 'meter-home-')), METER_LOG_LEVEL: 'info' };
+  const child = args.host ? args.host.spawn(process.execPath, meterArgv(argv), { cwd: repoRoot, env }) : spawnMeter(argv, { env });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -78,29 +82,29 @@ export function startWorker(args: {
 }
 
 /** The ledger's stats, or undefined while the worker has not created it yet. */
-export function statsOf(ledgerPath: string): LedgerStats | undefined {
+export async function statsOf(ledgerPath: string): Promise<LedgerStats | undefined> {
   let ledger;
   try {
-    ledger = openLedger(ledgerPath, { readonly: true });
+    ledger = await openLedger(ledgerPath, { readonly: true });
   } catch {
     return undefined;
   }
   try {
-    return ledgerStats(ledger);
+    return await ledgerStats(ledger);
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 
 /** Messages the ledger has applied for a group (the sum of its next offsets, from offset 0). */
-export function appliedCount(ledgerPath: string, group: string): number {
-  const stats = statsOf(ledgerPath);
+export async function appliedCount(ledgerPath: string, group: string): Promise<number> {
+  const stats = await statsOf(ledgerPath);
   return stats ? stats.offsets.filter((o) => o.group === group).reduce((a, o) => a + o.nextOffset, 0) : 0;
 }
 
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 60_000, describe?: () => string): Promise<void> {
+export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000, describe?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describe ? `: ${describe()}` : ''}`);
     await sleep(100);
   }

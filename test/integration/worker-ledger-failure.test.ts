@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testBrokers } from '../helpers/broker.js';
-import { openLedger } from '../../src/ledger/index.js';
+import { openSqliteLedger } from '../../src/ledger/sqlite/sqlite-ledger.js';
 import { makeSample } from '../unit/worker/fixtures.js';
 import { appliedCount, createTopic, kcatProduce, startWorker, statsOf, stopWorker, uniqueName, waitFor } from './worker-harness.js';
 
@@ -31,21 +31,21 @@ test('failed ledger transactions are retried from the ledger offset, nothing los
   // Let the first batches in, then make every transaction fail for a while.
   const worker = startWorker({ brokers, topic, group, ledger: path, extra: ['--fetch-max-kb', '16'] });
   try {
-    await waitFor('some progress', () => appliedCount(path, group) > 0, 60_000, worker.output);
-    const ledger = openLedger(path);
+    await waitFor('some progress', async () => (await appliedCount(path, group)) > 0, 60_000, worker.output);
+    const ledger = openSqliteLedger(path);
     ledger.db.exec("CREATE TRIGGER refuse BEFORE UPDATE ON offsets BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END");
     kcatProduce(brokers, topic, messages.slice(3000));
     await waitFor('failed transactions', () => (worker.output().match(/ledger transaction failed/g) ?? []).length >= 3, 60_000, worker.output);
-    const stalled = appliedCount(path, group);
+    const stalled = await appliedCount(path, group);
     ledger.db.exec('DROP TRIGGER refuse');
-    ledger.close();
+    await ledger.close();
     assert.ok(stalled < messages.length);
-    await waitFor('everything after the ledger recovers', () => appliedCount(path, group) >= messages.length, 60_000, worker.output);
+    await waitFor('everything after the ledger recovers', async () => (await appliedCount(path, group)) >= messages.length, 60_000, worker.output);
   } finally {
     assert.equal(await stopWorker(worker), 0, worker.output());
   }
   assert.match(worker.output(), /"msg":"ledger transaction failed; the batch will be read again".*disk full \(simulated\)/);
-  const stats = statsOf(path)!;
+  const stats = (await statsOf(path))!;
   assert.equal(stats.samples, messages.length);
   assert.equal(stats.duplicates, 0);
 });

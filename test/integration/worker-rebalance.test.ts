@@ -55,7 +55,7 @@ test('two workers share the partitions; one stops and the other finishes the wor
   const a = startWorker({ brokers, topic, group, ledger, extra });
   let b: ReturnType<typeof startWorker> | undefined;
   try {
-    await waitFor('worker A to make progress', () => appliedCount(ledger, group) > 0, 60_000, a.output);
+    await waitFor('worker A to make progress', async () => (await appliedCount(ledger, group)) > 0, 60_000, a.output);
     b = startWorker({ brokers, topic, group, ledger, extra });
     const workerB = b;
     // The group rebalances: both hold partitions, and both write the one ledger.
@@ -70,17 +70,17 @@ test('two workers share the partitions; one stops and the other finishes the wor
     assert.equal(await stopWorker(a), 0, a.output());
 
     kcatProduce(brokers, topic, asMessages(second));
-    await waitFor('worker B to finish the work', () => appliedCount(ledger, group) >= samples.length, 120_000, workerB.output);
+    await waitFor('worker B to finish the work', async () => (await appliedCount(ledger, group)) >= samples.length, 120_000, workerB.output);
     assert.deepEqual(assignments(workerB.output()).at(-1), [0, 1, 2], 'B took over every partition');
   } finally {
     if (a.child.exitCode === null) await stopWorker(a);
     if (b) assert.equal(await stopWorker(b), 0, b.output());
   }
 
-  const stats = statsOf(ledger)!;
+  const stats = (await statsOf(ledger))!;
   assert.equal(stats.samples, samples.length);
   assert.equal(stats.duplicates, 0);
-  assert.equal(appliedCount(ledger, group), samples.length);
+  assert.equal(await appliedCount(ledger, group), samples.length);
   const result = runMeter(['invoice', '--ledger', ledger, '--from', new Date(now - 4 * 3_600_000).toISOString(), '--to', new Date(now + 3_600_000).toISOString(), '--format', 'json']);
   assert.equal(result.status, 0, result.stderr);
   const invoice = JSON.parse(result.stdout) as Invoice;

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testBrokers } from '../helpers/broker.js';
+import { runMeter } from '../helpers/cli.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { makeSample } from '../unit/worker/fixtures.js';
@@ -28,7 +29,7 @@ test('a gap left by retention is reported and counted, and the worker goes on', 
   });
   kcatProduce(brokers, topic, messages.slice(0, 1000));
   const first = startWorker({ brokers, topic, group, ledger });
-  await waitFor('the first 1000', () => appliedCount(ledger, group) >= 1000, 60_000, first.output);
+  await waitFor('the first 1000', async () => (await appliedCount(ledger, group)) >= 1000, 60_000, first.output);
   assert.equal(await stopWorker(first), 0, first.output());
 
   // While no worker runs: more messages, and retention deletes everything before offset 1300.
@@ -44,12 +45,19 @@ test('a gap left by retention is reported and counted, and the worker goes on', 
 
   const second = startWorker({ brokers, topic, group, ledger });
   try {
-    await waitFor('the rest after the gap', () => appliedCount(ledger, group) >= 2000, 60_000, second.output);
+    await waitFor('the rest after the gap', async () => (await appliedCount(ledger, group)) >= 2000, 60_000, second.output);
   } finally {
     assert.equal(await stopWorker(second), 0, second.output());
   }
   assert.match(second.output(), /"msg":"messages were deleted by retention before the worker read them; they cannot be billed".*"fromOffset":1000,"toOffset":1299,"count":300/);
-  const stats = statsOf(ledger)!;
+  const stats = (await statsOf(ledger))!;
   assert.equal(stats.lost, 300);
   assert.equal(stats.samples, 1700);
+  // `meter invoice` says so, under the table and in JSON.
+  const range = ['--from', new Date(now - 2 * 3_600_000).toISOString(), '--to', new Date(now + 3_600_000).toISOString()];
+  const table = runMeter(['invoice', '--ledger', ledger, ...range]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /300 Kafka offset\(s\) in this ledger were never billed: 300 deleted by retention before they were read, 0 passed over/);
+  const json = runMeter(['invoice', '--ledger', ledger, ...range, '--format', 'json']);
+  assert.deepEqual(JSON.parse(json.stdout).unbilledOffsets, { lost: 300, skipped: 0 });
 });

@@ -95,7 +95,7 @@ test('samples, duplicates and invalid messages: the invoice matches, the DLQ say
 
   const worker = startWorker({ brokers, topic, group, ledger, extra: ['--late-limit', '1d'] });
   try {
-    await waitFor('the worker to apply every message', () => appliedCount(ledger, group) >= messages.length, 90_000, worker.output);
+    await waitFor('the worker to apply every message', async () => (await appliedCount(ledger, group)) >= messages.length, 90_000, worker.output);
   } finally {
     assert.equal(await stopWorker(worker), 0, worker.output());
   }
@@ -103,7 +103,7 @@ test('samples, duplicates and invalid messages: the invoice matches, the DLQ say
   for (const line of worker.output().trim().split('\n')) assert.doesNotThrow(() => JSON.parse(line), line);
   assert.match(worker.output(), /"msg":"worker stopped"/);
 
-  const stats = statsOf(ledger)!;
+  const stats = (await statsOf(ledger))!;
   assert.equal(stats.samples, valid.length, 'every valid sample once');
   assert.equal(stats.duplicates, messages.length - invalid.length - valid.length);
   assert.equal(stats.dlq.total, invalid.length, 'every invalid message counted once');

@@ -8,7 +8,7 @@ import { makeSample, message, tempLedgerPath } from '../worker/fixtures.js';
 const HOUR = 3_600_000;
 const NOV = Date.UTC(2026, 10, 1);
 
-test('levels at the thresholds: passing means strictly above', () => {
+test('levels at the thresholds: passing means strictly above', async () => {
   assert.deepEqual(budgetLevel(800n, 1000n), { level: 'ok', passed: [] });
   assert.deepEqual(budgetLevel(801n, 1000n), { level: 'warn', passed: [80] });
   assert.deepEqual(budgetLevel(1000n, 1000n), { level: 'warn', passed: [80] });
@@ -16,7 +16,7 @@ test('levels at the thresholds: passing means strictly above', () => {
   assert.deepEqual(budgetLevel(0n, 1000n), { level: 'ok', passed: [] });
 });
 
-test('budgets in the rate card are validated with the field named', () => {
+test('budgets in the rate card are validated with the field named', async () => {
   const card = parseRateCard({ budgets: [{ label: 'team=search', amount: 500 }, { name: 'db', machine: 'db-1', amount: '12.5' }] });
   assert.deepEqual(
     card.budgets!.map((b) => [b.name, b.scope, b.amountMicros]),
@@ -37,7 +37,7 @@ test('budgets in the rate card are validated with the field named', () => {
   assert.equal(parseRateCard({ budgets: [{ label: 'a=b', amount: 1 }] }).digest, parseRateCard({}).digest);
 });
 
-test('the forecast on a known history: 10 days at 1/hour in a 30-day month is 720', () => {
+test('the forecast on a known history: 10 days at 1/hour in a 30-day month is 720', async () => {
   // Team a: one core busy all the time at a price of 1 per core-hour. Team b: half that.
   const samples = Array.from({ length: 240 }, (_, i) => [
     makeSample({ machine: 'a-1', labels: { team: 'a' }, start: NOV + i * HOUR, windowMs: HOUR, cores: 2, busySeconds: 3600, usedBytes: 0 }),
@@ -45,7 +45,7 @@ test('the forecast on a known history: 10 days at 1/hour in a 30-day month is 72
   ]).flat();
   const now = NOV + 240 * HOUR;
   const path = tempLedgerPath();
-  const ledger = openLedger(path);
+  const ledger = await openLedger(path);
   const card = parseRateCard({
     cpu: 1,
     budgets: [
@@ -56,9 +56,9 @@ test('the forecast on a known history: 10 days at 1/hour in a 30-day month is 72
     ],
   });
   const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), now);
-  ledger.applyBatch({ group: 'g', topic: 't', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: ledger.registerRateCard(card) });
-  const statuses = evaluateBudgets(ledger, { rateCard: card, now });
-  ledger.close();
+  await ledger.applyBatch({ group: 'g', topic: 't', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: await ledger.registerRateCard(card) });
+  const statuses = await evaluateBudgets(ledger, { rateCard: card, now });
+  await ledger.close();
   assert.deepEqual(
     statuses.map((s) => [s.name, s.actual, s.forecast, s.forecastPercent, s.level]),
     [

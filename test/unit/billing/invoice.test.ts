@@ -20,20 +20,20 @@ const NOV = Date.UTC(2026, 10, 1);
 const DEC = Date.UTC(2026, 11, 1);
 const defaults = loadRateCard();
 
-function ledgerWith(samples: (Sample | string)[], now: number): Ledger {
-  const ledger = openLedger(tempLedgerPath());
+async function ledgerWith(samples: (Sample | string)[], now: number): Promise<Ledger> {
+  const ledger = await openLedger(tempLedgerPath());
   const prepared = new BatchPreparer(defaults, 40 * 24 * HOUR).prepare(
     samples.map((s, i) => message(s, i)),
     now,
   );
-  ledger.applyBatch({
+  await ledger.applyBatch({
     group: 'g',
     topic: 't',
     partition: 0,
     lastOffset: samples.length - 1,
     samples: prepared.samples,
     rejects: prepared.rejects,
-    rateCardId: ledger.registerRateCard(defaults),
+    rateCardId: await ledger.registerRateCard(defaults),
     now,
   });
   return ledger;
@@ -66,17 +66,17 @@ function fleet(): Sample[] {
   return samples;
 }
 
-test('billingPeriod is the UTC calendar month', () => {
+test('billingPeriod is the UTC calendar month', async () => {
   assert.deepEqual(billingPeriod(Date.UTC(2026, 10, 15, 12)), { from: NOV, to: DEC, label: '2026-11' });
   assert.deepEqual(billingPeriod(0, '2026-12'), { from: DEC, to: Date.UTC(2027, 0, 1), label: '2026-12' });
   assert.throws(() => billingPeriod(0, '2026-13'), /--period: "2026-13" is not a month; give YYYY-MM/);
   assert.throws(() => billingPeriod(0, 'nov'), /--period/);
 });
 
-test('the invoice of a closed month equals the cost computed from the raw samples', () => {
+test('the invoice of a closed month equals the cost computed from the raw samples', async () => {
   const samples = fleet();
-  const ledger = ledgerWith(samples, NOV + 14 * 24 * HOUR);
-  const invoice = computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: defaults, now: DEC + 1 });
+  const ledger = await ledgerWith(samples, NOV + 14 * 24 * HOUR);
+  const invoice = await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: defaults, now: DEC + 1 });
   assert.equal(invoice.currency, 'USD');
   assert.equal(invoice.from, '2026-11-01T00:00:00.000Z');
   assert.equal(invoice.to, '2026-12-01T00:00:00.000Z');
@@ -93,28 +93,28 @@ test('the invoice of a closed month equals the cost computed from the raw sample
   }
   assert.equal(micros(invoice.total), total);
   // Reproducible to the last digit.
-  assert.deepEqual(computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: defaults, now: DEC + 1 }), invoice);
-  ledger.close();
+  assert.deepEqual(await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: defaults, now: DEC + 1 }), invoice);
+  await ledger.close();
 });
 
-test('grouping by label sums machines; a missing label is its own line', () => {
+test('grouping by label sums machines; a missing label is its own line', async () => {
   const samples = [...fleet(), makeSample({ machine: 'lone', start: NOV + 5 * HOUR })];
-  const ledger = ledgerWith(samples, NOV + 14 * 24 * HOUR);
-  const invoice = computeInvoice(ledger, { from: NOV, to: DEC, by: { label: 'team' }, rateCard: defaults, now: DEC + 1 });
+  const ledger = await ledgerWith(samples, NOV + 14 * 24 * HOUR);
+  const invoice = await computeInvoice(ledger, { from: NOV, to: DEC, by: { label: 'team' }, rateCard: defaults, now: DEC + 1 });
   assert.deepEqual(invoice.lines.map((l) => l.key), ['(none)', 'search', 'storage']);
   const search = invoice.lines.find((l) => l.key === 'search')!;
   const expected = expectedFlatCost(samples.filter((s) => s.labels.team === 'search'), 31_611n, 4_237n);
   assert.equal(micros(search.total), expected.total);
-  ledger.close();
+  await ledger.close();
 });
 
-test('plans by label and volume tiers change the price of exactly the chosen machines', () => {
+test('plans by label and volume tiers change the price of exactly the chosen machines', async () => {
   const samples = fleet();
-  const ledger = ledgerWith(samples, NOV + 14 * 24 * HOUR);
+  const ledger = await ledgerWith(samples, NOV + 14 * 24 * HOUR);
   const card = parseRateCard({
     plans: [{ name: 'prod', match: { labels: { env: 'prod' } }, cpu: 0.02, memory: { mode: 'volume', tiers: [{ upTo: 1, price: 1 }, { price: 0.001 }] } }],
   });
-  const invoice = computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: card, now: DEC + 1 });
+  const invoice = await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: card, now: DEC + 1 });
   const line = (key: string) => invoice.lines.find((l) => l.key === key)!;
   for (const key of ['web-1', 'db-1']) {
     const e = expectedFlatCost(samples.filter((s) => s.machine === key), 20_000n, 1_000n);
@@ -123,50 +123,50 @@ test('plans by label and volume tiers change the price of exactly the chosen mac
   }
   const dev = expectedFlatCost(samples.filter((s) => s.machine === 'web-2'), 31_611n, 4_237n);
   assert.equal(micros(line('web-2').total), dev.total, 'web-2 is dev: default prices');
-  ledger.close();
+  await ledger.close();
 });
 
-test('graduated tiers apply to the period per line, not per sample', () => {
+test('graduated tiers apply to the period per line, not per sample', async () => {
   // 10 samples of one machine, each one core-hour of CPU: 10 core-hours in the month.
   const samples = Array.from({ length: 10 }, (_, i) =>
     makeSample({ machine: 'm', start: NOV + i * HOUR, windowMs: HOUR, cores: 1, busySeconds: 3600, usedBytes: 0 }),
   );
-  const ledger = ledgerWith(samples, NOV + 11 * HOUR);
+  const ledger = await ledgerWith(samples, NOV + 11 * HOUR);
   const card = parseRateCard({ cpu: { tiers: [{ upTo: 4, price: 1 }, { upTo: '7.5', price: 0.5 }, { price: 0.1 }] } });
-  const invoice = computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: card, now: DEC });
+  const invoice = await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: card, now: DEC });
   // 4 x 1 + 3.5 x 0.5 + 2.5 x 0.1 = 6.0
   assert.equal(invoice.lines[0]!.cpuCoreHours, '10.000000');
   assert.equal(invoice.lines[0]!.cpuCost, '6.000000');
   // Only the first 5 hours: 4 + 0.5.
-  const part = computeInvoice(ledger, { from: NOV, to: NOV + 5 * HOUR, by: 'machine', rateCard: card, now: DEC });
+  const part = await computeInvoice(ledger, { from: NOV, to: NOV + 5 * HOUR, by: 'machine', rateCard: card, now: DEC });
   assert.equal(part.lines[0]!.cpuCost, '4.500000');
-  ledger.close();
+  await ledger.close();
 });
 
-test('an open period forecasts the total at the run-rate of the last 24 hours', () => {
+test('an open period forecasts the total at the run-rate of the last 24 hours', async () => {
   // One machine, one core-hour of CPU per hour, for the first 10 days of November.
   const samples = Array.from({ length: 240 }, (_, i) =>
     makeSample({ machine: 'm', start: NOV + i * HOUR, windowMs: HOUR, cores: 2, busySeconds: 3600, usedBytes: 0 }),
   );
   const now = NOV + 240 * HOUR; // 10 days in, 20 days left
-  const ledger = ledgerWith(samples, now);
+  const ledger = await ledgerWith(samples, now);
   const card = parseRateCard({ cpu: 1 });
-  const invoice = computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: card, now });
+  const invoice = await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: card, now });
   assert.equal(invoice.total, '240.000000');
   assert.equal(invoice.lines[0]!.forecast, '720.000000');
   assert.equal(invoice.forecast, '720.000000');
   const table = formatInvoice(invoice, 'table', { keyTitle: 'MACHINE' });
   assert.match(table, /FORECAST/);
-  ledger.close();
+  await ledger.close();
 });
 
-test('machine summaries give the period cost and the recent cost per hour', () => {
+test('machine summaries give the period cost and the recent cost per hour', async () => {
   const samples = Array.from({ length: 48 }, (_, i) =>
     makeSample({ machine: 'm', labels: { team: 'x' }, start: NOV + i * HOUR, windowMs: HOUR, cores: 4, busySeconds: i < 47 ? 3600 : 7200, usedBytes: 0 }),
   );
-  const ledger = ledgerWith([...samples, 'garbage'], NOV + 48 * HOUR);
+  const ledger = await ledgerWith([...samples, 'garbage'], NOV + 48 * HOUR);
   const card = parseRateCard({ cpu: 1 });
-  const [m] = machineSummaries(ledger, { now: NOV + 48 * HOUR, rateCard: card, runRateWindowMs: HOUR });
+  const [m] = await machineSummaries(ledger, { now: NOV + 48 * HOUR, rateCard: card, runRateWindowMs: HOUR });
   assert.deepEqual(m, {
     machine: 'm',
     labels: { team: 'x' },
@@ -175,16 +175,16 @@ test('machine summaries give the period cost and the recent cost per hour', () =
     costPerHour: '2.000000',
     currency: 'USD',
   });
-  const stats = ledgerStats(ledger);
+  const stats = await ledgerStats(ledger);
   assert.equal(stats.samples, 48);
   assert.deepEqual(stats.dlq, { total: 1, byReason: { 'not-json': 1 } });
   assert.deepEqual(stats.offsets, [{ group: 'g', topic: 't', partition: 0, nextOffset: 49 }]);
-  ledger.close();
+  await ledger.close();
 });
 
-test('the table fits 80 columns and CSV carries every digit', () => {
-  const ledger = ledgerWith(fleet(), NOV + 14 * 24 * HOUR);
-  const invoice: Invoice = computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: defaults, now: NOV + 20 * 24 * HOUR });
+test('the table fits 80 columns and CSV carries every digit', async () => {
+  const ledger = await ledgerWith(fleet(), NOV + 14 * 24 * HOUR);
+  const invoice: Invoice = await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', rateCard: defaults, now: NOV + 20 * 24 * HOUR });
   const table = formatInvoice(invoice, 'table', { keyTitle: 'MACHINE' });
   for (const line of table.split('\n')) assert.ok(line.length <= 80, `too wide: ${line}`);
   assert.match(table, /^MACHINE +CORE-H +GIB-H +CPU +MEMORY +TOTAL +FORECAST$/m);
@@ -203,5 +203,5 @@ test('the table fits 80 columns and CSV carries every digit', () => {
   assert.equal(rows[1]!.split(',')[5], invoice.lines[0]!.total);
   const json = JSON.parse(formatInvoice(invoice, 'json', { keyTitle: 'MACHINE' })) as Invoice;
   assert.deepEqual(json, invoice);
-  ledger.close();
+  await ledger.close();
 });

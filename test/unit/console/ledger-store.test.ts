@@ -29,10 +29,10 @@ function sample(machine: string, start: number, labels: Record<string, string>, 
 }
 
 /** A ledger with two machines billed for the last two hours, written the way the worker writes it. */
-function writeLedger(): string {
+async function writeLedger(): Promise<string> {
   const path = join(mkdtempSync(join(tmpdir(), 'meter-console-ledger-')), 'ledger.db');
-  const ledger = openLedger(path);
-  const rateCardId = ledger.registerRateCard(card, NOW);
+  const ledger = await openLedger(path);
+  const rateCardId = await ledger.registerRateCard(card, NOW);
   const preparer = new BatchPreparer(card, 7 * 24 * HOUR);
   const samples: Sample[] = [];
   for (let t = NOW - 2 * HOUR; t < NOW; t += 5000) {
@@ -40,34 +40,35 @@ function writeLedger(): string {
   }
   const messages = samples.map((s, i) => ({ offset: String(i), key: Buffer.from(s.machine), value: Buffer.from(JSON.stringify(s)) }));
   const prepared = preparer.prepare(messages, NOW);
-  ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, fetchedOffset: 0, lastOffset: messages.length - 1, samples: prepared.samples, rejects: [], rateCardId, now: NOW });
-  ledger.close();
+  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, fetchedOffset: 0, lastOffset: messages.length - 1, samples: prepared.samples, rejects: [], rateCardId, now: NOW });
+  await ledger.close();
   return path;
 }
 
-test('a missing ledger is a message that says what to do, and the store keeps trying', () => {
+test('a missing ledger is a message that says what to do, and the store keeps trying', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'meter-console-')), 'none.db');
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
-  store.poll();
+  await store.poll();
   assert.equal(store.view.state, 'missing');
   assert.match(store.view.message!, /no ledger at .*none\.db yet: start `meter worker` or pass --ledger/);
   assert.equal(store.machines.size, 0);
 });
 
-test('a file that is not a ledger is an error in one line', () => {
+test('a file that is not a ledger is an error in one line', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'meter-console-')), 'junk.db');
   writeFileSync(path, 'not sqlite at all');
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
-  store.poll();
+  await store.poll();
   assert.equal(store.view.state, 'error');
   assert.ok(!store.view.message!.includes('\n'));
 });
 
-test('per machine: cost per hour, period cost and forecast; fleet totals add up exactly', () => {
-  const path = writeLedger();
+test('per machine: cost per hour, period cost and forecast; fleet totals add up exactly', async () => {
+  const path = await writeLedger();
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
-  store.poll();
+  await store.poll();
   assert.equal(store.view.state, 'ok', store.view.message);
+  assert.deepEqual(store.view.unbilledOffsets, { lost: 0, skipped: 0 }, 'the ledger stats the console shows a warning from');
   assert.deepEqual([...store.machines.keys()].sort(), ['db-1', 'web-1']);
   const web = store.machines.get('web-1')!;
   // 2 h of 10 busy seconds per 5 s (2 cores busy) and 8 GiB: 4 core-hours and 16 GiB-hours.
@@ -84,36 +85,36 @@ test('per machine: cost per hour, period cost and forecast; fleet totals add up 
   store.stop();
 });
 
-test('the cost pane can total by a label', () => {
-  const path = writeLedger();
+test('the cost pane can total by a label', async () => {
+  const path = await writeLedger();
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
-  store.poll();
-  store.setCostBy('label:team');
+  await store.poll();
+  await store.setCostBy('label:team');
   assert.equal(store.costs!.by, 'label:team');
   assert.deepEqual(store.costs!.lines.map((l) => l.key).sort(), ['data', 'search']);
   store.stop();
 });
 
-test('a locked ledger says so and does not freeze the caller for long', () => {
-  const path = writeLedger();
+test('a locked ledger says so and does not freeze the caller for long', async () => {
+  const path = await writeLedger();
   // A ledger copied or restored without WAL, so that a writer's exclusive lock keeps readers out.
   const convert = new Database(path);
   convert.pragma('journal_mode = DELETE');
   convert.close();
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
-  store.poll();
+  await store.poll();
   assert.equal(store.view.state, 'ok');
   const other = new Database(path);
   other.exec('BEGIN EXCLUSIVE');
   const started = Date.now();
-  store.poll();
+  await store.poll();
   assert.ok(Date.now() - started < 2000, 'the poll gave up quickly');
   assert.equal(store.view.state, 'locked');
   assert.match(store.view.message!, /locked by another process; retrying/);
   assert.equal(store.machines.size, 2, 'the last costs are kept');
   other.exec('ROLLBACK');
   other.close();
-  store.poll();
+  await store.poll();
   assert.equal(store.view.state, 'ok');
   store.stop();
 });

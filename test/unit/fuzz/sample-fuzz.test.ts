@@ -155,17 +155,17 @@ function assertContract(s: Sample): void {
   for (const v of Object.values(s.labels)) assert.equal(typeof v, 'string');
 }
 
-test('over 100,000 generated and mutated messages: never a crash, billed or on the DLQ with a reason, counts add up', { timeout: 600_000 }, (t) => {
+test('over 100,000 generated and mutated messages: never a crash, billed or on the DLQ with a reason, counts add up', { timeout: 600_000 }, async (t) => {
   const rateCard = loadRateCard();
   const preparer = new BatchPreparer(rateCard, LATE_LIMIT_MS);
-  const ledger = openLedger(ledgerPath);
-  const rateCardId = ledger.registerRateCard(rateCard);
+  const ledger = await openLedger(ledgerPath);
+  const rateCardId = await ledger.registerRateCard(rateCard);
   const totals = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, untouchedBilled: 0 };
   const billedIds = new Set<string>();
   let nextOffset = 0;
   try {
-    fc.assert(
-      fc.property(fc.array(generatedMessage, { minLength: 1, maxLength: 700, size: 'max' }), (generated) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(generatedMessage, { minLength: 1, maxLength: 700, size: 'max' }), async (generated) => {
         const messages: IncomingMessage[] = generated.map((g, i) => ({
           offset: String(nextOffset + i),
           key: g.key === null ? null : Buffer.from(g.key),
@@ -184,7 +184,7 @@ test('over 100,000 generated and mutated messages: never a crash, billed or on t
           assert.ok(REJECT_CODES.has(r.code), r.code);
           assert.ok(r.reason.length > 0);
         }
-        const result = ledger.applyBatch({
+        const result = await ledger.applyBatch({
           group: 'fuzz',
           topic: 'resource_usage',
           partition: 0,
@@ -212,12 +212,12 @@ test('over 100,000 generated and mutated messages: never a crash, billed or on t
       { numRuns: 400 },
     );
     // The ledger agrees with the sums: its DLQ counts, and its offset.
-    const dlq = ledger.dlqCounts().reduce((n, c) => n + c.count, 0);
+    const dlq = (await ledger.dlqCounts()).reduce((n, c) => n + c.count, 0);
     assert.equal(dlq, totals.rejected);
-    assert.equal(ledger.nextOffset('fuzz', 'resource_usage', 0), totals.messages);
+    assert.equal(await ledger.nextOffset('fuzz', 'resource_usage', 0), totals.messages);
     assert.equal(billedIds.size, totals.inserted);
   } finally {
-    ledger.close();
+    await ledger.close();
   }
   t.diagnostic(`messages ${totals.messages}: billed ${totals.inserted}, duplicates ${totals.duplicates}, DLQ ${totals.rejected}`);
   assert.ok(totals.messages >= 100_000, `only ${totals.messages} messages`);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openLedger, LedgerGapError } from '../../../src/ledger/index.js';
+import { LedgerGapError } from '../../../src/ledger/index.js';
+import { openSqliteLedger } from '../../../src/ledger/sqlite/sqlite-ledger.js';
 import { loadRateCard } from '../../../src/billing/rate-card.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import { ThreadLedgerWriter } from '../../../src/worker/ledger-writer.js';
@@ -12,8 +13,8 @@ const NOW = Date.now();
 
 test('the ledger thread applies batches in order, reports results and refuses gaps', async () => {
   const path = tempLedgerPath();
-  const main = openLedger(path);
-  const rateCardId = main.registerRateCard(loadRateCard());
+  const main = openSqliteLedger(path);
+  const rateCardId = await main.registerRateCard(loadRateCard());
   const writer = await ThreadLedgerWriter.start(path);
   const preparer = new BatchPreparer(loadRateCard(), 7 * 86_400_000);
   const batch = (from: number, count: number) => {
@@ -34,9 +35,9 @@ test('the ledger thread applies batches in order, reports results and refuses ga
   );
   await assert.rejects(writer.apply(batch(30, 5)), (e: unknown) => e instanceof LedgerGapError && e.nextOffset === 22);
   await writer.close();
-  assert.equal(main.counter('samples'), 20);
-  assert.equal(main.nextOffset('g', 't', 0), 22);
-  main.close();
+  assert.equal((await main.counts()).samples, 20);
+  assert.equal(await main.nextOffset('g', 't', 0), 22);
+  await main.close();
 });
 
 test('a ledger thread that cannot open the ledger fails to start with the reason', async () => {

@@ -1,4 +1,4 @@
-// The ledger's schema, as numbered migrations. openLedger() applies the missing ones inside one
+// The SQLite ledger's schema, as numbered migrations. openSqliteLedger() applies the missing ones inside one
 // IMMEDIATE transaction, so two workers opening a new ledger at once apply each migration once;
 // every statement is also idempotent (IF NOT EXISTS), so running them twice changes nothing.
 //
@@ -112,7 +112,7 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
 
       CREATE TABLE IF NOT EXISTS counters (
-        name TEXT PRIMARY KEY,                   -- samples, duplicates
+        name TEXT PRIMARY KEY,                   -- samples, duplicates, dlq, lost, skipped
         value INTEGER NOT NULL
       ) WITHOUT ROWID;
     `,
@@ -130,6 +130,34 @@ export const MIGRATIONS: Migration[] = [
         sent_ms INTEGER NOT NULL,
         PRIMARY KEY (budget, period, threshold)
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 3,
+    description: "the ledger's identity, and the recovery command's record",
+    sql: `
+      -- Who this ledger is: a random id made once, at creation. The worker commits Kafka offsets with
+      -- it, and refuses a group's partition committed by another ledger.
+      CREATE TABLE IF NOT EXISTS ledger_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) WITHOUT ROWID;
+      INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('id', lower(hex(randomblob(16))));
+      INSERT OR IGNORE INTO ledger_meta (key, value) VALUES ('created_ms', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+
+      -- Every use of \`meter ledger offsets --reset-to-log\`: which partition moved from where to where,
+      -- how many offsets it passed over unbilled (also in counters.skipped), and why.
+      CREATE TABLE IF NOT EXISTS offset_resets (
+        id INTEGER PRIMARY KEY,
+        grp TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        partition INTEGER NOT NULL,
+        from_offset INTEGER NOT NULL,
+        to_offset INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+      );
     `,
   },
 ];

@@ -1,0 +1,122 @@
+// Connecting to a PostgreSQL ledger: the URL (never with a password: that goes in PGPASSWORD or a
+// PGPASSFILE, as for psql, so `ps` never shows it), a pool whose BIGINT and NUMERIC values come back
+// as exact BigInts, the schema migrated on open, and one-line errors that say what to do.
+import pg from 'pg';
+import { MeterError, UsageError, errorMessage } from '../../cli/errors.js';
+import { MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './schema.js';
+
+/** Is this --ledger value a PostgreSQL URL rather than a SQLite path? */
+export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target.trim());
+
+/**
+ * The URL as people may see it: user, host, port and database, nothing else (no password, no query
+ * parameters, which may hold key files or passwords).
+ */
+export function postgresLedgerName(url: string): string {
+  const u = new URL(url.trim());
+  const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
+  return `postgres://${user}${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+}
+
+/** Checks a --ledger PostgreSQL URL; a password in it is refused (it would show in `ps` and logs). */
+export function checkPostgresUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    throw new UsageError(`--ledger: ${JSON.stringify(url.replace(/:[^@/]*@/, ':***@'))} is not a URL; give postgres://USER@HOST:PORT/DATABASE`);
+  }
+  if (u.password || u.searchParams.has('password')) {
+    throw new UsageError(
+      `--ledger: do not put the PostgreSQL password in the URL (${postgresLedgerName(url)}); set PGPASSWORD or PGPASSFILE (a ~/.pgpass-style file) instead`,
+    );
+  }
+  if (!u.hostname) throw new UsageError(`--ledger: ${postgresLedgerName(url)} names no host; give postgres://USER@HOST:PORT/DATABASE`);
+}
+
+// BIGINT (int8) and NUMERIC (sums of BIGINT) as BigInt: exact, never through a float.
+const INT8 = 20;
+const NUMERIC = 1700;
+const exactTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8 || oid === NUMERIC) return (value: string) => BigInt(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export const IDLE_IN_TRANSACTION_MS = 10_000;
+export const LOCK_TIMEOUT_MS = 30_000;
+/** The longest a statement of a batch transaction may run (see apply.ts). */
+export const BATCH_STATEMENT_TIMEOUT_MS = 15_000;
+
+export function createPool(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url.trim(),
+    max: options.max ?? 4,
+    application_name: options.applicationName ?? 'meter',
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    types: exactTypes,
+    // A worker cut off the network mid-transaction keeps its partition's offset row locked for as
+    // long as its TCP connection lives (minutes, hours). The server ends such a session once it has
+    // waited this long for its client, so the partition's new owner goes on; a live worker's
+    // transaction never idles that long.
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+    // And the new owner waits this long for a lock at most, then retries the batch.
+    lock_timeout: LOCK_TIMEOUT_MS,
+  });
+  // A dropped idle connection is replaced on the next query; it must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** A PostgreSQL error as one line that says what to do. */
+export function describePgError(name: string, error: unknown): MeterError {
+  const code = (error as { code?: string }).code;
+  const text = errorMessage(error).split('\n')[0]!;
+  if (code === '28P01' || code === '28000' || /password/i.test(text)) {
+    return new MeterError(`ledger ${name}: ${text}; set the password in PGPASSWORD or PGPASSFILE (never in --ledger)`);
+  }
+  if (code === '3D000') return new MeterError(`ledger ${name}: ${text}; create it (createdb) or pass another --ledger`);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /timeout|connect/i.test(text)) {
+    return new MeterError(`ledger ${name} cannot be reached (${text}); start PostgreSQL or check --ledger`);
+  }
+  return new MeterError(`ledger ${name}: ${text}`);
+}
+
+/** Applies missing migrations under an advisory lock; read-only opens only check the version. */
+export async function migratePostgres(client: pg.PoolClient, name: string, readonly: boolean): Promise<void> {
+  const version = async (): Promise<number> => {
+    const exists = await client.query(`SELECT to_regclass('ledger_meta') IS NOT NULL AS ok`);
+    if (!exists.rows[0].ok) return 0;
+    const r = await client.query(`SELECT value FROM ledger_meta WHERE key = 'schema_version'`);
+    return r.rows.length ? Number(r.rows[0].value) : 0;
+  };
+  if (readonly) {
+    const v = await version();
+    if (v === 0) throw new MeterError(`ledger ${name} is not a meter ledger (no schema); run \`meter worker --ledger ${name}\` to create one`);
+    if (v > PG_SCHEMA_VERSION) throw new MeterError(`ledger ${name} has schema v${v}, newer than this meter (v${PG_SCHEMA_VERSION}); upgrade meter`);
+    if (v < PG_SCHEMA_VERSION) throw new MeterError(`ledger ${name} has schema v${v}; run \`meter worker\` once to migrate it to v${PG_SCHEMA_VERSION}`);
+    return;
+  }
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const v = await version();
+    if (v > PG_SCHEMA_VERSION) throw new MeterError(`ledger ${name} has schema v${v}, newer than this meter (v${PG_SCHEMA_VERSION}); upgrade meter`);
+    for (const migration of PG_MIGRATIONS) {
+      if (migration.version <= v) continue;
+      await client.query(migration.sql);
+      await client.query(
+        `INSERT INTO ledger_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(migration.version)],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,228 @@
+// The worker's batch pipeline: each kafkajs batch is validated and priced (prepare.ts), its invalid
+// messages sent to the DLQ, and the rest queued for the ledger writer, at most maxInFlight at a time,
+// while kafkajs fetches on. The ledger decides what is applied: it skips what it has, and refuses a
+// batch past its offset (then the partition is read again from the ledger's offset) or a log behind
+// it (then the partition stops: partition-recovery.ts). Failed transactions back off and retry.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MeterError, errorMessage } from '../cli/errors.js';
+import { LedgerGapError, LogBehindLedgerError, type ApplyResult } from '../ledger/index.js';
+import type { Logger } from '../log/logger.js';
+import { dlqTopicFor } from './dlq.js';
+import type { LedgerWriter } from './ledger-writer.js';
+import type { OffsetCommitter } from './offset-committer.js';
+import type { LogOffsets, PartitionRecovery } from './partition-recovery.js';
+import type { BatchPreparer, IncomingMessage, Rejected } from './prepare.js';
+import type { WorkerCounters } from './status.js';
+
+/** What the pipeline needs of a kafkajs eachBatch payload. */
+export interface BatchPayload {
+  batch: {
+    partition: number;
+    highWatermark: string;
+    messages: IncomingMessage[];
+    firstOffset(): string | null;
+    lastOffset(): string;
+    offsetLag(): string;
+  };
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  isStale(): boolean;
+}
+
+export interface BatchPipelineOptions {
+  group: string;
+  topic: string;
+  rateCardId: number;
+  preparer: Pick<BatchPreparer, 'prepare'>;
+  writer: Pick<LedgerWriter, 'apply'>;
+  sendToDlq: (partition: number, rejects: Rejected[]) => Promise<void>;
+  committer: Pick<OffsetCommitter, 'ack' | 'flush'>;
+  recovery: Pick<PartitionRecovery, 'ready' | 'stop' | 'retentionGapUpTo' | 'retentionGapFound' | 'retentionGapCrossed'>;
+  seek: (partition: number, offset: number) => void;
+  ledgerOffset: (partition: number) => Promise<number | undefined>;
+  logOffsets: () => Promise<Map<number, LogOffsets>>;
+  counters: WorkerCounters;
+  logger: Logger;
+  /** The worker cannot go on: stop it with this error. */
+  fatal: (error: Error) => void;
+  onBatch?: (result: ApplyResult & { partition: number; lag: number }) => void;
+  /** Batches queued for the writer before the consumer waits. */
+  maxInFlight?: number;
+  /** Consecutive failed transactions (other than gaps) before the worker gives up. */
+  maxConsecutiveFailures?: number;
+  now?: () => number;
+}
+
+const MAX_IN_FLIGHT = 3;
+const MAX_CONSECUTIVE_FAILURES = 10;
+
+export class BatchPipeline {
+  private readonly inFlight = new Set<Promise<void>>();
+  private active = 0;
+  private stopping = false;
+  private consecutiveFailures = 0;
+  private readonly retryAfter = new Map<number, number>();
+  /** The ledger's next offset per partition, as of the latest result: a hint, the ledger checks. */
+  private readonly nextHint = new Map<number, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: BatchPipelineOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The partition was admitted at the ledger's next offset (an assignment, or a resume after the
+   * recovery command moved it back): the hint starts from there, never from an older result.
+   */
+  admitted(partition: number, nextOffset: number): void {
+    this.nextHint.set(partition, nextOffset);
+  }
+
+  /** Stops taking batches: those in hand still reach the ledger. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Waits for the batches in hand and queued. */
+  async drain(): Promise<void> {
+    while (this.active > 0 || this.inFlight.size > 0) await Promise.race([sleep(20), ...this.inFlight]);
+  }
+
+  readonly eachBatch = async ({ batch, resolveOffset, heartbeat, isStale }: BatchPayload): Promise<void> => {
+    const o = this.options;
+    this.active++;
+    try {
+      const partition = batch.partition;
+      if (!(await o.recovery.ready(partition))) return;
+      // Backing off after a failed transaction, heartbeating so the group keeps us.
+      while (!this.stopping && this.now() < (this.retryAfter.get(partition) ?? 0)) {
+        await sleep(Math.min(1000, (this.retryAfter.get(partition) ?? 0) - this.now()));
+        await heartbeat();
+      }
+      if (this.stopping || isStale()) return;
+      const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset());
+      const lastOffset = Number(batch.lastOffset());
+      const highWatermark = Number(batch.highWatermark);
+      const hint = this.nextHint.get(partition);
+      if (hint !== undefined && highWatermark < hint) {
+        // The log now ends before what the ledger has: stop before sending anything to the DLQ.
+        o.recovery.stop(new LogBehindLedgerError(partition, highWatermark, hint));
+        return;
+      }
+      const lag = Number(batch.offsetLag());
+      o.counters.lag.set(partition, lag);
+      // Everything is prepared: the ledger skips what it has inside its transaction. (Skipping here on
+      // a hint could drop messages the ledger no longer has, after the recovery command moved it back.)
+      const prepared = o.preparer.prepare(batch.messages, this.now());
+      // To the DLQ before the ledger moves past them: a crash in between sends them again.
+      if (prepared.rejects.length > 0) await o.sendToDlq(partition, prepared.rejects);
+      const rejectCodes = [...new Set(prepared.rejects.map((r) => r.code))];
+      const gapUpTo = o.recovery.retentionGapUpTo(partition);
+      const retentionGap = gapUpTo !== undefined && fetchedOffset <= gapUpTo;
+      if (gapUpTo !== undefined && !retentionGap) o.recovery.retentionGapCrossed(partition);
+      const job = o.writer
+        .apply({
+          group: o.group,
+          topic: o.topic,
+          partition,
+          fetchedOffset,
+          lastOffset,
+          highWatermark,
+          samples: prepared.samples,
+          rejects: prepared.rejects,
+          rateCardId: o.rateCardId,
+          retentionGap,
+        })
+        .then(
+          (result) => this.applied(partition, lag, result, rejectCodes),
+          (error: unknown) => this.failed(partition, error),
+        );
+      this.inFlight.add(job);
+      void job.then(() => this.inFlight.delete(job));
+      // kafkajs may fetch on from here; the ledger decides what is applied, and refuses gaps.
+      resolveOffset(batch.lastOffset());
+      while (this.inFlight.size >= (o.maxInFlight ?? MAX_IN_FLIGHT)) {
+        await Promise.race([...this.inFlight, sleep(1000)]);
+        await heartbeat();
+      }
+      await heartbeat();
+    } finally {
+      this.active--;
+    }
+  };
+
+  private applied(partition: number, lag: number, result: ApplyResult, rejectCodes: string[]): void {
+    const o = this.options;
+    this.consecutiveFailures = 0;
+    // Results only move the hint forward: a batch applied before a reset must not move it back up.
+    if (result.nextOffset > (this.nextHint.get(partition) ?? -1) || !this.nextHint.has(partition)) this.nextHint.set(partition, result.nextOffset);
+    o.counters.inserted += result.inserted;
+    o.counters.duplicates += result.duplicates;
+    o.counters.dlq += result.rejected;
+    o.counters.batches++;
+    if (result.rejected > 0) {
+      o.logger.warn('invalid messages sent to the DLQ', { partition, count: result.rejected, reasons: rejectCodes, dlq: dlqTopicFor(o.topic) });
+    }
+    o.committer.ack(partition, result.nextOffset);
+    void o.committer.flush();
+    o.onBatch?.({ ...result, partition, lag });
+  }
+
+  private failed(partition: number, error: unknown): void {
+    const o = this.options;
+    if (error instanceof LogBehindLedgerError) {
+      o.recovery.stop(error);
+      return;
+    }
+    if (error instanceof LedgerGapError) {
+      this.nextHint.set(partition, error.nextOffset);
+      o.logger.info('batch refused: one before it was not applied; reading again from the ledger offset', { partition, ledgerOffset: error.nextOffset });
+      if (o.recovery.retentionGapUpTo(partition) === undefined) {
+        void this.checkRetention(error).then((lost) => {
+          if (!lost) void this.seekToLedger(partition);
+        });
+        return;
+      }
+    } else {
+      this.consecutiveFailures++;
+      o.logger.error('ledger transaction failed; the batch will be read again', { partition, error: errorMessage(error) });
+      this.retryAfter.set(partition, this.now() + Math.min(30_000, 250 * 2 ** this.consecutiveFailures));
+      if (this.consecutiveFailures >= (o.maxConsecutiveFailures ?? MAX_CONSECUTIVE_FAILURES)) {
+        o.fatal(new MeterError(`ledger writes keep failing (${errorMessage(error)}); the ledger is consistent, fix the cause and start again`));
+        return;
+      }
+    }
+    void this.seekToLedger(partition);
+  }
+
+  /** A refused batch past the ledger: was what lies between deleted by retention? Then count it lost and go on. */
+  private async checkRetention(gap: LedgerGapError): Promise<boolean> {
+    const o = this.options;
+    try {
+      const low = (await o.logOffsets()).get(gap.partition)?.low ?? 0;
+      if (gap.nextOffset >= low) return false;
+      o.recovery.retentionGapFound(gap.partition, low);
+      o.logger.error('messages were deleted by retention before the worker read them; they cannot be billed', {
+        partition: gap.partition,
+        fromOffset: gap.nextOffset,
+        toOffset: low - 1,
+        count: low - gap.nextOffset,
+      });
+      if (!this.stopping) o.seek(gap.partition, low);
+      return true;
+    } catch (error) {
+      o.logger.debug('cannot read the log start offset', { error: errorMessage(error) });
+      return false;
+    }
+  }
+
+  private async seekToLedger(partition: number): Promise<void> {
+    const o = this.options;
+    try {
+      const offset = await o.ledgerOffset(partition);
+      if (offset !== undefined && !this.stopping) o.seek(partition, offset);
+    } catch (error) {
+      o.logger.debug('seek to the ledger offset failed', { partition, error: errorMessage(error) });
+    }
+  }
+}
