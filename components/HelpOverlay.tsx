@@ -1,7 +1,7 @@
 // The help overlay (?): every key, from the same table the key map follows.
 import { Box, Text } from 'ink';
 import { KEY_HELP } from '../src/console/ui-state.js';
-import { truncate } from '../src/console/format.js';
+import { truncate } from '../src/format/index.js';
 
 export function HelpOverlay({ width, height }: { width: number; height: number }) {
   const keyWidth = Math.max(...KEY_HELP.map(([k]) => k.length));

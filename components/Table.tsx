@@ -1,10 +1,9 @@
-// A small table of our own: column widths from content (src/console/table-layout.ts), cells cut with
+// A small table of our own: column widths from content (src/format/table-layout.ts), cells cut with
 // an ellipsis, and only the rows that fit are rendered (and measured). The selected row gets a marker ("›") and
 // inverse video; every line is at most `width` columns, so nothing ever wraps.
 import { memo, useMemo, useRef } from 'react';
 import { Box, Text, Transform } from 'ink';
-import { layoutColumns, type ColumnSpec } from '../src/console/table-layout.js';
-import { fit, isPlainAscii, textWidth } from '../src/console/format.js';
+import { fit, isPlainAscii, layoutColumns, textWidth, type ColumnSpec } from '../src/format/index.js';
 import { useTheme, type Tone } from './Theme.js';
 
 export interface TableColumn<Row> {
