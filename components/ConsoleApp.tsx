@@ -15,18 +15,8 @@ import { StatusLine } from './StatusLine.js';
 import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
 import { UiActionsContext, UiStateContext, type UiActions } from './UiContexts.js';
 import { costRows, fleetRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
-import {
-  actionForKey,
-  initialUiState,
-  reduceUi,
-  resolveCursor,
-  SORT_LABELS,
-  splitKeys,
-  type KeyPress,
-  type PaneId,
-  type UiState,
-  type ViewContext,
-} from '../src/console/ui-state.js';
+import { initialUiState, reduceUi, resolveCursor, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
+import { actionForKey, splitKeys, type KeyPress } from '../src/console/keys.js';
 
 export interface ConsoleAppProps {
   source: SnapshotSource;
