@@ -9,7 +9,8 @@ import { TabBar } from './TabBar.js';
 import { FleetPane } from './FleetPane.js';
 import { CostPane, budgetBlockRows } from './CostPane.js';
 import { LagPane } from './LagPane.js';
-import { DetailView } from './DetailView.js';
+import { DetailView, detailChartColumns } from './DetailView.js';
+import type { DetailRequest } from '../src/console/history-store.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { StatusLine } from './StatusLine.js';
 import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
@@ -28,8 +29,8 @@ export interface ConsoleAppProps {
   initialUi?: Partial<UiState>;
   /** The cost pane's grouping changed ("machine" or "label:KEY"): the ledger store computes it. */
   onCostByChange?: (by: string) => void;
-  /** The detail view opened on a machine, or closed (null): the data side adds its full history. */
-  onDetailChange?: (machine: string | null) => void;
+  /** The detail view opened on a machine, changed range or width, or closed (null): the data side reads its history. */
+  onDetailChange?: (request: DetailRequest | null) => void;
   onQuit?: () => void;
 }
 
@@ -106,7 +107,9 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     uiRef.current = next;
     setUi(next);
     if (next.costBy !== previous.costBy) onCostByChange?.(next.costBy);
-    if (next.detail !== previous.detail) onDetailChange?.(next.detail);
+    if (next.detail !== previous.detail || (next.detail !== null && next.historyRange !== previous.historyRange)) {
+      onDetailChange?.(next.detail === null ? null : { machine: next.detail, range: next.historyRange, chartColumns: chartColumnsRef.current });
+    }
     if (next.quit && !previous.quit) {
       onQuit?.();
       exit();
@@ -128,6 +131,17 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     },
     { isActive: !readOnly },
   );
+
+  // The data side reads the detail view's history for its machine, range and chart width.
+  // (At once from a key press, in apply(); here when the terminal's width changes the chart's.)
+  const chartColumns = detailChartColumns(columns);
+  const chartColumnsRef = useRef(chartColumns);
+  useEffect(() => {
+    if (chartColumnsRef.current === chartColumns) return;
+    chartColumnsRef.current = chartColumns;
+    const current = uiRef.current;
+    if (current.detail !== null) onDetailChange?.({ machine: current.detail, range: current.historyRange, chartColumns });
+  }, [chartColumns]);
 
   const activeTheme = useMemo(() => theme ?? makeTheme(true), [theme]);
   const at = (pane: PaneId) => resolveCursor(ui.cursors[pane], keys[pane], pageSize[pane]);

@@ -70,7 +70,10 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
     const { createKafka } = await import('../kafka/client.js');
     (await import('../console/live-terminal.js')).renderLiveOnTerminal();
     const { runOnce, runInteractive } = await import('../console/run-console.js');
+    // Commands are the top layer: the one place that hands the screen (components/) to the data side.
+    const { consoleScreen } = await import('../../components/screen.js');
     const options = {
+      screen: consoleScreen,
       // Nothing may print over the screen: kafkajs logs nowhere.
       kafka: createKafka(connection, silentLogger),
       brokers: connection.brokers,

@@ -3,6 +3,8 @@
 // turn a snapshot plus the UI state (filter, sort) into the rows a pane shows.
 import type { LagStatus } from './lag-status.js';
 import { STATUS_RANK } from './lag-status.js';
+import type { Coverage, DayCost, HistoryPoint } from './history.js';
+import type { HistoryRange } from './ui-state.js';
 
 export type BrokerState = 'connecting' | 'connected' | 'reconnecting';
 
@@ -31,13 +33,24 @@ export interface MachineRow {
 /** Samples a sparkline can show (the fleet pane's trend column is at most this wide). */
 export const SPARK_POINTS = 24;
 
-/** The whole recent history of one machine: for the detail view's charts. */
-export interface MachineHistory {
+/** The detail view's history of one machine: the range's points, and the period's coverage and cost per day. */
+export interface DetailHistory {
   machine: string;
-  /** Window ends (epoch ms), CPU % and memory %, oldest first, equal lengths. */
-  ends: readonly number[];
-  cpu: readonly number[];
-  mem: readonly number[];
+  range: HistoryRange;
+  /** The chart's time span and resolution (null: one point per sample window). */
+  from: number;
+  to: number;
+  stepMs: number | null;
+  /**
+   * ok: from the HistorySource, extended by the live tail; loading or error: the source has not
+   * answered (yet); tail-only: the console has no HistorySource, so only what the tail saw.
+   */
+  state: 'ok' | 'loading' | 'error' | 'tail-only';
+  message?: string;
+  /** Oldest first. */
+  points: readonly HistoryPoint[];
+  coverage: Coverage | null;
+  costPerDay: readonly DayCost[] | null;
 }
 
 export interface CostLine {
@@ -147,8 +160,8 @@ export interface ConsoleSnapshot {
   labelKeys: readonly string[];
   /** Live tail throughput, samples per second. */
   tailRate: number | null;
-  /** Full history of the machine the detail view shows (the UI says which), else null. */
-  detail: MachineHistory | null;
+  /** History of the machine the detail view shows (the UI says which), else null. */
+  detail: DetailHistory | null;
   /** The rate card's budgets, if it has any. */
   budgets: readonly BudgetRow[];
   /** Under `meter up`: its processes that died. */
