@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
+import { SlidingRate } from './sliding-rate.js';
 
 export interface MachineTrace {
   machine: string;
@@ -59,7 +60,7 @@ export class TopicTail {
   /** Next offset to read per partition, and the end offsets to reach for catchUp(). */
   private readonly position = new Map<number, number>();
   private targets: Map<number, number> | undefined;
-  private rateWindow: Array<{ at: number; received: number }> = [];
+  private readonly arrivals = new SlidingRate(10_000);
   private readonly now: () => number;
 
   constructor(private readonly options: TopicTailOptions) {
@@ -167,6 +168,7 @@ export class TopicTail {
   private onBatch({ batch }: EachBatchPayload): void {
     const now = this.now();
     const limits = { now, lateLimitMs: DEFAULT_LATE_LIMIT_MS };
+    const before = this.received;
     for (const message of batch.messages) {
       const checked = checkSample(message.value, message.key?.toString('utf8'), limits);
       if (checked.ok) {
@@ -176,6 +178,7 @@ export class TopicTail {
         this.invalid++;
       }
     }
+    this.arrivals.record(now, this.received - before);
     const last = batch.lastOffset();
     if (batch.messages.length > 0) this.position.set(batch.partition, Number(last) + 1);
     this.changed();
@@ -232,12 +235,7 @@ export class TopicTail {
 
   /** Samples per second over the last ~10 s. */
   rate(): number | null {
-    const now = this.now();
-    this.rateWindow.push({ at: now, received: this.received });
-    while (this.rateWindow.length > 2 && this.rateWindow[0]!.at < now - 10_000) this.rateWindow.shift();
-    const first = this.rateWindow[0]!;
-    if (now - first.at < 1000) return null;
-    return ((this.received - first.received) * 1000) / (now - first.at);
+    return this.arrivals.rate(this.now());
   }
 
   private async teardown(): Promise<void> {
