@@ -55,23 +55,27 @@ function gapLines(gaps: readonly Gap[], width: number, lines: number): string[] 
 /** Items joined with two spaces into at most `lines` lines; the last line says how many were left out. */
 function packItems(items: readonly string[], width: number, lines: number, more: (n: number) => string): string[] {
   const out: string[] = [];
-  let line = '';
+  let line: string[] = [];
+  const join = (parts: string[]) => parts.join('  ');
   for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    const next = line ? `${line}  ${item}` : item;
-    if (textWidth(next) <= width) {
-      line = next;
+    if (textWidth(join([...line, items[i]!])) <= width) {
+      line.push(items[i]!);
       continue;
     }
     if (out.length + 1 >= lines) {
-      const rest = more(items.length - i);
-      out.push(textWidth(`${line}  ${rest}`) <= width ? `${line}  ${rest}` : truncate(line, width));
+      // The last line: make room for "… N more" by leaving out items from its end.
+      let left = items.length - i;
+      while (line.length > 0 && textWidth(join([...line, more(left)])) > width) {
+        line.pop();
+        left++;
+      }
+      out.push(truncate(join([...line, more(left)]), width));
       return out;
     }
-    out.push(line);
-    line = item;
+    out.push(join(line));
+    line = [items[i]!];
   }
-  if (line) out.push(line);
+  if (line.length) out.push(join(line));
   return out;
 }
 
@@ -113,7 +117,7 @@ export function DetailView({ name, machine, history, currency, now, width, heigh
   let status = '';
   if (!own || own.state === 'loading') status = 'reading history…';
   else if (own.state === 'error') status = own.message ?? 'history cannot be read';
-  else if (own.state === 'tail-only') status = 'no ledger history in this build: what the live tail saw since the console started';
+  else if (own.state === 'tail-only') status = 'live tail only (no ledger history in this build)';
   const cov = own?.coverage;
   const covered = cov && cov.to > cov.from ? (cov.coveredMs / (cov.to - cov.from)) * 100 : null;
   return (

@@ -63,7 +63,7 @@ export function LagPane({ lag, rows, group, width, height, selected, scroll, act
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate-end">
-        <Text dimColor>{truncate(summary, width)}</Text>
+        <Text dimColor>{truncate(summary, Math.max(0, width - lag.status.length))}</Text>
         <Text color={theme.tone(STATUS_TONE[lag.status])} bold>
           {lag.status}
         </Text>
