@@ -77,7 +77,10 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   const snapshot = ui.paused ? frozen.current : live;
 
   const fleet = useMemo(() => fleetRows(snapshot.machines, ui.filter, ui.sort.fleet), [snapshot.machines, ui.filter, ui.sort.fleet]);
-  const cost = useMemo(() => costRows(snapshot.costs, snapshot.machines, ui.filter, ui.sort.cost), [snapshot.costs, snapshot.machines, ui.filter, ui.sort.cost]);
+  // The machines matter to the cost lines only for filtering by label: otherwise they are left out of
+  // the dependencies, so a new tail sample does not re-sort the cost lines.
+  const filterMachines = ui.filter && snapshot.costs?.by === 'machine' ? snapshot.machines : null;
+  const cost = useMemo(() => costRows(snapshot.costs, filterMachines ?? [], ui.filter, ui.sort.cost), [snapshot.costs, filterMachines, ui.filter, ui.sort.cost]);
   const lag = useMemo(() => lagRows(snapshot.lag, ui.sort.lag), [snapshot.lag, ui.sort.lag]);
 
   const split = rows >= 30 && ui.detail === null && !ui.help && ui.pane !== 'lag';

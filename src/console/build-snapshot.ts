@@ -19,6 +19,8 @@ export interface SnapshotInputs {
   intervalMs: number;
   tail: {
     machines: ReadonlyMap<string, MachineTrace>;
+    /** Machines whose traces changed since the last build; absent: look at every machine. */
+    changed?: ReadonlySet<string>;
     state: 'connecting' | 'running' | 'reconnecting';
     message?: string;
     rate: number | null;
@@ -52,6 +54,7 @@ interface CachedRow {
   recent: readonly HistoryPoint[] | undefined;
   cost: MachineCost | undefined;
   stale: boolean;
+  lastSeen: number | null;
   row: MachineRow;
 }
 
@@ -105,54 +108,103 @@ export class SnapshotBuilder {
   }
 
   private rows = new Map<string, CachedRow>();
+  /** Where each machine's row is in `machines`. */
+  private index = new Map<string, number>();
   private machines: MachineRow[] = [];
   private labelKeys: string[] = [];
   private reconnectingSince: number | null = null;
+  private seen: { ledger: unknown; sparklines: unknown; intervalMs: number } = { ledger: null, sparklines: null, intervalMs: 0 };
+
+  /** The row of one machine: the cached one when nothing it shows changed. */
+  private row(name: string, input: SnapshotInputs, staleAfter: number): CachedRow {
+    const trace = input.tail.machines.get(name);
+    const cost = input.ledger.machines.get(name);
+    const tailSeen = trace && trace.ends.length > 0 ? trace.ends[trace.ends.length - 1]! : null;
+    const lastSeen = Math.max(tailSeen ?? -Infinity, cost?.lastSeen ?? -Infinity);
+    const seen = Number.isFinite(lastSeen) ? lastSeen : null;
+    const stale = seen === null || input.now - seen > staleAfter;
+    const recent = input.history?.sparklines.get(name);
+    const cached = this.rows.get(name);
+    if (cached && cached.trace === trace && cached.traceVersion === (trace?.version ?? -1) && cached.cost === cost && cached.stale === stale && cached.recent === recent) {
+      return cached;
+    }
+    const last = trace ? trace.cpu.length - 1 : -1;
+    const row: MachineRow = {
+      machine: name,
+      labels: trace?.labels ?? cost?.labels ?? {},
+      cpu: trace && last >= 0 ? trace.cpu[last]! : null,
+      mem: trace && last >= 0 ? trace.mem[last]! : null,
+      // Only what the sparkline shows: copying whole histories of a big fleet every frame is
+      // most of what the garbage collector would otherwise have to clean up.
+      cpuHistory: sparkValues(trace, recent),
+      cores: trace?.cores ?? null,
+      memTotalBytes: trace?.memTotalBytes ?? null,
+      lastSeen: seen,
+      stale,
+      costPerHour: cost?.costPerHour ?? null,
+      periodCost: cost?.periodCost ?? null,
+      forecast: cost?.forecast ?? null,
+    };
+    return { trace, traceVersion: trace?.version ?? -1, recent, cost, stale, lastSeen: seen, row };
+  }
+
+  /**
+   * Rows for every machine. When the tail says which machines changed (and the ledger's and the
+   * history's maps are the ones of the last build), only those rows are looked at, plus rows turning
+   * stale: the work per frame follows what arrived, not the size of the fleet.
+   */
+  private buildRows(input: SnapshotInputs): boolean {
+    const staleAfter = STALE_INTERVALS * input.intervalMs;
+    const sparklines = input.history?.sparklines ?? null;
+    const full =
+      !input.tail.changed || input.ledger.machines !== this.seen.ledger || sparklines !== this.seen.sparklines || input.intervalMs !== this.seen.intervalMs;
+    this.seen = { ledger: input.ledger.machines, sparklines, intervalMs: input.intervalMs };
+    if (full) {
+      const names = new Set<string>([...input.tail.machines.keys(), ...input.ledger.machines.keys()]);
+      let changed = names.size !== this.rows.size;
+      const next = new Map<string, CachedRow>();
+      for (const name of names) {
+        const r = this.row(name, input, staleAfter);
+        if (r !== this.rows.get(name)) changed = true;
+        next.set(name, r);
+      }
+      this.rows = next;
+      if (changed) {
+        this.machines = [...next.values()].map((c) => c.row);
+        this.index = new Map([...next.keys()].map((name, i) => [name, i]));
+      }
+      return changed;
+    }
+    let machines: MachineRow[] | null = null;
+    const update = (name: string) => {
+      const before = this.rows.get(name);
+      const r = this.row(name, input, staleAfter);
+      if (r === before) return;
+      this.rows.set(name, r);
+      machines ??= this.machines.slice();
+      const at = this.index.get(name);
+      if (at === undefined) {
+        this.index.set(name, machines.length);
+        machines.push(r.row);
+      } else machines[at] = r.row;
+    };
+    for (const name of input.tail.changed!) update(name);
+    // Silence makes a row stale without any data arriving: a cheap pass over the cached rows.
+    const horizon = input.now - staleAfter;
+    for (const [name, c] of this.rows) {
+      const stale = c.lastSeen === null || c.lastSeen < horizon;
+      if (stale !== c.stale) update(name);
+    }
+    if (machines) this.machines = machines;
+    return machines !== null;
+  }
 
   build(input: SnapshotInputs): ConsoleSnapshot {
     const { now, intervalMs } = input;
-    const staleAfter = STALE_INTERVALS * intervalMs;
-    const names = new Set<string>([...input.tail.machines.keys(), ...input.ledger.machines.keys()]);
-    let changed = names.size !== this.rows.size;
-    const next = new Map<string, CachedRow>();
-    for (const name of names) {
-      const trace = input.tail.machines.get(name);
-      const cost = input.ledger.machines.get(name);
-      const tailSeen = trace && trace.ends.length > 0 ? trace.ends[trace.ends.length - 1]! : null;
-      const lastSeen = Math.max(tailSeen ?? -Infinity, cost?.lastSeen ?? -Infinity);
-      const seen = Number.isFinite(lastSeen) ? lastSeen : null;
-      const stale = seen === null || now - seen > staleAfter;
-      const recent = input.history?.sparklines.get(name);
-      const cached = this.rows.get(name);
-      if (cached && cached.trace === trace && cached.traceVersion === (trace?.version ?? -1) && cached.cost === cost && cached.stale === stale && cached.recent === recent) {
-        next.set(name, cached);
-        continue;
-      }
-      changed = true;
-      const last = trace ? trace.cpu.length - 1 : -1;
-      const row: MachineRow = {
-        machine: name,
-        labels: trace?.labels ?? cost?.labels ?? {},
-        cpu: trace && last >= 0 ? trace.cpu[last]! : null,
-        mem: trace && last >= 0 ? trace.mem[last]! : null,
-        // Only what the sparkline shows: copying whole histories of a big fleet every frame is
-        // most of what the garbage collector would otherwise have to clean up.
-        cpuHistory: sparkValues(trace, recent),
-        cores: trace?.cores ?? null,
-        memTotalBytes: trace?.memTotalBytes ?? null,
-        lastSeen: seen,
-        stale,
-        costPerHour: cost?.costPerHour ?? null,
-        periodCost: cost?.periodCost ?? null,
-        forecast: cost?.forecast ?? null,
-      };
-      next.set(name, { trace, traceVersion: trace?.version ?? -1, recent, cost, stale, row });
-    }
-    this.rows = next;
+    const changed = this.buildRows(input);
     if (changed) {
-      this.machines = [...next.values()].map((c) => c.row);
       const keys = new Set<string>();
-      for (const m of this.machines) for (const k of Object.keys(m.labels)) keys.add(k);
+      for (const m of this.machines) for (const k in m.labels) keys.add(k);
       const sorted = [...keys].sort();
       if (sorted.join('\u0000') !== this.labelKeys.join('\u0000')) this.labelKeys = sorted;
     }

@@ -170,7 +170,7 @@ export class ConsoleHub implements SnapshotSource {
       topic,
       group,
       intervalMs,
-      tail: { machines: this.tail.machines, state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
+      tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
       ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet, budgets: this.ledger.budgets },
       pipeline: this.options.pipeline?.problems(),
       lag: { view: this.lag.view, health: this.lag.health },

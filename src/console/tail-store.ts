@@ -61,6 +61,8 @@ export class TopicTail {
   private readonly position = new Map<number, number>();
   private targets: Map<number, number> | undefined;
   private readonly arrivals = new SlidingRate(10_000);
+  /** Machines whose traces changed since drainChanged() was last called. */
+  private changedMachines = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly options: TopicTailOptions) {
@@ -222,6 +224,14 @@ export class TopicTail {
       trace.mem.splice(0, drop);
     }
     trace.version++;
+    this.changedMachines.add(sample.machine);
+  }
+
+  /** The machines whose traces changed since the last call (for building only their rows). */
+  drainChanged(): ReadonlySet<string> {
+    const changed = this.changedMachines;
+    this.changedMachines = new Set();
+    return changed;
   }
 
   /** True once every partition has been read up to the end offsets seen at the first join. */

@@ -151,3 +151,26 @@ test('sparklines start filled from the source, and the tail takes over as it fil
 });
 
 const PERIOD = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+
+test('told which machines changed, the builder rebuilds only their rows, and still marks rows that went stale', () => {
+  const t = tail(10);
+  for (const m of ['a', 'b', 'c']) t.add(sample(m, NOW - 5000));
+  const builder = new SnapshotBuilder();
+  const costs = new Map<string, MachineCost>();
+  const first = builder.build({ ...inputs(t.machines, costs), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  t.add(sample('b', NOW));
+  const second = builder.build({ ...inputs(t.machines, costs, NOW + 1000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  const row = (s: typeof first, m: string) => s.machines.find((r) => r.machine === m)!;
+  assert.equal(row(second, 'a'), row(first, 'a'), 'a did not change: same row object');
+  assert.notEqual(row(second, 'b'), row(first, 'b'));
+  assert.equal(row(second, 'b').lastSeen, NOW);
+  assert.deepEqual(second.machines.map((r) => r.machine), ['a', 'b', 'c'], 'rows keep their places');
+  // 3 intervals later, with nothing new from a or c: they turn stale though no data arrived.
+  const later = builder.build({ ...inputs(t.machines, costs, NOW + 16_000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.deepEqual(later.machines.map((r) => [r.machine, r.stale]), [['a', true], ['b', true], ['c', true]]);
+  const quiet = builder.build({ ...inputs(t.machines, costs, NOW + 16_500), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.equal(quiet.machines, later.machines, 'nothing changed: the same rows array');
+  t.add(sample('d', NOW + 17_000));
+  const added = builder.build({ ...inputs(t.machines, costs, NOW + 17_000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.deepEqual(added.machines.map((r) => r.machine), ['a', 'b', 'c', 'd'], 'a new machine is added');
+});
