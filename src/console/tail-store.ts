@@ -32,6 +32,11 @@ export interface TopicTailOptions {
   backfillMs: number;
   /** Samples kept per machine. */
   maxPoints: number;
+  /**
+   * Read what is there and come back at once, rather than wait up to a second for a fuller fetch:
+   * for a one-shot snapshot, which ends as soon as it has caught up.
+   */
+  eager?: boolean;
   /** Called (at most once per tick of the caller's choosing) when anything changed. */
   onChange?: () => void;
   now?: () => number;
@@ -60,7 +65,7 @@ export class TopicTail {
   /** Next offset to read per partition, and the end offsets to reach for catchUp(). */
   private readonly position = new Map<number, number>();
   private targets: Map<number, number> | undefined;
-  private readonly arrivals = new SlidingRate(10_000);
+  private readonly arrivals = new SlidingRate();
   /** Machines whose traces changed since drainChanged() was last called. */
   private changedMachines = new Set<string>();
   private readonly now: () => number;
@@ -104,8 +109,8 @@ export class TopicTail {
       allowAutoTopicCreation: false,
       // Fetch in batches of up to a second of traffic rather than message by message: the screen
       // shows at most a frame or two a second, and a big fleet costs far less CPU this way.
-      minBytes: 64 * 1024,
-      maxWaitTimeInMs: 1000,
+      minBytes: this.options.eager ? 1 : 64 * 1024,
+      maxWaitTimeInMs: this.options.eager ? 100 : 1000,
       sessionTimeout: 10_000,
       heartbeatInterval: 3000,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => !this.stopped },
@@ -243,7 +248,7 @@ export class TopicTail {
     return true;
   }
 
-  /** Samples per second over the last ~10 s. */
+  /** Samples per second over the last ~30 s. */
   rate(): number | null {
     return this.arrivals.rate(this.now());
   }
