@@ -32,6 +32,8 @@ export interface ConsoleHubOptions {
   /** How far back the tail starts reading, and how many samples it keeps per machine. */
   backfillMs?: number;
   maxPoints?: number;
+  /** A one-shot: the tail fetches what is there at once instead of batching a second of traffic. */
+  eagerTail?: boolean;
   now?: () => number;
   /** Under `meter up`: the processes it runs, so the header can show one that died. */
   pipeline?: { problems(): PipelineProblem[] };
@@ -92,6 +94,7 @@ export class ConsoleHub implements SnapshotSource {
       kafka: options.kafka,
       topic: options.topic,
       backfillMs: options.backfillMs ?? backfill,
+      eager: options.eagerTail,
       maxPoints,
       onChange,
       now: this.now,
@@ -135,9 +138,10 @@ export class ConsoleHub implements SnapshotSource {
 
   /** Starts the stores and the frame clock. The tail connects in the background. */
   start(): void {
-    this.ledger.start();
-    this.lag.start();
+    // Kafka first: its connections and the group join go on while the ledger is read (synchronously).
     void this.tail.start();
+    this.lag.start();
+    this.ledger.start();
     const tick = () => {
       const now = this.now();
       const second = Math.floor(now / 1000);

@@ -70,7 +70,10 @@ export async function runOnce(o: RunConsoleOptions): Promise<void> {
       lagPollMs: ONCE_LAG_POLL_MS,
       lagWindowMs: ONCE_LAG_WINDOW_MS,
       // The last few intervals are enough to know who is alive and how busy.
-      backfillMs: (STALE_INTERVALS + 1) * o.intervalMs,
+      // Every machine that is not stale has a sample in the last 3 intervals; stale ones are known
+      // from the ledger.
+      backfillMs: STALE_INTERVALS * o.intervalMs,
+      eagerTail: true,
       maxPoints: 60,
     }),
   );
