@@ -86,7 +86,9 @@ const dir = mkdtempSync(join(tmpdir(), 'meter-bench-console-'));
 const env = { ...process.env, METER_HOME: dir, METER_LOG_LEVEL: 'warn' };
 const children: ChildProcess[] = [];
 const sessions: string[] = [];
-const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+// A tmux server of its own: sessions of other work on the machine (and their clean-ups) cannot touch it.
+const socket = `meter-bench-console-${process.pid}`;
+const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 function meter(args: string[]): ChildProcess {
@@ -97,6 +99,7 @@ function meter(args: string[]): ChildProcess {
 
 function cleanup() {
   for (const s of sessions) tmux('kill-session', '-t', s);
+  tmux('kill-server');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
 }
 
