@@ -1,15 +1,5 @@
 #!/usr/bin/env node
-// The `meter` binary. A host agent is meant to be invisible on the machine it meters: it runs a few
-// hundred lines of JS every 5 s, so before anything is loaded it gets a small young generation and
-// no optimising compilers (compiling hot code costs more memory than it saves time here). With V8's
-// defaults an idle agent's RSS is ~1.6x a bare Node process; with these, ~1.4x. Other modes keep the
-// defaults, which are faster under load.
-import { setFlagsFromString } from 'node:v8';
-
-const [command] = process.argv.slice(2);
-if (command === 'agent' && !process.argv.some((a) => a.startsWith('--simulate'))) {
-  setFlagsFromString('--max-semi-space-size=1 --no-opt --no-sparkplug');
-}
-
+// The `meter` binary. A host agent's V8 flags are set where it is launched (the meter-agent bin,
+// `meter up`), not here: see src/agent/v8-flags.ts.
 const { run } = await import('./cli/main.js');
 await run();

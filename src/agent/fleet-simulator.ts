@@ -27,7 +27,7 @@ const GIB = 2 ** 30;
 const PROFILES: Profile[] = ['idle', 'steady', 'busy', 'bursty', 'diurnal'];
 
 /** mulberry32: small, fast, good enough for load shapes. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

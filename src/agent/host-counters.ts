@@ -3,6 +3,7 @@
 // fall back to systeminformation, loaded lazily so the Linux agent never pays for it.
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { readBootId } from './boot.js';
 
 export interface CpuCounters {
   /** Cumulative busy time across all cores since boot, in seconds (user+nice+system+irq+softirq). */
@@ -65,12 +66,7 @@ export function parseMeminfo(text: string): MemoryReading {
 
 export function linuxHostCounters(): HostCounters {
   const ticks = clockTicksPerSecond();
-  let bootId = '';
-  try {
-    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    bootId = `btime:${/^btime (\d+)/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? 'unknown'}`;
-  }
+  const bootId = readBootId();
   return {
     cpu: async () => parseProcStat(readFileSync('/proc/stat', 'utf8'), ticks),
     memory: async () => parseMeminfo(readFileSync('/proc/meminfo', 'utf8')),
@@ -82,7 +78,6 @@ export function linuxHostCounters(): HostCounters {
 export async function portableHostCounters(): Promise<HostCounters> {
   const si = await import('systeminformation');
   const os = await import('node:os');
-  const bootTime = Math.round(Date.now() / 1000 - os.uptime());
   return {
     cpu: async () => {
       const cpus = os.cpus();
@@ -95,7 +90,7 @@ export async function portableHostCounters(): Promise<HostCounters> {
       // systeminformation's `active` is total - available; its `used` counts page cache.
       return { totalBytes: m.total, usedBytes: m.active };
     },
-    bootId: () => `boot:${Math.round(bootTime / 10)}`,
+    bootId: readBootId,
   };
 }
 

@@ -15,6 +15,8 @@ export interface PublisherOptions {
   logger: Logger;
   /** Messages per produce request. */
   batchSize?: number;
+  /** Called after each acknowledged send with its latency in seconds. */
+  onPublished?: (seconds: number) => void;
 }
 
 const MIN_BACKOFF_MS = 500;
@@ -32,6 +34,8 @@ export class Publisher {
   private backoffMs = MIN_BACKOFF_MS;
   /** Messages acknowledged by Kafka since start. */
   published = 0;
+  /** Epoch ms of the last acknowledged send (0: none yet). */
+  lastPublishMs = 0;
 
   constructor(private readonly options: PublisherOptions) {}
 
@@ -79,21 +83,25 @@ export class Publisher {
       }
       const batch = spool.peek(batchSize);
       if (batch.records.length === 0) {
-        // pending counts a record the reader cannot see yet (e.g. mid-append); look again soon.
+        // Only state markers before the next record: step over them; look again soon.
+        spool.ack(batch.next, 0);
         await sleep(100);
         continue;
       }
       const notice = setTimeout(() => this.enterOutage('no answer from the broker'), OUTAGE_NOTICE_MS);
       try {
         const producer = await this.connect();
+        const sentAt = performance.now();
         await producer.send({
           topic: this.options.topic,
           acks: -1,
           messages: batch.records.map((r) => ({ key: r.key, value: r.value })),
         });
         clearTimeout(notice);
+        this.options.onPublished?.((performance.now() - sentAt) / 1000);
         spool.ack(batch.next, batch.records.length);
         this.published += batch.records.length;
+        this.lastPublishMs = Date.now();
         this.backoffMs = MIN_BACKOFF_MS;
         if (this.outageSince !== undefined) {
           logger.info('broker reachable again; replaying the spool', {

@@ -1,14 +1,16 @@
 // `meter agent`: sample every interval, spool, publish. Sampling never waits on Kafka: a sample goes
 // to the on-disk spool first and the publisher drains the spool in the background.
+import { MeterError } from '../cli/errors.js';
 import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, type KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
-import { FleetSimulator } from './fleet-simulator.js';
+import type { AgentStats } from './agent-stats.js';
+import { systemClock, type Clock } from './clock.js';
 import { hostCounters } from './host-counters.js';
-import { HostSampler } from './host-sampler.js';
+import { warnIfKafkajsUnpatched } from './kafkajs-patch.js';
 import { Publisher } from './publisher.js';
+import { fleetSource, hostSource, sampleIntoSpool, type SampleSource } from './sample-source.js';
 import { Spool } from './spool.js';
-import type { Sample } from '../schema/sample.js';
 
 export interface AgentOptions {
   connection: KafkaConnection;
@@ -22,43 +24,47 @@ export interface AgentOptions {
   /** Number of virtual machines; 0 meters this host. */
   simulate: number;
   logger: Logger;
+  /** Serve Prometheus metrics here (`--metrics HOST:PORT`). */
+  metrics?: { host: string; port: number };
   /** Resolves when the agent should stop (a signal); defaults to SIGINT/SIGTERM. */
   stopSignal?: Promise<unknown>;
+  clock?: Clock;
 }
 
 const SHUTDOWN_FLUSH_MS = 3000;
 
-/** Where an interval's samples come from: this host, or a simulated fleet. */
-interface SampleSource {
-  take(): Promise<Sample[]>;
-  /** The samples just taken are on disk: the next window may start at their end. */
-  spooled(): void;
-  close(): void;
-}
-
-async function sampleSource(options: AgentOptions): Promise<SampleSource> {
-  if (options.simulate > 0) {
-    const fleet = new FleetSimulator({ count: options.simulate, start: Date.now(), labels: options.labels });
-    options.logger.info('simulating a fleet', { machines: options.simulate, first: fleet.machines[0]?.machine });
-    return { take: async () => fleet.next(Date.now()), spooled: () => {}, close: () => {} };
+/** The spool, or a one-line error when its directory cannot be used (permissions, a file in the way). */
+function openSpool(dir: string, maxBytes: number, logger: Logger): Spool {
+  try {
+    return Spool.open(dir, { maxBytes, logger });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code) throw error;
+    throw new MeterError(`--spool: cannot use ${dir} (${code}: ${(error as Error).message.split(',')[0]!.replace(`${code}: `, '')}); give a directory this user can write`, 2);
   }
-  const sampler = await HostSampler.create({
-    machine: options.machine,
-    labels: options.labels,
-    counters: await hostCounters(),
-    stateDir: options.spoolDir,
-    logger: options.logger,
-  });
-  return { take: async () => [await sampler.next()], spooled: () => sampler.commit(), close: () => sampler.close() };
 }
 
 export async function runAgent(options: AgentOptions): Promise<void> {
   const { logger } = options;
-  const spool = Spool.open(options.spoolDir, { maxBytes: options.spoolMaxBytes, logger });
+  const clock = options.clock ?? systemClock;
+  warnIfKafkajsUnpatched(logger);
+  const spool = openSpool(options.spoolDir, options.spoolMaxBytes, logger);
   if (spool.pending > 0) logger.info('spool holds samples from an earlier run; they go first', { pending: spool.pending });
 
   // The publisher says once per outage that it is spooling; kafkajs's per-retry errors would flood.
   const kafka = createKafka(options.connection, logger, { quiet: true });
+  const stats: AgentStats = {
+    samplesTaken: 0,
+    samplesPublished: () => publisher.published,
+    spoolBytes: () => spool.bytes,
+    spoolRecords: () => spool.pending,
+    droppedAtBound: () => spool.dropped,
+    lostInRecovery: () => spool.lostInRecovery,
+    lastPublishMs: () => publisher.lastPublishMs,
+    brokerConnected: () => publisher.connected,
+    clockSteps: () => source.clockSteps,
+    observePublish: undefined,
+  };
   const publisher = new Publisher({
     kafka,
     spool,
@@ -66,9 +72,15 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     partitions: options.partitions,
     logger,
     batchSize: options.simulate > 0 ? 2000 : 500,
+    onPublished: (seconds) => stats.observePublish?.(seconds),
   });
 
-  const source = await sampleSource(options);
+  const source: SampleSource =
+    options.simulate > 0
+      ? fleetSource({ count: options.simulate, labels: options.labels, logger, clock })
+      : await hostSource(spool, { machine: options.machine, labels: options.labels, counters: await hostCounters(), logger, clock });
+
+  const metricsServer = options.metrics ? await (await import('./agent-metrics.js')).serveAgentMetrics(options.metrics, stats, logger) : undefined;
 
   logger.info('agent started', {
     machine: options.simulate > 0 ? `${options.simulate} simulated` : options.machine,
@@ -76,33 +88,34 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     brokers: options.connection.brokers.join(','),
     intervalSeconds: options.intervalMs / 1000,
     spool: options.spoolDir,
+    ...(metricsServer ? { metrics: metricsServer.url } : {}),
   });
   publisher.start();
 
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> = Promise.resolve();
-  const startedAt = Date.now();
-  let tick = 0;
 
   const sampleOnce = async () => {
-    const samples = await source.take();
-    spool.append(samples.map((s) => ({ key: s.machine, value: JSON.stringify(s) })));
-    source.spooled();
+    stats.samplesTaken += await sampleIntoSpool(source, spool);
     publisher.notify();
-    logger.debug('sampled', { samples: samples.length, pending: spool.pending });
+    logger.debug('sampled', { pending: spool.pending });
   };
 
-  // Scheduled against the start time rather than chained, so the interval does not drift.
+  // Due times on the monotonic clock, counted from the start rather than chained, so the schedule
+  // neither drifts nor follows a wall-clock step. A tick that overran skips the times it missed.
+  const startedAt = clock.monoMs();
+  let tick = 0;
   const schedule = () => {
-    tick++;
+    const now = clock.monoMs();
+    tick = Math.max(tick + 1, Math.ceil((now - startedAt) / options.intervalMs));
     const due = startedAt + tick * options.intervalMs;
     timer = setTimeout(() => {
       ticking = sampleOnce().catch((error: Error) => logger.error('sampling failed', { error: error.message }));
       void ticking.then(() => {
         if (!stopping) schedule();
       });
-    }, Math.max(0, due - Date.now()));
+    }, Math.max(0, due - now));
   };
   schedule();
 
@@ -112,12 +125,11 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   await ticking;
   logger.info('stopping: flushing spooled samples', { pending: spool.pending });
   await publisher.stop(SHUTDOWN_FLUSH_MS);
+  await metricsServer?.close();
   spool.close();
-  source.close();
   logger.info('agent stopped', {
     published: publisher.published,
     leftInSpool: spool.pending,
     ...(spool.dropped ? { droppedAtBound: spool.dropped } : {}),
   });
 }
-

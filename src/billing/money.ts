@@ -90,3 +90,23 @@ export function memoryUsage(usedBytes: number, windowMs: number): { gibMs: numbe
 
 /** Joins the two memory columns back into byte-milliseconds. */
 export const memByteMs = (gibMs: bigint, remByteMs: bigint): bigint => (gibMs << 30n) + remByteMs;
+
+/**
+ * An integer from a database driver as a BigInt, exactly: better-sqlite3 gives numbers (or BigInts
+ * in safe-integers mode), pg gives int8 and numeric as strings. A number beyond 2^53 has already lost
+ * digits, so it is refused rather than passed on wrong.
+ */
+export function toBigInt(value: unknown, what: string): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  const shown = typeof value === 'number' && Number.isInteger(value) ? `${value} (beyond 2^53, digits lost)` : JSON.stringify(value);
+  throw new RangeError(`${what}: ${shown} is not an exact integer`);
+}
+
+/** The sum of BigInts (0n for none). */
+export function sumBigInt(values: Iterable<bigint>): bigint {
+  let total = 0n;
+  for (const v of values) total += v;
+  return total;
+}

@@ -40,8 +40,13 @@ export interface Plan {
   memory: PriceSpec;
 }
 
+/** Whose usage a card's tiers are counted on: the whole fleet, or each value of a label on its own. */
+export type BillingAccount = 'fleet' | { label: string };
+
 export interface RateCard {
   currency: string;
+  /** The billing account: tiers apply to each account's usage over the billing period. Default fleet. */
+  account: BillingAccount;
   cpu: PriceSpec;
   memory: PriceSpec;
   /** Tried in order; the first plan that matches a machine prices it, else the card's own prices. */
@@ -143,12 +148,26 @@ function defaultSpec(price: string): PriceSpec {
   return { mode: 'graduated', tiers: [{ upTo: null, price: parseDecimal(price, PRICE_DECIMALS)! }] };
 }
 
+/** `account: fleet` (the default), `account: team`, or the explicit `account: label:team`. */
+function parseAccount(value: unknown, check: Checker): BillingAccount {
+  if (value === undefined || value === null) return 'fleet';
+  const text = typeof value === 'string' ? value.trim() : '';
+  const label = text.startsWith('label:') ? text.slice('label:'.length).trim() : text;
+  if (text === 'fleet') return 'fleet';
+  if (!label || /[\s=]/.test(label)) {
+    check.fail('account', `${JSON.stringify(value)} is not a billing account; give fleet (the default) or a label name such as team`);
+  }
+  return { label };
+}
+
 function digestOf(card: Omit<RateCard, 'source' | 'digest'>): string {
   const spec = (s: PriceSpec) => ({
     mode: s.mode,
     tiers: s.tiers.map((t) => ({ upTo: t.upTo === null ? null : t.upTo.toString(), price: t.price.toString() })),
   });
   const canonical = JSON.stringify({
+    // Only a label account is hashed, so cards from before `account:` keep the digests they had.
+    ...(card.account === 'fleet' ? {} : { account: `label:${card.account.label}` }),
     currency: card.currency,
     cpu: spec(card.cpu),
     memory: spec(card.memory),
@@ -168,7 +187,8 @@ export function parseRateCard(document: unknown, source = 'rate card'): RateCard
   const check: Checker = new Checker(source);
   if (document === null || document === undefined) document = {};
   if (!isObject(document)) check.fail('', 'must be an object with currency, cpu, memory and plans');
-  check.keys(document, '', ['currency', 'cpu', 'memory', 'plans', 'budgets']);
+  check.keys(document, '', ['currency', 'account', 'cpu', 'memory', 'plans', 'budgets']);
+  const account = parseAccount(document.account, check);
   const currency = document.currency ?? DEFAULT_CURRENCY;
   if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) {
     check.fail('currency', `${JSON.stringify(currency)} is not a currency code; give three letters such as USD or EUR`);
@@ -221,7 +241,7 @@ export function parseRateCard(document: unknown, source = 'rate card'): RateCard
     });
   }
   const budgets = parseBudgets(document.budgets, (path, message) => check.fail(path, message));
-  const card = { currency: currency.toUpperCase(), cpu, memory, plans };
+  const card = { currency: currency.toUpperCase(), account, cpu, memory, plans };
   // Budgets do not price anything, so they are not part of the digest that charges are recorded with.
   return { ...card, budgets, source, digest: digestOf(card) };
 }
@@ -270,8 +290,15 @@ export function planFor(card: RateCard, machine: string, labels: Record<string, 
   );
 }
 
+/** The account a machine with these labels is billed in: "fleet", or "team=search" ("team=(none)" without the label). */
+export function accountOf(card: Pick<RateCard, 'account'>, labels: Readonly<Record<string, string>>): string {
+  if (card.account === 'fleet') return 'fleet';
+  return `${card.account.label}=${labels[card.account.label] ?? '(none)'}`;
+}
+
 /** A one-line description of a card, for logs. */
 export function describeRateCard(card: RateCard): string {
   const flat = (s: PriceSpec) => (s.tiers.length === 1 ? formatPrice(s.tiers[0]!.price) : `${s.tiers.length} ${s.mode} tiers`);
-  return `${card.currency} cpu ${flat(card.cpu)}/core-h, memory ${flat(card.memory)}/GiB-h, ${card.plans.length} plan(s) (${card.source})`;
+  const account = card.account === 'fleet' ? '' : `, account per ${card.account.label}`;
+  return `${card.currency} cpu ${flat(card.cpu)}/core-h, memory ${flat(card.memory)}/GiB-h, ${card.plans.length} plan(s)${account} (${card.source})`;
 }

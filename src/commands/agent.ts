@@ -7,6 +7,7 @@ import { kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '.
 import { defaultSpoolDir } from '../config/paths.js';
 import { createLogger } from '../log/logger.js';
 import { MAX_MACHINE_ID_LENGTH } from '../schema/sample.js';
+import { parseMetricsAddress } from '../metrics/address.js';
 
 interface AgentArgv extends KafkaArgv {
   topic: string;
@@ -17,6 +18,7 @@ interface AgentArgv extends KafkaArgv {
   'spool-max-mb': number;
   simulate: number;
   partitions: number;
+  metrics?: string;
 }
 
 export function parseLabels(values: string[]): Record<string, string> {
@@ -47,9 +49,14 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
         'spool-max-mb': { type: 'number', default: 256, describe: 'Spool bound in MiB; past it the oldest samples are dropped and counted' },
         simulate: { type: 'number', default: 0, describe: 'Publish N simulated machines instead of this host' },
         partitions: { type: 'number', default: 3, describe: 'Partitions when the agent has to create the topic' },
+        metrics: {
+          type: 'string',
+          describe: 'Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464)',
+        },
       })
       .example('$0 agent', 'meter this host every 5 s to 127.0.0.1:9092')
       .example('$0 agent --label team=search --label env=prod', 'with labels for invoices and budgets')
+      .example('$0 agent --metrics 0.0.0.0:9464', 'also serve Prometheus metrics for scraping')
       .example('$0 agent --simulate 200 --spool /tmp/sim-spool', 'a simulated fleet of 200 machines') as unknown as Argv<AgentArgv>,
   handler: async (argv) => {
     const intervalSeconds = positive('interval', argv.interval, { max: 86_400 });
@@ -62,6 +69,7 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
     }
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     const labels = parseLabels(argv.label.map(String));
+    const metrics = argv.metrics === undefined ? undefined : parseMetricsAddress(String(argv.metrics));
     const logger = createLogger({ fields: { mode: 'agent' } });
     const { runAgent } = await import('../agent/run-agent.js');
     await runAgent({
@@ -75,6 +83,7 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
       spoolMaxBytes: Math.round(spoolMaxMb * 1024 * 1024),
       simulate,
       logger,
+      metrics,
     });
   },
 };

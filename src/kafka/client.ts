@@ -2,9 +2,6 @@
 import { Kafka, type Admin, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { kafkaLogCreator, type Logger } from '../log/logger.js';
-import { applyRequestQueueFix } from './request-queue-fix.js';
-
-applyRequestQueueFix();
 
 export interface KafkaConnection {
   brokers: string[];

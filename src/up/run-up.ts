@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MeterError } from '../cli/errors.js';
 import type { Logger } from '../log/logger.js';
+import { AGENT_V8_FLAGS } from '../agent/v8-flags.js';
 import { Supervisor, type ChildSpec, type ChildStatus, type TroubledChild } from './supervisor.js';
 
 export interface UpOptions {
@@ -46,8 +47,8 @@ function localPort(brokers: string[]): number | undefined {
 }
 
 /** The command line that runs this same meter binary (also under tsx in tests). */
-function meterCommand(args: string[]): { command: string; args: string[] } {
-  return { command: process.execPath, args: [...process.execArgv, process.argv[1]!, ...args] };
+function meterCommand(args: string[], nodeFlags: readonly string[] = []): { command: string; args: string[] } {
+  return { command: process.execPath, args: [...nodeFlags, ...process.execArgv, process.argv[1]!, ...args] };
 }
 
 export async function runUp(o: UpOptions): Promise<number> {
@@ -84,7 +85,7 @@ export async function runUp(o: UpOptions): Promise<number> {
   const rates = o.rates ? ['--rates', o.rates] : [];
   const specs: ChildSpec[] = [
     { name: 'worker', ...meterCommand(['worker', ...kafkaArgs, '--group', o.group, '--ledger', o.ledgerPath, ...rates]), logFile: join(logsDir, 'worker.log') },
-    { name: 'agent', ...meterCommand(['agent', ...kafkaArgs, '--interval', String(o.intervalSeconds), '--machine', o.machine, '--label', 'source=meter-up']), logFile: join(logsDir, 'agent.log') },
+    { name: 'agent', ...meterCommand(['agent', ...kafkaArgs, '--interval', String(o.intervalSeconds), '--machine', o.machine, '--label', 'source=meter-up'], AGENT_V8_FLAGS), logFile: join(logsDir, 'agent.log') },
   ];
   if (o.fleet > 0) {
     specs.push({

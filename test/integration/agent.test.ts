@@ -1,13 +1,14 @@
 // The agent against a real broker, checked on the wire with kcat.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { spawnMeter, exited } from '../helpers/cli.js';
+import { spawnMeter, runMeter, exited } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { kcatReadTopic, type WireMessage } from '../helpers/kcat.js';
+import { recordProcBusy } from '../helpers/proc-stat.js';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../../src/schema/sample.js';
 
 let brokers = '';
@@ -132,20 +133,12 @@ test('--simulate publishes every virtual machine, each keyed by its name', async
   for (const machine of machines) assertContiguous(samples.filter((s) => s.machine === machine));
 });
 
-/** Cumulative busy seconds from /proc/stat, read independently of the agent's code. */
-function procBusySeconds(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / 100;
-}
-
 test('on a steady load the metered busy rate agrees with /proc/stat within 2%', async () => {
   const topic = unique('agent_accuracy');
   const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
   // A known load: one child spinning for the whole measurement.
   const spinner = spawn(process.execPath, ['-e', 'const end = Date.now() + 15000; while (Date.now() < end) {}'], { stdio: 'ignore' });
-  const readings: { t: number; busy: number }[] = [];
-  const reader = setInterval(() => readings.push({ t: Date.now(), busy: procBusySeconds() }), 50);
-  readings.push({ t: Date.now(), busy: procBusySeconds() });
+  const proc = recordProcBusy(50);
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'accuracy-1', '--spool', spool]);
   const output = collect(agent);
   try {
@@ -159,24 +152,25 @@ test('on a steady load the metered busy rate agrees with /proc/stat within 2%', 
   } finally {
     agent.kill('SIGTERM');
     await exited(agent);
-    clearInterval(reader);
+    proc.stop();
     spinner.kill();
   }
   const samples = validSamples(kcatReadTopic(brokers, topic)).slice(1, 8); // skip the start-up window
   assert.ok(samples.length >= 6, output());
-  // The /proc counter at a moment, interpolated between our own 50 ms readings.
-  const busyAt = (t: number) => {
-    const i = readings.findIndex((r) => r.t >= t);
-    assert.ok(i > 0, 'readings cover the window');
-    const a = readings[i - 1]!;
-    const b = readings[i]!;
-    return a.busy + ((b.busy - a.busy) * (t - a.t)) / Math.max(1, b.t - a.t);
-  };
   const from = samples[0]!.start;
   const to = samples.at(-1)!.end;
   const metered = samples.reduce((sum, s) => sum + s.cpu.busySeconds, 0) / ((to - from) / 1000);
-  const reference = (busyAt(to) - busyAt(from)) / ((to - from) / 1000);
+  const reference = (proc.busyAt(to) - proc.busyAt(from)) / ((to - from) / 1000);
   assert.ok(reference > 0.5, `the spinner keeps at least half a core busy (${reference})`);
   const error = Math.abs(metered - reference) / reference;
   assert.ok(error < 0.02, `metered ${metered.toFixed(4)} vs /proc ${reference.toFixed(4)} busy cores: ${(error * 100).toFixed(2)}% apart`);
+});
+
+test('a spool directory that cannot be used is a one-line error, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, '');
+  const r = runMeter(['agent', '--brokers', brokers, '--spool', join(file, 'spool')]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^meter: --spool: cannot use .*not-a-dir\/spool \(ENOTDIR: not a directory\); give a directory this user can write\n$/);
 });

@@ -10,6 +10,8 @@ import {
   memoryUsage,
   parseDecimal,
   CPU_UNITS_PER_CORE_HOUR,
+  sumBigInt,
+  toBigInt,
 } from '../../../src/billing/money.js';
 
 test('divRoundHalfUp rounds halves away from zero and everything else to nearest', () => {
@@ -64,4 +66,17 @@ test('busyMicros rounds seconds to whole microseconds', () => {
   assert.equal(busyMicros(12.5), 12_500_000);
   assert.equal(busyMicros(0.0000015), 2);
   assert.equal(busyMicros(0), 0);
+});
+
+test('integers from database drivers become BigInts exactly, or are refused', () => {
+  assert.equal(toBigInt(12, 'cpu'), 12n);
+  assert.equal(toBigInt(12n, 'cpu'), 12n);
+  assert.equal(toBigInt('123456789012345678901234567890', 'pg int8'), 123456789012345678901234567890n, "pg's int8 and numeric come as strings");
+  assert.equal(toBigInt('-5', 'x'), -5n);
+  assert.throws(() => toBigInt(2 ** 53 + 2, 'cpu_busy_us'), /^RangeError: cpu_busy_us: 9007199254740994 \(beyond 2\^53, digits lost\) is not an exact integer$/);
+  assert.throws(() => toBigInt(1.5, 'x'), /x: 1\.5 is not an exact integer/);
+  assert.throws(() => toBigInt('1e3', 'x'), /"1e3" is not an exact integer/);
+  assert.throws(() => toBigInt(null, 'x'), /null is not an exact integer/);
+  assert.equal(sumBigInt([2n ** 60n, 2n ** 60n, 1n]), 2n ** 61n + 1n, 'sums past 2^53 stay exact');
+  assert.equal(sumBigInt([]), 0n);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRateCard, parseRateCard, planFor, RateCardError } from '../../../src/billing/rate-card.js';
+import { accountOf, loadRateCard, parseRateCard, planFor, RateCardError } from '../../../src/billing/rate-card.js';
 import { UsageError } from '../../../src/cli/errors.js';
 import { repoRoot } from '../../helpers/cli.js';
 
@@ -114,4 +114,27 @@ test('unreadable and malformed files get one-line errors', () => {
   });
   // An empty file is an empty card: the defaults.
   assert.equal(loadRateCard(file('empty.yaml', '')).digest, loadRateCard().digest);
+});
+
+test('a card names its billing account: the fleet by default, or each value of a label', () => {
+  const fleet = parseRateCard({});
+  assert.equal(fleet.account, 'fleet');
+  assert.equal(accountOf(fleet, { team: 'search' }), 'fleet');
+  assert.equal(parseRateCard({ account: 'fleet' }).digest, fleet.digest, 'fleet is the default, not a new price');
+  const team = parseRateCard({ account: 'team' });
+  assert.deepEqual(team.account, { label: 'team' });
+  assert.deepEqual(parseRateCard({ account: 'label:team' }).account, { label: 'team' });
+  assert.equal(parseRateCard({ account: 'label:team' }).digest, team.digest);
+  assert.notEqual(team.digest, fleet.digest, 'the account changes what the tiers see, so it is part of the prices');
+  assert.equal(accountOf(team, { team: 'search', env: 'prod' }), 'team=search');
+  assert.equal(accountOf(team, { env: 'prod' }), 'team=(none)');
+  rejects({ account: 'team search' }, /^rate card r\.yaml: account: "team search" is not a billing account; give fleet \(the default\) or a label name such as team$/);
+  rejects({ account: 7 }, /^rate card r\.yaml: account: 7 is not a billing account/);
+  rejects({ account: 'label:' }, /account: "label:" is not a billing account/);
+  rejects({ account: 'team=search' }, /account: "team=search" is not a billing account/);
+});
+
+test('cards from before account: keep their digests', () => {
+  // Digests are stored in ledgers (rate_cards); a card without account must hash as it always did.
+  assert.equal(parseRateCard({}).digest, '51e614eb91b8244a84ab7b62f4e8b24ffc5c5b1e527c443771fdf5e3e9398c95');
 });
