@@ -6,7 +6,8 @@ import { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from './Theme.js';
 import type { DetailHistory, MachineRow } from '../src/console/snapshot.js';
-import type { DayCost, Gap } from '../src/console/history.js';
+import type { DayCost } from '../src/console/history.js';
+import type { TimeWindow } from '../src/billing/coverage.js';
 import { ago, duration, money, percent } from '../src/console/format.js';
 import { CHART_LABEL_WIDTH, timeChart } from '../src/console/charts.js';
 import { HISTORY_RANGES, type HistoryRange } from '../src/console/ui-state.js';
@@ -47,8 +48,8 @@ function resolution(h: DetailHistory): string {
 }
 
 /** "11-03 04:10–04:25 (15m)" for each gap, as many as fit on `lines` lines of `width`. */
-function gapLines(gaps: readonly Gap[], width: number, lines: number): string[] {
-  const items = gaps.map((g) => `${utc(g.from)}–${utc(g.to).slice(6)} (${duration((g.to - g.from) / 1000)})`);
+function gapLines(gaps: readonly TimeWindow[], width: number, lines: number): string[] {
+  const items = gaps.map((g) => `${utc(g.start)}–${utc(g.end).slice(6)} (${duration((g.end - g.start) / 1000)})`);
   return packItems(items, width, lines, (n) => `… ${n} more`);
 }
 

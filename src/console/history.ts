@@ -3,6 +3,7 @@
 // Also the pure pieces any source or the console needs: the range windows, coverage and gaps of
 // sample windows, and extending a chart with what the live tail saw since.
 import type { HistoryRange } from './ui-state.js';
+import { coverageGaps, coveredWindows, type TimeWindow } from '../billing/coverage.js';
 
 export type { HistoryRange } from './ui-state.js';
 
@@ -25,19 +26,14 @@ export interface HistoryWindow {
   period: { from: number; to: number };
 }
 
-/** One stretch of the period with no sample window covering it. */
-export interface Gap {
-  from: number;
-  to: number;
-}
-
 export interface Coverage {
   /** The part of the period that has passed: [from, to). */
   from: number;
   to: number;
   /** Milliseconds of it covered by sample windows. */
   coveredMs: number;
-  gaps: Gap[];
+  /** Stretches of the period no sample window covers. */
+  gaps: TimeWindow[];
 }
 
 export interface DayCost {
@@ -89,29 +85,14 @@ export function historyWindow(range: HistoryRange, now: number, period: { from: 
  * Coverage of [from, to) by sample windows ([start, end) each, in any order, overlapping or not):
  * the time covered, and the gaps of at least `minGapMs` (shorter ones still count as uncovered).
  */
-export function coverageOf(windows: Iterable<{ start: number; end: number }>, from: number, to: number, minGapMs = 0): Coverage {
-  const clipped: Array<[number, number]> = [];
-  for (const w of windows) {
-    const s = Math.max(from, w.start);
-    const e = Math.min(to, w.end);
-    if (e > s) clipped.push([s, e]);
-  }
-  clipped.sort((a, b) => a[0] - b[0]);
-  let coveredMs = 0;
-  const gaps: Gap[] = [];
-  let cursor = from;
-  for (const [s, e] of clipped) {
-    if (s > cursor) {
-      if (s - cursor >= minGapMs) gaps.push({ from: cursor, to: s });
-      coveredMs += e - s;
-      cursor = e;
-    } else if (e > cursor) {
-      coveredMs += e - cursor;
-      cursor = e;
-    }
-  }
-  if (to > cursor && to - cursor >= minGapMs) gaps.push({ from: cursor, to });
-  return { from, to, coveredMs, gaps };
+export function coverageOf(windows: Iterable<TimeWindow>, from: number, to: number, minGapMs = 0): Coverage {
+  const covered = coveredWindows(windows, from, to);
+  return {
+    from,
+    to,
+    coveredMs: covered.reduce((sum, w) => sum + (w.end - w.start), 0),
+    gaps: coverageGaps(covered, from, to).filter((g) => g.end - g.start >= minGapMs),
+  };
 }
 
 /** Buckets sample points by `stepMs` (each bucket at its end), averaging; null step keeps them. */

@@ -12,7 +12,7 @@ export function history(row: MachineRow, overrides: Partial<DetailHistory> = {})
     stepMs: null,
     state: 'ok',
     points: row.cpuHistory.map((cpu, k) => ({ at: NOW - (n - 1 - k) * 5000, cpu, mem: 30 + (cpu % 20), samples: 1 })),
-    coverage: { from: Date.UTC(2025, 10, 1), to: NOW, coveredMs: NOW - Date.UTC(2025, 10, 1) - 1_800_000, gaps: [{ from: NOW - 7_200_000, to: NOW - 5_400_000 }] },
+    coverage: { from: Date.UTC(2025, 10, 1), to: NOW, coveredMs: NOW - Date.UTC(2025, 10, 1) - 1_800_000, gaps: [{ start: NOW - 7_200_000, end: NOW - 5_400_000 }] },
     costPerDay: Array.from({ length: 27 }, (_, d) => ({ day: `2025-11-${String(d + 1).padStart(2, '0')}`, cost: (1 + d / 10).toFixed(6) })),
     ...overrides,
   };

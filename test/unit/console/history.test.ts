@@ -33,10 +33,10 @@ test('coverage: time covered by sample windows, overlaps counted once, gaps list
   const c = coverageOf(windows, 0, 100, 2);
   assert.equal(c.coveredMs, 20 + 10 + 9 + 10);
   assert.deepEqual(c.gaps, [
-    { from: 20, to: 30 },
-    { from: 50, to: 90 },
+    { start: 20, end: 30 },
+    { start: 50, end: 90 },
   ]);
-  assert.deepEqual(coverageOf([], 0, 100).gaps, [{ from: 0, to: 100 }]);
+  assert.deepEqual(coverageOf([], 0, 100).gaps, [{ start: 0, end: 100 }]);
 });
 
 test('bucketing averages by step, weighted by the samples in each point', () => {
