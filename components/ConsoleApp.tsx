@@ -9,24 +9,15 @@ import { TabBar } from './TabBar.js';
 import { FleetPane } from './FleetPane.js';
 import { CostPane, budgetBlockRows } from './CostPane.js';
 import { LagPane } from './LagPane.js';
-import { DetailView } from './DetailView.js';
+import { DetailView, detailChartColumns } from './DetailView.js';
+import type { DetailRequest } from '../src/console/history-store.js';
 import { HelpOverlay } from './HelpOverlay.js';
 import { StatusLine } from './StatusLine.js';
 import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
 import { UiActionsContext, UiStateContext, type UiActions } from './UiContexts.js';
 import { costRows, fleetRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
-import {
-  actionForKey,
-  initialUiState,
-  reduceUi,
-  resolveCursor,
-  SORT_LABELS,
-  splitKeys,
-  type KeyPress,
-  type PaneId,
-  type UiState,
-  type ViewContext,
-} from '../src/console/ui-state.js';
+import { initialUiState, reduceUi, resolveCursor, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
+import { actionForKey, splitKeys, type KeyPress } from '../src/console/keys.js';
 
 export interface ConsoleAppProps {
   source: SnapshotSource;
@@ -38,8 +29,8 @@ export interface ConsoleAppProps {
   initialUi?: Partial<UiState>;
   /** The cost pane's grouping changed ("machine" or "label:KEY"): the ledger store computes it. */
   onCostByChange?: (by: string) => void;
-  /** The detail view opened on a machine, or closed (null): the data side adds its full history. */
-  onDetailChange?: (machine: string | null) => void;
+  /** The detail view opened on a machine, changed range or width, or closed (null): the data side reads its history. */
+  onDetailChange?: (request: DetailRequest | null) => void;
   onQuit?: () => void;
 }
 
@@ -86,7 +77,10 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   const snapshot = ui.paused ? frozen.current : live;
 
   const fleet = useMemo(() => fleetRows(snapshot.machines, ui.filter, ui.sort.fleet), [snapshot.machines, ui.filter, ui.sort.fleet]);
-  const cost = useMemo(() => costRows(snapshot.costs, snapshot.machines, ui.filter, ui.sort.cost), [snapshot.costs, snapshot.machines, ui.filter, ui.sort.cost]);
+  // The machines matter to the cost lines only for filtering by label: otherwise they are left out of
+  // the dependencies, so a new tail sample does not re-sort the cost lines.
+  const filterMachines = ui.filter && snapshot.costs?.by === 'machine' ? snapshot.machines : null;
+  const cost = useMemo(() => costRows(snapshot.costs, filterMachines ?? [], ui.filter, ui.sort.cost), [snapshot.costs, filterMachines, ui.filter, ui.sort.cost]);
   const lag = useMemo(() => lagRows(snapshot.lag, ui.sort.lag), [snapshot.lag, ui.sort.lag]);
 
   const split = rows >= 30 && ui.detail === null && !ui.help && ui.pane !== 'lag';
@@ -116,7 +110,9 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     uiRef.current = next;
     setUi(next);
     if (next.costBy !== previous.costBy) onCostByChange?.(next.costBy);
-    if (next.detail !== previous.detail) onDetailChange?.(next.detail);
+    if (next.detail !== previous.detail || (next.detail !== null && next.historyRange !== previous.historyRange)) {
+      onDetailChange?.(next.detail === null ? null : { machine: next.detail, range: next.historyRange, chartColumns: chartColumnsRef.current });
+    }
     if (next.quit && !previous.quit) {
       onQuit?.();
       exit();
@@ -138,6 +134,17 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     },
     { isActive: !readOnly },
   );
+
+  // The data side reads the detail view's history for its machine, range and chart width.
+  // (At once from a key press, in apply(); here when the terminal's width changes the chart's.)
+  const chartColumns = detailChartColumns(columns);
+  const chartColumnsRef = useRef(chartColumns);
+  useEffect(() => {
+    if (chartColumnsRef.current === chartColumns) return;
+    chartColumnsRef.current = chartColumns;
+    const current = uiRef.current;
+    if (current.detail !== null) onDetailChange?.({ machine: current.detail, range: current.historyRange, chartColumns });
+  }, [chartColumns]);
 
   const activeTheme = useMemo(() => theme ?? makeTheme(true), [theme]);
   const at = (pane: PaneId) => resolveCursor(ui.cursors[pane], keys[pane], pageSize[pane]);

@@ -5,7 +5,8 @@ import { Box, Text } from 'ink';
 import { Table, type TableColumn } from './Table.js';
 import { useTheme } from './Theme.js';
 import type { BudgetRow, CostLine, CostView, LedgerView } from '../src/console/snapshot.js';
-import { budgetBar, money, quantity } from '../src/console/format.js';
+import { money, quantity } from '../src/console/format.js';
+import { budgetBar } from '../src/format/index.js';
 
 export interface CostPaneProps {
   costs: CostView | null;

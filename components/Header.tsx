@@ -11,7 +11,8 @@ import { Box, Text } from 'ink';
 import { useTheme } from './Theme.js';
 import { STATUS_TONE } from './LagPane.js';
 import type { ConsoleSnapshot } from '../src/console/snapshot.js';
-import { clock, count, duration, firstThatFits, money, rate, textWidth } from '../src/console/format.js';
+import { clock, duration, money, rate } from '../src/console/format.js';
+import { firstThatFits, textWidth, thousands } from '../src/format/index.js';
 
 export interface HeaderProps {
   snapshot: ConsoleSnapshot;
@@ -40,7 +41,7 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const pausedText = paused ? ' PAUSED ' : '';
   // Line 1: what is watched, as much of it as fits; the clock stays at the right edge.
   const room = width - 6 - badgeWidth - pausedText.length - time.length - 2;
-  const n = `${count(snapshot.machines.length)} machines`;
+  const n = `${thousands(snapshot.machines.length)} machines`;
   const staleText = stale ? ` (${stale} stale)` : '';
   const where = firstThatFits(
     [
@@ -55,7 +56,7 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   // Line 2: money and lag; the lag status is never the part that is cut.
   const currency = fleet.currency;
   const status = lag.state === 'loading' ? '…' : lag.status;
-  const lagText = `lag ${count(lag.totalLag)} `;
+  const lagText = `lag ${thousands(lag.totalLag)} `;
   const tail = snapshot.tailRate !== null ? ` · tail ${rate(snapshot.tailRate)}` : '';
   const ledgerOk = snapshot.ledger.state === 'ok';
   const perHour = money(fleet.costPerHour, currency);

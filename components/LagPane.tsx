@@ -6,7 +6,8 @@ import { Table, type TableColumn } from './Table.js';
 import { useTheme, type Tone } from './Theme.js';
 import type { LagPartitionRow, LagView } from '../src/console/snapshot.js';
 import type { LagStatus } from '../src/console/lag-status.js';
-import { count, duration, rate, truncate } from '../src/console/format.js';
+import { duration, rate } from '../src/console/format.js';
+import { thousands, truncate } from '../src/format/index.js';
 
 export interface LagPaneProps {
   lag: LagView;
@@ -23,9 +24,9 @@ export const STATUS_TONE: Record<LagStatus, Tone> = { OK: 'ok', WARN: 'warn', ST
 
 const COLUMNS: TableColumn<LagPartitionRow>[] = [
   { id: 'partition', header: 'PARTITION', align: 'right', cell: (r) => String(r.partition) },
-  { id: 'committed', header: 'COMMITTED', align: 'right', cell: (r) => (r.committed === null ? '—' : count(r.committed)) },
-  { id: 'end', header: 'END', align: 'right', cell: (r) => count(r.end) },
-  { id: 'lag', header: 'LAG', align: 'right', cell: (r) => (r.lag === null ? '—' : count(r.lag)) },
+  { id: 'committed', header: 'COMMITTED', align: 'right', cell: (r) => (r.committed === null ? '—' : thousands(r.committed)) },
+  { id: 'end', header: 'END', align: 'right', cell: (r) => thousands(r.end) },
+  { id: 'lag', header: 'LAG', align: 'right', cell: (r) => (r.lag === null ? '—' : thousands(r.lag)) },
   { id: 'rate', header: 'RATE', align: 'right', cell: (r) => rate(r.consumeRate), drop: 2 },
   { id: 'catchup', header: 'CATCH-UP', align: 'right', cell: (r) => duration(r.catchUpSeconds), drop: 3 },
   { id: 'status', header: 'STATUS', cell: (r) => r.status, tone: (r) => STATUS_TONE[r.status] },
@@ -58,11 +59,11 @@ export function LagPane({ lag, rows, group, width, height, selected, scroll, act
   else if (available >= 4) memberLines = Math.min(membersNeeded, Math.max(2, Math.floor(available / 3)));
   else memberLines = 0;
   const tableHeight = Math.min(tableNeeded, available - memberLines);
-  const summary = `  group ${group} (${lag.groupState}) · total lag ${count(lag.totalLag)} · `;
+  const summary = `  group ${group} (${lag.groupState}) · total lag ${thousands(lag.totalLag)} · `;
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate-end">
-        <Text dimColor>{truncate(summary, width)}</Text>
+        <Text dimColor>{truncate(summary, Math.max(0, width - lag.status.length))}</Text>
         <Text color={theme.tone(STATUS_TONE[lag.status])} bold>
           {lag.status}
         </Text>

@@ -3,7 +3,7 @@ import { memo } from 'react';
 import { Text } from 'ink';
 import { useTheme } from './Theme.js';
 import { useUiState } from './UiContexts.js';
-import { firstThatFits } from '../src/console/format.js';
+import { firstThatFits } from '../src/format/index.js';
 
 export interface StatusLineProps {
   /** Keys are not read (stdin is not a terminal): say how to get them. */

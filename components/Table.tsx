@@ -1,11 +1,11 @@
-// A small table of our own: column widths from content (src/console/table-layout.ts), cells cut with
-// an ellipsis, and only the rows that fit are rendered (and measured). The selected row gets a marker ("›") and
-// inverse video; every line is at most `width` columns, so nothing ever wraps.
-import { memo, useMemo, useRef } from 'react';
+// A small table of our own: column widths from content (src/format/table-layout.ts), cells cut with
+// an ellipsis, and only the rows that fit are rendered (and measured), as one text node. The selected
+// row gets a marker ("›") and inverse video; every line is at most `width` columns, so nothing wraps.
+import { useMemo, useRef } from 'react';
 import { Box, Text, Transform } from 'ink';
-import { layoutColumns, type ColumnSpec } from '../src/console/table-layout.js';
-import { fit, isPlainAscii, textWidth } from '../src/console/format.js';
+import { fit, layoutColumns, textWidth, type ColumnSpec } from '../src/format/index.js';
 import { useTheme, type Tone } from './Theme.js';
+import { glyphRuns, GLYPHS_OFF, GLYPHS_ON, styled } from './ansi.js';
 
 export interface TableColumn<Row> {
   id: string;
@@ -72,42 +72,6 @@ function measuredWidth<Row>(row: Row, column: TableColumn<Row>): number {
   return w;
 }
 
-interface Segment {
-  text: string;
-  tone?: Tone;
-  /** Applied to the text on its way to the terminal (same width): see TableColumn.glyphs. */
-  glyphs?: (text: string) => string;
-  /** All printable ASCII: may share a text node with its plain neighbours. */
-  ascii: boolean;
-}
-
-const TableRow = memo(
-  function TableRow({ segments, selected, width }: { segments: readonly Segment[]; selected: boolean; signature: string; width: number }) {
-    const theme = useTheme();
-    // Text nodes side by side: ink measures each on its own, so the plain ASCII runs stay on
-    // string-width's fast path and the few others are short.
-    return (
-      <Box flexDirection="row" width={width} height={1}>
-        {segments.map((s, i) => {
-          const text = (
-            <Text key={i} wrap="truncate-end" inverse={selected} color={theme.tone(s.tone)} dimColor={s.tone === 'muted' && !theme.color}>
-              {s.text}
-            </Text>
-          );
-          return s.glyphs ? (
-            <Transform key={i} transform={s.glyphs}>
-              {text}
-            </Transform>
-          ) : (
-            text
-          );
-        })}
-      </Box>
-    );
-  },
-  (a, b) => a.signature === b.signature && a.selected === b.selected && a.width === b.width,
-);
-
 export function Table<Row>({ columns, rows, rowKey, width, height, selected, scroll, active = true, rowTone, empty }: TableProps<Row>) {
   const bodyHeight = Math.max(0, height - 1);
   const start = Math.max(0, Math.min(scroll, Math.max(0, rows.length - bodyHeight)));
@@ -147,6 +111,36 @@ export function Table<Row>({ columns, rows, rowKey, width, height, selected, scr
     return '  ' + parts.join(' ');
   }, [columns, widths]);
 
+  // The body is one Text node: each row is a line with its styles written in (components/ansi.ts),
+  // so ink lays out and measures one node instead of several per row. A column with glyphs gets its
+  // ASCII stand-in marked, and the transform turns it into glyphs after ink has measured the text.
+  const theme = useTheme();
+  let glyphs: ((text: string) => string) | undefined;
+  const lines = visible.map((row, i) => {
+    const index = start + i;
+    const isSelected = active && index === selected;
+    const whole = rowTone?.(row);
+    const wholeStyle = { color: theme.tone(whole), dim: whole === 'muted' && !theme.color };
+    let line = styled(isSelected ? `${MARKER} ` : '  ', wholeStyle);
+    let first = true;
+    columns.forEach((c, ci) => {
+      const w = widths[ci];
+      if (w === null || w === undefined) return;
+      let cell = fit(c.cell(row, w), w, c.align);
+      const tone = c.tone?.(row) ?? whole;
+      if (c.glyphs) {
+        glyphs ??= c.glyphs;
+        cell = GLYPHS_ON + cell + GLYPHS_OFF;
+      }
+      line += (first ? '' : ' ') + styled(cell, { color: theme.tone(tone), dim: tone === 'muted' && !theme.color });
+      first = false;
+    });
+    // Under the selection bar, the whole width is inverse; elsewhere trailing padding is not drawn.
+    return isSelected ? styled(line, { inverse: true }) : line.replace(/ +((?:\u001b\[[0-9;]*m)*)$/, '$1');
+  });
+  const body = lines.join('\n');
+  const transform = glyphs;
+
   return (
     <Box flexDirection="column" width={width} height={Math.min(height, 1 + Math.max(visible.length, empty && rows.length === 0 ? 1 : 0))}>
       <Text wrap="truncate-end" bold>
@@ -157,40 +151,15 @@ export function Table<Row>({ columns, rows, rowKey, width, height, selected, scr
           {'  ' + empty}
         </Text>
       ) : null}
-      {visible.map((row, i) => {
-        const index = start + i;
-        const isSelected = active && index === selected;
-        const whole = rowTone?.(row);
-        // Adjacent plain ASCII cells of the same tone share one text node; a cell that is not plain
-        // ASCII (an ellipsis, a dash, a sparkline) gets its own, so only it is measured the slow way.
-        const marker = isSelected ? `${MARKER} ` : '  ';
-        const segments: Segment[] = [{ text: marker, tone: whole, ascii: !isSelected }];
-        let signature = '';
-        let first = true;
-        columns.forEach((c, ci) => {
-          const w = widths[ci];
-          if (w === null || w === undefined) return;
-          const cell = fit(c.cell(row, w), w, c.align);
-          const gap = first ? '' : ' ';
-          first = false;
-          const tone = c.tone?.(row) ?? whole;
-          const ascii = !c.glyphs && isPlainAscii(cell);
-          const last = segments[segments.length - 1]!;
-          if (last.tone === tone && last.ascii && ascii) last.text += gap + cell;
-          else if (last.tone === tone && last.ascii) {
-            last.text += gap;
-            segments.push({ text: cell, tone, ascii, glyphs: c.glyphs });
-          } else segments.push({ text: gap + cell, tone, ascii, glyphs: c.glyphs });
-        });
-        // Trailing padding is not drawn (less for ink to lay out), except under the selection bar.
-        if (!isSelected) {
-          const last = segments[segments.length - 1]!;
-          last.text = last.text.trimEnd();
-          if (last.text === '' && segments.length > 1) segments.pop();
-        }
-        for (const seg of segments) signature += `${seg.text}\u0000${seg.tone ?? ''}\u0000${seg.glyphs ? 'g' : ''}\u0001`;
-        return <TableRow key={rowKey(row)} segments={segments} selected={isSelected} signature={signature} width={width} />;
-      })}
+      {body ? (
+        transform ? (
+          <Transform transform={(line) => glyphRuns(line, transform)}>
+            <Text wrap="truncate-end">{body}</Text>
+          </Transform>
+        ) : (
+          <Text wrap="truncate-end">{body}</Text>
+        )
+      ) : null}
     </Box>
   );
 }

@@ -1,5 +1,6 @@
 // Renders an invoice as an aligned table (fits 80 columns), CSV (RFC 4180) or JSON.
 import type { Invoice } from './invoice.js';
+import { textTable, widestLine, type TextColumn } from '../format/index.js';
 
 export type InvoiceFormat = 'table' | 'csv' | 'json';
 
@@ -12,10 +13,6 @@ export function roundDecimalString(value: string, places: number): string {
   const digits = BigInt(whole + fraction.slice(0, places)) + (Number(fraction[places]) >= 5 ? 1n : 0n);
   const text = digits.toString().padStart(places + 1, '0');
   return places ? `${text.slice(0, -places)}.${text.slice(-places)}` : text;
-}
-
-function truncate(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, Math.max(1, width - 1))}…`;
 }
 
 export interface TableOptions {
@@ -31,8 +28,7 @@ export interface TableOptions {
 export function formatInvoiceTable(invoice: Invoice, options: TableOptions): string {
   const width = options.width ?? 80;
   const withForecast = invoice.forecast !== undefined;
-  const gap = '  ';
-  const render = (moneyPlaces: number, usagePlaces: number, keyWidth?: number): { lines: string[]; keyWidth: number } => {
+  const render = (moneyPlaces: number, usagePlaces: number, width?: number): string[] => {
     const titles = ['CORE-H', 'GIB-H', 'CPU', 'MEMORY', 'TOTAL', ...(withForecast ? ['FORECAST'] : [])];
     const rows = invoice.lines.map((l) => [
       l.key,
@@ -45,26 +41,18 @@ export function formatInvoiceTable(invoice: Invoice, options: TableOptions): str
     ]);
     const totalRow = [TOTAL_KEY, '', '', '', '', roundDecimalString(invoice.total, moneyPlaces)];
     if (withForecast) totalRow.push(roundDecimalString(invoice.forecast!, moneyPlaces));
-    const all = [[options.keyTitle, ...titles], ...rows, totalRow];
-    const widths = all[0]!.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
-    if (keyWidth !== undefined) widths[0] = keyWidth;
-    const line = (r: string[]) =>
-      r.map((cell, c) => (c === 0 ? truncate(cell, widths[0]!).padEnd(widths[0]!) : cell.padStart(widths[c]!))).join(gap).trimEnd();
-    const rule = '-'.repeat(widths.reduce((a, b) => a + b, 0) + gap.length * (widths.length - 1));
-    return { lines: [line(all[0]!), rule, ...rows.map(line), rule, line(totalRow)], keyWidth: widths[0]! };
+    const columns: TextColumn[] = [{ header: options.keyTitle, shrink: true, min: 8 }, ...titles.map((header): TextColumn => ({ header, align: 'right' }))];
+    return textTable(columns, [...rows, totalRow], { width, rulesBefore: [0, rows.length] });
   };
-  const longest = (lines: string[]) => Math.max(...lines.map((l) => l.length));
   let places: [number, number] = [6, 3];
-  let table = render(...places);
+  let body = render(...places);
   let note = '';
-  if (longest(table.lines) > width) {
+  if (widestLine(body) > width) {
     places = [2, 2];
-    table = render(...places);
     note = 'Amounts rounded to 0.01 here; --format json or csv has every digit.';
   }
-  const over = longest(table.lines) - width;
-  if (over > 0) table = render(...places, Math.max(8, table.keyWidth - over));
-  const body = table.lines;
+  // Long keys are cut (to 8 columns at least) so the table fits the width.
+  body = render(...places, width);
   const from = invoice.from.replace(':00.000Z', 'Z').replace('T00:00Z', '');
   const to = invoice.to.replace(':00.000Z', 'Z').replace('T00:00Z', '');
   const header = `Invoice ${from} to ${to} (UTC), ${invoice.currency}, ${invoice.lines.length} line(s)`;

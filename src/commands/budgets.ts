@@ -5,7 +5,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import type { BudgetStatus } from '../billing/index.js';
-import { budgetBar } from '../console/format.js';
+import { budgetBar, textTable } from '../format/index.js';
 
 interface BudgetsArgv {
   ledger?: string;
@@ -31,11 +31,8 @@ export function formatBudgetTable(statuses: BudgetStatus[]): string {
     s.level === 'over' ? 'OVER' : s.level === 'warn' ? 'WARN' : 'ok',
   ]);
   const head = ['BUDGET', 'ACTUAL', 'FORECAST', `LIMIT ${statuses[0]?.currency ?? ''}`.trim(), 'FCST%', 'FORECAST VS BUDGET', ''];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const right = new Set([1, 2, 3, 4]);
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
+  return textTable(head.map((header, i) => ({ header, align: right.has(i) ? 'right' : 'left' })), rows).join('\n') + '\n';
 }
 
 export const budgetsCommand: CommandModule<object, BudgetsArgv> = {

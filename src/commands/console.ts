@@ -6,6 +6,7 @@ import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type Kafk
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { silentLogger } from '../log/logger.js';
 import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
+import type { ConsoleScreen } from '../console/screen.js';
 
 interface ConsoleArgv extends KafkaArgv {
   topic: string;
@@ -19,6 +20,16 @@ interface ConsoleArgv extends KafkaArgv {
   json: boolean;
   'stats-file'?: string;
 }
+
+/** For --json, which draws nothing. */
+const noScreen: ConsoleScreen = {
+  showLive: () => {
+    throw new Error('meter console --json draws no screen');
+  },
+  snapshotText: () => {
+    throw new Error('meter console --json draws no screen');
+  },
+};
 
 /** --by: "machine" or "label:KEY". */
 export function parseCostBy(value: string): string {
@@ -74,7 +85,11 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
     const { createKafka } = await import('../kafka/client.js');
     (await import('../console/live-terminal.js')).renderLiveOnTerminal();
     const { runOnce, runInteractive } = await import('../console/run-console.js');
+    // Commands are the top layer: the one place that hands the screen (components/) to the data side.
+    // JSON needs no screen, and loading React and ink would only slow it down.
+    const screen = argv.json ? noScreen : (await import('../../components/screen.js')).consoleScreen;
     const options = {
+      screen,
       // Nothing may print over the screen: kafkajs logs nowhere.
       kafka: createKafka(connection, silentLogger),
       brokers: connection.brokers,

@@ -78,7 +78,9 @@ export const upCommand: CommandModule<object, UpArgv> = {
             const { createKafka } = await import('../kafka/client.js');
             (await import('../console/live-terminal.js')).renderLiveOnTerminal();
             const { runInteractive } = await import('../console/run-console.js');
+            const { consoleScreen } = await import('../../components/screen.js');
             await runInteractive({
+              screen: consoleScreen,
               kafka: createKafka({ ...connection, clientId: 'meter-console' }, silentLogger),
               brokers,
               topic: argv.topic,

@@ -8,6 +8,11 @@ import { LagStore } from './lag-store.js';
 import { LedgerStore } from './ledger-store.js';
 import { emptySnapshot, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
 import { TopicTail } from './tail-store.js';
+import { HistoryStore, type DetailRequest } from './history-store.js';
+import type { HistoryPoint, HistorySource } from './history.js';
+import { billingPeriod } from '../billing/index.js';
+import { STALE_INTERVALS } from './build-snapshot.js';
+import { SPARK_POINTS } from './snapshot.js';
 
 export interface ConsoleHubOptions {
   kafka: Kafka;
@@ -27,14 +32,23 @@ export interface ConsoleHubOptions {
   /** How far back the tail starts reading, and how many samples it keeps per machine. */
   backfillMs?: number;
   maxPoints?: number;
+  /** A one-shot: the tail fetches what is there at once instead of batching a second of traffic. */
+  eagerTail?: boolean;
   now?: () => number;
   /** Under `meter up`: the processes it runs, so the header can show one that died. */
   pipeline?: { problems(): PipelineProblem[] };
+  /**
+   * History from the ledger for the detail view and the sparklines. Without one, the detail view
+   * shows what the live tail saw, and the tail reads further back to fill the sparklines itself.
+   */
+  history?: HistorySource;
 }
 
 import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
 
 export { DEFAULT_REFRESH_MS, DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_LAG_WINDOW_MS, DEFAULT_MAX_POINTS } from './defaults.js';
+
+const NO_SPARKLINES: ReadonlyMap<string, readonly HistoryPoint[]> = new Map();
 
 export class ConsoleHub implements SnapshotSource {
   readonly tail: TopicTail;
@@ -46,7 +60,9 @@ export class ConsoleHub implements SnapshotSource {
   private dirty = true;
   private timer: NodeJS.Timeout | undefined;
   private lastBuiltSecond = 0;
-  private detailMachine: string | null = null;
+  private detailRequest: DetailRequest | null = null;
+  readonly history: HistoryStore | null;
+  private sparkMachines = 0;
   private readonly now: () => number;
   /** Time spent building each snapshot and handing it to React, for the benchmark. */
   readonly frameTimes: number[] = [];
@@ -61,11 +77,24 @@ export class ConsoleHub implements SnapshotSource {
       this.dirty = true;
     };
     const maxPoints = options.maxPoints ?? DEFAULT_MAX_POINTS;
+    this.history = options.history
+      ? new HistoryStore({
+          source: options.history,
+          period: (now) => billingPeriod(now),
+          sparkPoints: SPARK_POINTS,
+          sparkSinceMs: 2 * SPARK_POINTS * options.intervalMs,
+          onChange,
+          now: this.now,
+        })
+      : null;
+    // Enough for staleness and the sparklines, without reading minutes of a big fleet at start; with
+    // a history source the sparklines come from it, and a few intervals are enough.
+    const backfill = options.history ? (STALE_INTERVALS + 1) * options.intervalMs : Math.min(maxPoints * options.intervalMs, 2 * 60_000);
     this.tail = new TopicTail({
       kafka: options.kafka,
       topic: options.topic,
-      // Enough history for the sparklines, without reading minutes of a big fleet at start.
-      backfillMs: options.backfillMs ?? Math.min(maxPoints * options.intervalMs, 2 * 60_000),
+      backfillMs: options.backfillMs ?? backfill,
+      eager: options.eagerTail,
       maxPoints,
       onChange,
       now: this.now,
@@ -109,9 +138,10 @@ export class ConsoleHub implements SnapshotSource {
 
   /** Starts the stores and the frame clock. The tail connects in the background. */
   start(): void {
-    this.ledger.start();
-    this.lag.start();
+    // Kafka first: its connections and the group join go on while the ledger is read (synchronously).
     void this.tail.start();
+    this.lag.start();
+    this.ledger.start();
     const tick = () => {
       const now = this.now();
       const second = Math.floor(now / 1000);
@@ -129,6 +159,7 @@ export class ConsoleHub implements SnapshotSource {
     this.dirty = false;
     this.lastBuiltSecond = Math.floor(now / 1000);
     this.snapshot = this.build(now);
+    this.fillSparklines();
     this.pendingFrameAt ??= started;
     for (const listener of this.listeners) listener();
     this.frameTimes.push(performance.now() - started);
@@ -143,27 +174,45 @@ export class ConsoleHub implements SnapshotSource {
       topic,
       group,
       intervalMs,
-      tail: { machines: this.tail.machines, state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
+      tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
       ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet, budgets: this.ledger.budgets },
       pipeline: this.options.pipeline?.problems(),
       lag: { view: this.lag.view, health: this.lag.health },
-      detailMachine: this.detailMachine,
+      history: {
+        request: this.detailRequest,
+        answer: this.history?.detail ?? null,
+        hasSource: this.history !== null,
+        sparklines: this.history?.sparklines ?? NO_SPARKLINES,
+        period: billingPeriod(now),
+      },
     });
+  }
+
+  /** Asks the history source for the sparklines of machines that appeared since the last time. */
+  private fillSparklines(): void {
+    if (!this.history) return;
+    const count = this.tail.machines.size + this.ledger.machines.size;
+    if (count === this.sparkMachines) return;
+    this.sparkMachines = count;
+    this.history.fillSparklines(new Set([...this.tail.machines.keys(), ...this.ledger.machines.keys()]));
   }
 
   setCostBy(by: string): void {
     this.ledger.setCostBy(by);
   }
 
-  /** The UI opened (or closed) a machine's detail view: its full history goes into the snapshots. */
-  setDetail(machine: string | null): void {
-    if (machine === this.detailMachine) return;
-    this.detailMachine = machine;
+  /** The UI opened, changed or closed (null) the detail view: its history goes into the snapshots. */
+  setDetail(request: DetailRequest | null): void {
+    const current = this.detailRequest;
+    if (request === current || (request && current && request.machine === current.machine && request.range === current.range && request.chartColumns === current.chartColumns)) return;
+    this.detailRequest = request;
+    this.history?.setDetail(request);
     this.refresh();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.history?.stop();
     this.ledger.stop();
     await Promise.allSettled([this.tail.stop(), this.lag.stop()]);
   }

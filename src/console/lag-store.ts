@@ -6,6 +6,7 @@ import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import { evaluatePartition, OffsetHistory, worstStatus, lagOf } from './lag-status.js';
 import type { GroupMemberRow, LagPartitionRow, LagView } from './snapshot.js';
 import { firstLine } from './tail-store.js';
+import { isUnknownTopic } from './kafka-errors.js';
 
 export interface LagStoreOptions {
   kafka: Kafka;
@@ -143,7 +144,7 @@ export class LagStore {
       if (this.health.state !== 'connected') this.health = { state: 'connected', since: this.now() };
     } catch (error) {
       const message = firstLine(error);
-      const topicMissing = /does not host this topic|UNKNOWN_TOPIC|not found/i.test(message);
+      const topicMissing = isUnknownTopic(error);
       this.view = { ...this.view, state: 'error', message: topicMissing ? `topic ${topic} not found yet` : message };
       if (topicMissing) {
         // The broker answered: connected, there is just nothing to show yet.

@@ -2,14 +2,16 @@
 //
 // How long it waits: the tail starts reading at (now - 3 intervals), so it does not need new samples;
 // it is done when it has read up to the end offsets the topic had when it joined, the ledger has been
-// read, and the lag has been read three times a second apart (for rates and a status). It gives up
+// read, and the lag has been read three times 300 ms apart (for rates and a status). It gives up
 // after one interval plus 5 s (joining a consumer group alone can take 3 s on a stock broker) and
-// reports what it has. The lag status is judged over that short window.
+// reports what it has. The lag status is judged over that short window: offsets that do not move
+// with nobody owning them are STOP; a STALL needs a member that did not commit for 600 ms, so a
+// one-shot may call a slow committer stalled where the live console, judging 20 s, would not.
 import type { ConsoleHub } from './console-hub.js';
 import type { ConsoleSnapshot } from './snapshot.js';
 
-export const ONCE_LAG_POLL_MS = 1000;
-export const ONCE_LAG_WINDOW_MS = 2000;
+export const ONCE_LAG_POLL_MS = 300;
+export const ONCE_LAG_WINDOW_MS = 600;
 
 export function onceDeadlineMs(intervalMs: number): number {
   return intervalMs + 5000;
@@ -22,7 +24,7 @@ export async function collectOnce(hub: ConsoleHub, intervalMs: number): Promise<
   let everConnected = false;
   hub.start();
   for (;;) {
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
     const lag = hub.lag.view;
     if (hub.lag.health.state === 'connected') everConnected = true;
     const lagDone = lag.state === 'ok' && lag.polledAt !== null && lag.polledAt - started >= ONCE_LAG_WINDOW_MS;

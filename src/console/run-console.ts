@@ -3,18 +3,15 @@
 // through the silent logger, and console.* and Node's warnings are muted for the rest.
 import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createElement } from 'react';
-import { render, renderToString } from 'ink';
 import type { Kafka } from 'kafkajs';
 import type { RateCard } from '../billing/index.js';
 import { MeterError } from '../cli/errors.js';
-import { ConsoleApp } from '../../components/ConsoleApp.js';
-import { PlainSnapshot } from '../../components/PlainSnapshot.js';
-import { makeTheme, ThemeProvider } from '../../components/Theme.js';
 import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
 import { collectOnce, onceJson, ONCE_LAG_POLL_MS, ONCE_LAG_WINDOW_MS } from './once.js';
 import { STALE_INTERVALS } from './build-snapshot.js';
 import type { PipelineProblem } from './snapshot.js';
+import type { ConsoleScreen } from './screen.js';
+import type { HistorySource } from './history.js';
 
 export interface RunConsoleOptions {
   kafka: Kafka;
@@ -26,6 +23,10 @@ export interface RunConsoleOptions {
   intervalMs: number;
   refreshMs: number;
   costBy: string;
+  /** What draws: components/screen.tsx's consoleScreen (given by the command; see screen.ts). */
+  screen: ConsoleScreen;
+  /** History for the detail view and sparklines; none until the ledger serves it (the tail alone then). */
+  history?: HistorySource;
   /** One snapshot and exit: JSON or plain text. */
   once: boolean;
   json: boolean;
@@ -56,6 +57,7 @@ function hubOptions(o: RunConsoleOptions, extra: Partial<ConsoleHubOptions> = {}
     refreshMs: o.refreshMs,
     costBy: o.costBy,
     pipeline: o.pipeline,
+    history: o.history,
     ...extra,
   };
 }
@@ -68,7 +70,10 @@ export async function runOnce(o: RunConsoleOptions): Promise<void> {
       lagPollMs: ONCE_LAG_POLL_MS,
       lagWindowMs: ONCE_LAG_WINDOW_MS,
       // The last few intervals are enough to know who is alive and how busy.
-      backfillMs: (STALE_INTERVALS + 1) * o.intervalMs,
+      // Every machine that is not stale has a sample in the last 3 intervals; stale ones are known
+      // from the ledger.
+      backfillMs: STALE_INTERVALS * o.intervalMs,
+      eagerTail: true,
       maxPoints: 60,
     }),
   );
@@ -85,9 +90,7 @@ export async function runOnce(o: RunConsoleOptions): Promise<void> {
       stdout.write(JSON.stringify(onceJson(snapshot), null, 2) + '\n');
     } else {
       const width = stdout.isTTY && stdout.columns ? stdout.columns : 120;
-      const theme = makeTheme(!(o.env ?? process.env).NO_COLOR);
-      const tree = createElement(ThemeProvider, { theme }, createElement(PlainSnapshot, { snapshot, width }));
-      stdout.write(renderToString(tree, { columns: width }) + '\n');
+      stdout.write(o.screen.snapshotText(snapshot, { width, color: !(o.env ?? process.env).NO_COLOR }) + '\n');
     }
   } finally {
     await hub.stop();
@@ -186,26 +189,17 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
   // Whatever happens, give the terminal its screen back.
   process.once('exit', restore);
 
-  const app = render(
-    createElement(ConsoleApp, {
-      source: hub,
-      readOnly,
-      theme: makeTheme(!env.NO_COLOR),
-      initialUi: { costBy: o.costBy },
-      onCostByChange: (by: string) => hub.setCostBy(by),
-      onDetailChange: (machine: string | null) => hub.setDetail(machine),
-    }),
-    {
-      stdout,
-      stdin,
-      exitOnCtrlC: false,
-      patchConsole: false,
-      // Not incrementalRendering: in ink 6.8 it moves the frame down a line when frames end in a newline.
-      incrementalRendering: false,
-      maxFps: 20,
-      onRender: stats.onRender ? (metrics) => stats.onRender!(metrics.renderTime) : undefined,
-    },
-  );
+  const app = o.screen.showLive({
+    source: hub,
+    readOnly,
+    color: !env.NO_COLOR,
+    costBy: o.costBy,
+    onCostByChange: (by) => hub.setCostBy(by),
+    onDetailChange: (request) => hub.setDetail(request),
+    stdout,
+    stdin,
+    onRender: stats.onRender,
+  });
   const quit = () => app.unmount();
   void o.pipeline?.closed.then(quit);
   // The terminal went away (SSH dropped, window closed): writes fail with EIO; just leave.

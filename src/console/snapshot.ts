@@ -3,6 +3,8 @@
 // turn a snapshot plus the UI state (filter, sort) into the rows a pane shows.
 import type { LagStatus } from './lag-status.js';
 import { STATUS_RANK } from './lag-status.js';
+import type { Coverage, DayCost, HistoryPoint } from './history.js';
+import type { HistoryRange } from './ui-state.js';
 
 export type BrokerState = 'connecting' | 'connected' | 'reconnecting';
 
@@ -31,13 +33,24 @@ export interface MachineRow {
 /** Samples a sparkline can show (the fleet pane's trend column is at most this wide). */
 export const SPARK_POINTS = 24;
 
-/** The whole recent history of one machine: for the detail view's charts. */
-export interface MachineHistory {
+/** The detail view's history of one machine: the range's points, and the period's coverage and cost per day. */
+export interface DetailHistory {
   machine: string;
-  /** Window ends (epoch ms), CPU % and memory %, oldest first, equal lengths. */
-  ends: readonly number[];
-  cpu: readonly number[];
-  mem: readonly number[];
+  range: HistoryRange;
+  /** The chart's time span and resolution (null: one point per sample window). */
+  from: number;
+  to: number;
+  stepMs: number | null;
+  /**
+   * ok: from the HistorySource, extended by the live tail; loading or error: the source has not
+   * answered (yet); tail-only: the console has no HistorySource, so only what the tail saw.
+   */
+  state: 'ok' | 'loading' | 'error' | 'tail-only';
+  message?: string;
+  /** Oldest first. */
+  points: readonly HistoryPoint[];
+  coverage: Coverage | null;
+  costPerDay: readonly DayCost[] | null;
 }
 
 export interface CostLine {
@@ -149,8 +162,8 @@ export interface ConsoleSnapshot {
   labelKeys: readonly string[];
   /** Live tail throughput, samples per second. */
   tailRate: number | null;
-  /** Full history of the machine the detail view shows (the UI says which), else null. */
-  detail: MachineHistory | null;
+  /** History of the machine the detail view shows (the UI says which), else null. */
+  detail: DetailHistory | null;
   /** The rate card's budgets, if it has any. */
   budgets: readonly BudgetRow[];
   /** Under `meter up`: its processes that died. */
@@ -191,43 +204,61 @@ export function matchesFilter(machine: string, labels: Record<string, string>, f
   return false;
 }
 
-const num = (v: number | null | undefined): number => (v === null || v === undefined ? -Infinity : v);
-const dec = (v: string | null): number => (v === null ? -Infinity : Number(v));
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Rows sorted by a number, biggest first (unknown last), ties and `numberOf: null` by name A to Z;
+ * `reverse` flips the whole order. Each row's number is read once (decorate, sort, undecorate): a big
+ * fleet is sorted on every frame, and reading decimal strings inside the comparison would dominate.
+ */
+function sortRows<T>(rows: readonly T[], nameOf: (row: T) => string, numberOf: ((row: T) => number | null) | null, reverse: boolean): T[] {
+  const n = rows.length;
+  const names = new Array<string>(n);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    names[i] = nameOf(rows[i]!);
+    const v = numberOf ? numberOf(rows[i]!) : null;
+    values[i] = v === null || Number.isNaN(v) ? -Infinity : v;
+  }
+  const direction = reverse ? -1 : 1;
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((i, j) => {
+    const c = values[j]! - values[i]!;
+    return (c === 0 || Number.isNaN(c) ? byName(names[i]!, names[j]!) : c) * direction;
+  });
+  return order.map((i) => rows[i]!);
+}
+
+const decimal = (v: string | null): number | null => (v === null ? null : Number(v));
 
 export function fleetRows(
   machines: readonly MachineRow[],
   filter: string,
   sort: { key: string; reverse: boolean },
 ): MachineRow[] {
-  const rows = filter ? machines.filter((m) => matchesFilter(m.machine, m.labels, filter)) : machines.slice();
+  const rows = filter ? machines.filter((m) => matchesFilter(m.machine, m.labels, filter)) : machines;
   // Numbers sort biggest first (what an operator looks for); names A to Z; S reverses either.
-  let compare: (a: MachineRow, b: MachineRow) => number;
+  let value: ((m: MachineRow) => number | null) | null;
   switch (sort.key) {
     case 'cpu':
-      compare = (a, b) => num(b.cpu) - num(a.cpu);
+      value = (m) => m.cpu;
       break;
     case 'mem':
-      compare = (a, b) => num(b.mem) - num(a.mem);
+      value = (m) => m.mem;
       break;
     case 'costPerHour':
-      compare = (a, b) => dec(b.costPerHour) - dec(a.costPerHour);
+      value = (m) => decimal(m.costPerHour);
       break;
     case 'periodCost':
-      compare = (a, b) => dec(b.periodCost) - dec(a.periodCost);
+      value = (m) => decimal(m.periodCost);
       break;
     case 'lastSeen':
-      compare = (a, b) => num(b.lastSeen) - num(a.lastSeen);
+      value = (m) => m.lastSeen;
       break;
     default:
-      compare = () => 0;
+      value = null;
   }
-  const direction = sort.reverse ? -1 : 1;
-  rows.sort((a, b) => {
-    const c = compare(a, b);
-    return (Number.isNaN(c) || c === 0 ? byName(a.machine, b.machine) : c) * direction;
-  });
-  return rows;
+  return sortRows(rows, (m) => m.machine, value, sort.reverse);
 }
 
 export function costRows(
@@ -237,7 +268,7 @@ export function costRows(
   sort: { key: string; reverse: boolean },
 ): CostLine[] {
   if (!costs) return [];
-  let lines = costs.lines.slice();
+  let lines: readonly CostLine[] = costs.lines;
   if (filter) {
     if (costs.by === 'machine') {
       const labels = new Map(machines.map((m) => [m.machine, m.labels]));
@@ -246,26 +277,21 @@ export function costRows(
       lines = lines.filter((l) => l.key.toLowerCase().includes(filter.toLowerCase()));
     }
   }
-  let compare: (a: CostLine, b: CostLine) => number;
+  let value: ((l: CostLine) => number | null) | null;
   switch (sort.key) {
     case 'cpu':
-      compare = (a, b) => b.cpuCoreHours - a.cpuCoreHours;
+      value = (l) => l.cpuCoreHours;
       break;
     case 'mem':
-      compare = (a, b) => b.memGiBHours - a.memGiBHours;
+      value = (l) => l.memGiBHours;
       break;
     case 'key':
-      compare = () => 0;
+      value = null;
       break;
     default:
-      compare = (a, b) => Number(b.total) - Number(a.total);
+      value = (l) => Number(l.total);
   }
-  const direction = sort.reverse ? -1 : 1;
-  lines.sort((a, b) => {
-    const c = compare(a, b);
-    return (c === 0 ? byName(a.key, b.key) : c) * direction;
-  });
-  return lines;
+  return sortRows(lines, (l) => l.key, value, sort.reverse);
 }
 
 export function lagRows(lag: LagView, sort: { key: string; reverse: boolean }): LagPartitionRow[] {
@@ -273,7 +299,7 @@ export function lagRows(lag: LagView, sort: { key: string; reverse: boolean }): 
   let compare: (a: LagPartitionRow, b: LagPartitionRow) => number;
   switch (sort.key) {
     case 'lag':
-      compare = (a, b) => num(b.lag) - num(a.lag);
+      compare = (a, b) => (b.lag ?? -Infinity) - (a.lag ?? -Infinity);
       break;
     case 'status':
       compare = (a, b) => STATUS_RANK[b.status] - STATUS_RANK[a.status];

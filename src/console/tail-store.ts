@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
+import { SlidingRate } from './sliding-rate.js';
 
 export interface MachineTrace {
   machine: string;
@@ -31,6 +32,11 @@ export interface TopicTailOptions {
   backfillMs: number;
   /** Samples kept per machine. */
   maxPoints: number;
+  /**
+   * Read what is there and come back at once, rather than wait up to a second for a fuller fetch:
+   * for a one-shot snapshot, which ends as soon as it has caught up.
+   */
+  eager?: boolean;
   /** Called (at most once per tick of the caller's choosing) when anything changed. */
   onChange?: () => void;
   now?: () => number;
@@ -59,7 +65,9 @@ export class TopicTail {
   /** Next offset to read per partition, and the end offsets to reach for catchUp(). */
   private readonly position = new Map<number, number>();
   private targets: Map<number, number> | undefined;
-  private rateWindow: Array<{ at: number; received: number }> = [];
+  private readonly arrivals = new SlidingRate();
+  /** Machines whose traces changed since drainChanged() was last called. */
+  private changedMachines = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly options: TopicTailOptions) {
@@ -101,8 +109,8 @@ export class TopicTail {
       allowAutoTopicCreation: false,
       // Fetch in batches of up to a second of traffic rather than message by message: the screen
       // shows at most a frame or two a second, and a big fleet costs far less CPU this way.
-      minBytes: 64 * 1024,
-      maxWaitTimeInMs: 1000,
+      minBytes: this.options.eager ? 1 : 64 * 1024,
+      maxWaitTimeInMs: this.options.eager ? 100 : 1000,
       sessionTimeout: 10_000,
       heartbeatInterval: 3000,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => !this.stopped },
@@ -167,6 +175,7 @@ export class TopicTail {
   private onBatch({ batch }: EachBatchPayload): void {
     const now = this.now();
     const limits = { now, lateLimitMs: DEFAULT_LATE_LIMIT_MS };
+    const before = this.received;
     for (const message of batch.messages) {
       const checked = checkSample(message.value, message.key?.toString('utf8'), limits);
       if (checked.ok) {
@@ -176,6 +185,7 @@ export class TopicTail {
         this.invalid++;
       }
     }
+    this.arrivals.record(now, this.received - before);
     const last = batch.lastOffset();
     if (batch.messages.length > 0) this.position.set(batch.partition, Number(last) + 1);
     this.changed();
@@ -219,6 +229,14 @@ export class TopicTail {
       trace.mem.splice(0, drop);
     }
     trace.version++;
+    this.changedMachines.add(sample.machine);
+  }
+
+  /** The machines whose traces changed since the last call (for building only their rows). */
+  drainChanged(): ReadonlySet<string> {
+    const changed = this.changedMachines;
+    this.changedMachines = new Set();
+    return changed;
   }
 
   /** True once every partition has been read up to the end offsets seen at the first join. */
@@ -230,14 +248,9 @@ export class TopicTail {
     return true;
   }
 
-  /** Samples per second over the last ~10 s. */
+  /** Samples per second over the last ~30 s. */
   rate(): number | null {
-    const now = this.now();
-    this.rateWindow.push({ at: now, received: this.received });
-    while (this.rateWindow.length > 2 && this.rateWindow[0]!.at < now - 10_000) this.rateWindow.shift();
-    const first = this.rateWindow[0]!;
-    if (now - first.at < 1000) return null;
-    return ((this.received - first.received) * 1000) / (now - first.at);
+    return this.arrivals.rate(this.now());
   }
 
   private async teardown(): Promise<void> {

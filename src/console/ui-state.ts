@@ -1,6 +1,6 @@
-// The console's UI state and everything that changes it: a pure reducer over actions, and the one
-// key map that turns key presses into actions. React holds the state (components/ConsoleApp.tsx);
-// nothing here knows about React or the data stores.
+// The console's UI state and everything that changes it: a pure reducer over actions (keys.ts turns
+// key presses into them). React holds the state (components/ConsoleApp.tsx); nothing here knows about
+// React or the data stores.
 //
 // Selection is kept by row key (the machine name, the cost line's key, the partition), not by index,
 // so that it stays on the same machine when rows re-sort or new machines arrive. The index and scroll
@@ -43,8 +43,14 @@ export interface Cursor {
   scroll: number;
 }
 
+/** The detail view's history ranges, shortest first (`[` and `]` step through them). */
+export const HISTORY_RANGES = ['hour', 'day', 'period'] as const;
+export type HistoryRange = (typeof HISTORY_RANGES)[number];
+
 export interface UiState {
   pane: PaneId;
+  /** What the detail view's charts cover. */
+  historyRange: HistoryRange;
   /** The machine shown in the detail view, or null for the panes. */
   detail: string | null;
   help: boolean;
@@ -62,6 +68,7 @@ export function initialUiState(options: { costBy?: string; pane?: PaneId } = {})
   const cursor = (): Cursor => ({ key: null, index: 0, scroll: 0 });
   return {
     pane: options.pane ?? 'fleet',
+    historyRange: 'hour',
     detail: null,
     help: false,
     paused: false,
@@ -87,6 +94,7 @@ export type UiAction =
   | { type: 'showPane'; pane: PaneId }
   | { type: 'openDetail' }
   | { type: 'closeDetail' }
+  | { type: 'historyRange'; direction: 1 | -1 }
   | { type: 'startFilter' }
   | { type: 'filterInput'; text: string }
   | { type: 'filterBackspace' }
@@ -180,6 +188,10 @@ export function reduceUi(state: UiState, action: UiAction, view: ViewContext): U
     }
     case 'closeDetail':
       return { ...state, detail: null };
+    case 'historyRange': {
+      const i = HISTORY_RANGES.indexOf(state.historyRange) + action.direction;
+      return i < 0 || i >= HISTORY_RANGES.length ? state : { ...state, historyRange: HISTORY_RANGES[i]! };
+    }
     case 'startFilter':
       return { ...state, filterEditing: true };
     case 'filterInput':
@@ -213,120 +225,5 @@ export function reduceUi(state: UiState, action: UiAction, view: ViewContext): U
       return { ...state, help: !state.help };
     case 'quit':
       return { ...state, quit: true };
-  }
-}
-
-/** The part of ink's Key the key map looks at. */
-export interface KeyPress {
-  upArrow?: boolean;
-  downArrow?: boolean;
-  leftArrow?: boolean;
-  rightArrow?: boolean;
-  pageUp?: boolean;
-  pageDown?: boolean;
-  home?: boolean;
-  end?: boolean;
-  return?: boolean;
-  escape?: boolean;
-  ctrl?: boolean;
-  shift?: boolean;
-  tab?: boolean;
-  backspace?: boolean;
-  delete?: boolean;
-  meta?: boolean;
-}
-
-/** Every key the console knows, for the help overlay: the same table the key map follows. */
-export const KEY_HELP: ReadonlyArray<readonly [string, string]> = [
-  ['↑ ↓  k j', 'move the selection'],
-  ['PgUp PgDn', 'page up / down'],
-  ['g G  Home End', 'first / last row'],
-  ['Tab  Shift-Tab', 'next / previous pane'],
-  ['1 2 3', 'Fleet / Cost / Lag pane'],
-  ['Enter', 'machine detail (Fleet, or Cost by machine)'],
-  ['Esc', 'back from detail; clear the filter'],
-  ['/', 'filter by name or label (Enter keeps it, Esc clears)'],
-  ['s  S', 'cycle the sort / reverse it'],
-  ['b', 'Cost pane: by machine or by a label'],
-  ['p', 'pause / resume updates'],
-  ['?', 'this help'],
-  ['q  Ctrl-C', 'quit'],
-];
-
-/**
- * Several plain keys read at once (fast typing, a remote terminal, tmux send-keys) arrive as one
- * string; splits it into single key presses. Escape sequences are ink's to parse and are left whole.
- */
-export function splitKeys(input: string, key: KeyPress): Array<[string, KeyPress]> {
-  if (input.length <= 1 || key.ctrl || key.meta || input.includes('\u001b')) return [[input, key]];
-  return Array.from(input).map((ch): [string, KeyPress] => {
-    if (ch === '\r' || ch === '\n') return ['', { return: true }];
-    if (ch === '\t') return ['', { tab: true }];
-    if (ch === '\u007f' || ch === '\b') return ['', { backspace: true }];
-    return [ch, {}];
-  });
-}
-
-/**
- * The one key map: a key press in a given state to an action (or nothing). While the filter is being
- * typed, printable keys go to the filter; while help is open, only closing and quitting work.
- */
-export function actionForKey(input: string, key: KeyPress, state: UiState): UiAction | null {
-  if (key.ctrl && input === 'c') return { type: 'quit' };
-  if (state.filterEditing) {
-    if (key.escape) return { type: 'filterClear' };
-    if (key.return) return { type: 'filterDone' };
-    if (key.backspace || key.delete) return { type: 'filterBackspace' };
-    if (key.upArrow) return { type: 'move', delta: -1 };
-    if (key.downArrow) return { type: 'move', delta: 1 };
-    if (key.pageUp) return { type: 'page', direction: -1 };
-    if (key.pageDown) return { type: 'page', direction: 1 };
-    if (key.ctrl || key.meta || key.tab) return null;
-    // Printable text only (a paste arrives as one string); control characters are dropped.
-    const text = Array.from(input).filter((ch) => ch >= ' ' && ch !== '\u007f').join('');
-    return text ? { type: 'filterInput', text } : null;
-  }
-  if (state.help) {
-    if (input === 'q') return { type: 'quit' };
-    if (input === '?' || key.escape || key.return) return { type: 'toggleHelp' };
-    return null;
-  }
-  if (key.upArrow || input === 'k') return { type: 'move', delta: -1 };
-  if (key.downArrow || input === 'j') return { type: 'move', delta: 1 };
-  if (key.pageUp || (key.ctrl && input === 'b')) return { type: 'page', direction: -1 };
-  if (key.pageDown || (key.ctrl && input === 'f')) return { type: 'page', direction: 1 };
-  if (key.home || input === 'g') return { type: 'top' };
-  if (key.end || input === 'G') return { type: 'bottom' };
-  if (key.tab) return { type: 'switchPane', direction: key.shift ? -1 : 1 };
-  if (key.escape || (key.backspace && state.detail !== null)) {
-    if (state.detail !== null) return { type: 'closeDetail' };
-    if (state.filter) return { type: 'filterClear' };
-    return null;
-  }
-  if (key.return) return { type: 'openDetail' };
-  if (key.ctrl || key.meta) return null;
-  switch (input) {
-    case 'q':
-      return { type: 'quit' };
-    case '?':
-      return { type: 'toggleHelp' };
-    case '/':
-      return { type: 'startFilter' };
-    case 's':
-      return { type: 'cycleSort' };
-    case 'S':
-      return { type: 'reverseSort' };
-    case 'p':
-      return { type: 'togglePause' };
-    case 'b':
-      return { type: 'cycleCostBy' };
-    case '1':
-      return { type: 'showPane', pane: 'fleet' };
-    case '2':
-      return { type: 'showPane', pane: 'cost' };
-    case '3':
-      return { type: 'showPane', pane: 'lag' };
-    default:
-      return null;
   }
 }

@@ -2,6 +2,8 @@
 // otherwise a JSON progress line every so often. Log lines on a TTY go through statusAwareStream(),
 // which lifts the status line out of the way and puts it back, so the two never garble each other.
 
+import { thousands, truncate } from '../format/index.js';
+
 export interface WorkerCounters {
   /** New samples written to the ledger since start. */
   inserted: number;
@@ -32,7 +34,7 @@ export class RateMeter {
   }
 }
 
-const group = (n: number) => Math.round(n).toLocaleString('en-US');
+const group = (n: number) => thousands(n);
 
 export function totalLag(counters: WorkerCounters): number {
   let sum = 0;
@@ -46,7 +48,7 @@ export function statusLine(group_: string, topic: string, counters: WorkerCounte
   const line =
     `${group_} <- ${topic}  ${group(rate)} samples/s  lag ${group(totalLag(counters))}  dlq ${group(counters.dlq)}` +
     `  new ${group(counters.inserted)}  dup ${group(counters.duplicates)}  partitions ${partitions}`;
-  return line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
+  return truncate(line, width);
 }
 
 type Writable = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };

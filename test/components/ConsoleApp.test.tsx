@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderConsole, KEYS, tick } from './render-console.js';
 import { sampleSnapshot, machine, history, NOW } from './fixtures.js';
+import type { DetailRequest } from '../../src/console/history-store.js';
 
 const selectedLine = (lines: string[]) => lines.find((l) => l.startsWith('›')) ?? '';
 
@@ -116,38 +117,46 @@ test('? shows every key in a help overlay; Esc closes it', async () => {
   const r = renderConsole(sampleSnapshot(5), { columns: 80, rows: 24 });
   await r.press('?');
   const text = r.frame();
-  for (const k of ['k j', 'PgUp PgDn', 'g G', 'Tab', 'Enter', 'Esc', '/', 's  S', 'b', 'p', '?', 'q  Ctrl-C']) {
-    assert.ok(text.includes(k), `help lists ${k}`);
+  // Generated from the key table (src/console/keys.ts): every binding fits 80x24, in two columns.
+  for (const k of ['↑ k', '↓ j', 'PgUp Ctrl-B', 'Home g', 'End G', 'Shift-Tab', 'Enter', 'Esc Backspace', '[', ']', '/', 'S', 'b', 'p', '?', 'q Ctrl-C']) {
+    assert.ok(text.includes(k), `help lists ${k}:\n${text}`);
   }
+  assert.ok(!text.includes('more on a taller terminal'), text);
   assert.equal(r.lines().length, 23);
   await r.press(KEYS.escape);
   assert.ok(!r.frame().includes('Keys'));
   r.unmount();
 });
 
-test('Enter opens the detail of the selected machine with charts and cost; Esc goes back', async () => {
+test('Enter opens the detail of the selected machine with charts and cost; [ ] change the range; Esc goes back', async () => {
   const snapshot = sampleSnapshot(12);
   const asked: Array<string | null> = [];
-  // The data side answers a detail request with that machine's full history.
-  const onDetailChange = (name: string | null) => {
-    asked.push(name);
-    const row = snapshot.machines.find((m) => m.machine === name);
-    r.source.push({ ...snapshot, detail: row ? history(row) : null });
+  // The data side answers a detail request with that machine's history for the range.
+  const onDetailChange = (request: DetailRequest | null) => {
+    asked.push(request && `${request.machine} ${request.range} ${request.chartColumns}`);
+    const row = snapshot.machines.find((m) => m.machine === request?.machine);
+    r.source.push({ ...snapshot, detail: row && request ? history(row, { range: request.range }) : null });
   };
   const r = renderConsole(snapshot, { columns: 100, rows: 30, onDetailChange });
   await r.press('j', KEYS.enter);
   const text = r.frame();
-  assert.deepEqual(asked, ['sim-api-05']);
+  assert.deepEqual(asked.filter(Boolean), ['sim-api-05 hour 93'], 'the chart is the width less the indent and the scale');
   assert.match(text, /detail · sim-api-05/);
   assert.match(text, /cost so far \$3\.00 · now \$0\.018\/h · forecast \$14\.00/);
-  assert.match(text, /CPU 20% · last 1m55s/);
-  assert.match(text, /100% ┼|100% ┤/);
+  assert.match(text, /\[last hour\] +last 24 h +period +by sample/);
+  assert.match(text, /CPU 20%/);
+  assert.match(text, /100%┤/);
   assert.match(text, /Memory 34%/);
+  assert.match(text, /coverage 99\.9% of the period so far .* 1 gap \(UTC\):/);
+  assert.match(text, /cost\/day 11-27 \$3\.60 +11-26 \$3\.50/, 'newest day first');
   assert.equal(r.lines().length, 29);
-  await r.press('j');
+  await r.press(']');
+  assert.equal(asked.at(-1), 'sim-api-05 day 93');
+  assert.match(r.frame(), / last hour +\[last 24 h\]/);
+  await r.press('[', 'j');
   assert.match(r.frame(), /detail · sim-api-08/, 'arrows move to the next machine');
   await r.press(KEYS.escape);
-  assert.deepEqual(asked, ['sim-api-05', 'sim-api-08', null]);
+  assert.deepEqual(asked.slice(-2), ['sim-api-08 hour 93', null]);
   assert.match(selectedLine(r.lines()), /sim-api-08/);
   r.unmount();
 });

@@ -52,3 +52,23 @@ test('an empty fleet says what it is waiting for', () => {
   const { lastFrame } = render(<FleetPane rows={[]} currency="USD" now={NOW} width={80} height={5} selected={0} scroll={0} />);
   assert.match(lastFrame()!, /no machines yet/);
 });
+
+test('wide characters and emoji in names and labels keep every column aligned', async () => {
+  const { textWidth } = await import('../../src/format/index.js');
+  const odd = [
+    machine(0, { machine: '東京-web-01', labels: { team: '検索' } }),
+    machine(1, { machine: 'db-🚀-02', labels: { team: '🚀 rockets' } }),
+    machine(2, { machine: 'plain-03', labels: { team: 'search' } }),
+  ];
+  const { lastFrame } = render(<FleetPane rows={odd} currency="USD" now={NOW} width={120} height={6} selected={-1} scroll={0} active={false} />);
+  const lines = lastFrame()!.split('\n');
+  const at = (line: string, text: string) => textWidth(line.slice(0, line.indexOf(text)));
+  const rows = lines.slice(1);
+  assert.equal(rows.length, 3);
+  for (const column of ['$0.0', ' ago']) {
+    const starts = rows.map((l) => at(l, column));
+    assert.equal(new Set(starts).size, 1, `${column} starts in one column:\n${lines.join('\n')}`);
+  }
+  assert.equal(at(rows[0]!, 'team='), at(rows[2]!, 'team='), 'labels start in one column');
+  for (const l of lines) assert.ok(textWidth(l) <= 120, l);
+});

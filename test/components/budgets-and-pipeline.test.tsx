@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { renderConsole } from './render-console.js';
 import { sampleSnapshot } from './fixtures.js';
 import type { BudgetRow } from '../../src/console/snapshot.js';
-import { budgetBar } from '../../src/console/format.js';
+import { budgetBar } from '../../src/format/index.js';
 
 // As the snapshot has them: worst first (src/console/ledger-store.ts sorts them).
 const budgets: BudgetRow[] = [

@@ -1,13 +1,20 @@
 // Sample snapshots for component tests: a small fleet with costs, lag and a stale machine.
-import { emptySnapshot, type ConsoleSnapshot, type CostLine, type MachineHistory, type MachineRow } from '../../src/console/snapshot.js';
+import { emptySnapshot, type ConsoleSnapshot, type CostLine, type DetailHistory, type MachineRow } from '../../src/console/snapshot.js';
 
-/** The full history the data side sends for the machine in the detail view. */
-export function history(row: MachineRow): MachineHistory {
+/** The last hour's history the data side sends for the machine in the detail view: its sparkline's samples. */
+export function history(row: MachineRow, overrides: Partial<DetailHistory> = {}): DetailHistory {
+  const n = row.cpuHistory.length;
   return {
     machine: row.machine,
-    ends: row.cpuHistory.map((_, k) => NOW - (row.cpuHistory.length - k) * 5000),
-    cpu: row.cpuHistory,
-    mem: row.cpuHistory.map((v) => 30 + (v % 20)),
+    range: 'hour',
+    from: NOW - 3_600_000,
+    to: NOW,
+    stepMs: null,
+    state: 'ok',
+    points: row.cpuHistory.map((cpu, k) => ({ at: NOW - (n - 1 - k) * 5000, cpu, mem: 30 + (cpu % 20), samples: 1 })),
+    coverage: { from: Date.UTC(2025, 10, 1), to: NOW, coveredMs: NOW - Date.UTC(2025, 10, 1) - 1_800_000, gaps: [{ start: NOW - 7_200_000, end: NOW - 5_400_000 }] },
+    costPerDay: Array.from({ length: 27 }, (_, d) => ({ day: `2025-11-${String(d + 1).padStart(2, '0')}`, cost: (1 + d / 10).toFixed(6) })),
+    ...overrides,
   };
 }
 

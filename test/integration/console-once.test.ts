@@ -11,6 +11,8 @@ import { meterArgv, repoRoot, spawnMeter, exited } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { runConsumerGroupsTool } from '../../src/kafka/local-broker.js';
 import { parseDecimal } from '../../src/billing/money.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 let brokers = '';
 const dir = mkdtempSync(join(tmpdir(), 'meter-console-it-'));
@@ -67,6 +69,19 @@ test('console --once --json lists all 40 machines with costs, and its lag equals
 
   const agent = spawnMeter(['agent', '--simulate', '40', '--interval', '1', '--spool', join(dir, 'spool'), ...kafka], { env });
   children.push(agent);
+  // The worker starts once the agent has made the topic (a worker that finds no topic exits; that is
+  // the worker's own behaviour, not what this test is about).
+  const admin = createKafka({ brokers: brokers.split(','), clientId: 'meter-test' }, silentLogger).admin();
+  await admin.connect();
+  try {
+    const until = Date.now() + 60_000;
+    while (!(await admin.listTopics()).includes(topic)) {
+      assert.ok(Date.now() < until, `the agent did not create ${topic} within 60 s`);
+      await sleep(200);
+    }
+  } finally {
+    await admin.disconnect();
+  }
   const worker = spawnMeter(['worker', '--group', group, '--ledger', ledger, ...kafka], { env });
   children.push(worker);
   let workerLog = '';

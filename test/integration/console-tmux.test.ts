@@ -23,13 +23,16 @@ before(async () => {
   if (hasTmux) brokers = await testBrokers();
 });
 after(() => {
-  spawnSync('tmux', ['kill-session', '-t', session]);
+  tmux('kill-server');
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+// A tmux server of the test's own, started with none of the suite's METER_* variables: a shared
+// server would hand the console whatever environment another process started it with.
+const tmuxEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('METER_')));
+const tmux = (...args: string[]) => spawnSync('tmux', ['-L', session, ...args], { encoding: 'utf8', env: tmuxEnv });
 /** The visible screen, one string per row (with escapes when asked). */
 const capture = (escapes = false) => tmux('capture-pane', '-t', session, '-p', ...(escapes ? ['-e'] : [])).stdout.replace(/\n$/, '').split('\n');
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
@@ -90,9 +93,9 @@ test('the console under tmux at 120x40: machines and lag on screen, keys, resize
   keys('j');
   await waitForScreen('the selection to move', () => selected() !== first);
   keys('?');
-  await waitForScreen('the help', (rows) => rows.some((r) => r.includes('q  Ctrl-C')));
+  await waitForScreen('the help', (rows) => rows.some((r) => /q Ctrl-C +quit/.test(r)));
   keys('Escape');
-  await waitForScreen('the help to close', (rows) => !rows.some((r) => r.includes('q  Ctrl-C')));
+  await waitForScreen('the help to close', (rows) => !rows.some((r) => /q Ctrl-C +quit/.test(r)));
 
   // Resize to 80x24: the frame follows, nothing wider, the status line on row 23.
   tmux('resize-window', '-t', session, '-x', '80', '-y', '24');

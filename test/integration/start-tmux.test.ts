@@ -19,7 +19,10 @@ const clone = join(dir, 'meter');
 const home = join(dir, 'home');
 const session = `meter-start-test-${process.pid}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' });
+// A tmux server of the test's own, started with none of the suite's METER_* variables: a shared
+// server would hand the console whatever environment another process started it with.
+const tmuxEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('METER_')));
+const tmux = (...args: string[]) => spawnSync('tmux', ['-L', session, ...args], { encoding: 'utf8', env: tmuxEnv });
 const capture = () => tmux('capture-pane', '-t', session, '-p').stdout.replace(/\n$/, '').split('\n');
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -30,7 +33,7 @@ function processesOf(marker: string): string[] {
 }
 
 after(() => {
-  tmux('kill-session', '-t', session);
+  tmux('kill-server');
   for (const line of processesOf(clone)) {
     try {
       process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');

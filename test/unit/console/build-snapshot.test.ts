@@ -103,17 +103,74 @@ test('the broker is reconnecting when either connection fails, since the first f
   assert.equal(up.broker.state, 'connected');
 });
 
-test('rows carry only the sparkline points; the detail machine gets its whole history', () => {
+test('rows carry only the sparkline points; the detail view gets the tail alone when there is no history source', () => {
   const t = tail(100);
   for (let k = 0; k < 40; k++) t.add(sample('a', NOW - (40 - k) * 5000, k));
   const builder = new SnapshotBuilder();
   const plain = builder.build(inputs(t.machines, new Map()));
   assert.equal(plain.machines[0]!.cpuHistory.length, 24);
   assert.equal(plain.detail, null);
-  const detailed = builder.build({ ...inputs(t.machines, new Map()), detailMachine: 'a' });
+  const history = { request: { machine: 'a', range: 'hour' as const, chartColumns: 100 }, answer: null, hasSource: false, sparklines: new Map(), period: PERIOD };
+  const detailed = builder.build({ ...inputs(t.machines, new Map()), history });
   assert.equal(detailed.detail!.machine, 'a');
-  assert.equal(detailed.detail!.cpu.length, 40);
-  assert.equal(detailed.detail!.ends.length, 40);
-  const again = builder.build({ ...inputs(t.machines, new Map()), detailMachine: 'a' });
+  assert.equal(detailed.detail!.state, 'tail-only');
+  assert.equal(detailed.detail!.points.length, 40);
+  assert.equal(detailed.detail!.from, NOW - 3_600_000);
+  const again = builder.build({ ...inputs(t.machines, new Map()), history });
   assert.equal(again.detail, detailed.detail, 'unchanged history: same object');
+});
+
+test("the detail view's history from the source is extended by the tail's newer samples", () => {
+  const t = tail(100);
+  // The source had samples up to NOW - 20 s; the tail has the last minute, overlapping it.
+  for (let k = 0; k < 12; k++) t.add(sample('a', NOW - (11 - k) * 5000, 4));
+  const answerPoints = Array.from({ length: 100 }, (_, k) => ({ at: NOW - 20_000 - (99 - k) * 5000, cpu: 50, mem: 25, samples: 1 }));
+  const request = { machine: 'a', range: 'hour' as const, chartColumns: 100 };
+  const window = { range: 'hour' as const, from: NOW - 3_600_000, to: NOW, stepMs: null, period: PERIOD };
+  const answer = { request, window, state: 'ok' as const, data: { points: answerPoints, latest: NOW - 20_000, coverage: { from: PERIOD.from, to: NOW, coveredMs: 1, gaps: [] }, costPerDay: [] } };
+  const snap = new SnapshotBuilder().build({ ...inputs(t.machines, new Map()), history: { request, answer, hasSource: true, sparklines: new Map(), period: PERIOD } });
+  const points = snap.detail!.points;
+  assert.equal(snap.detail!.state, 'ok');
+  assert.equal(points.length, 104, '100 from the source and the 4 newer ones from the tail');
+  assert.deepEqual(points.slice(-4).map((p) => p.at), [NOW - 15_000, NOW - 10_000, NOW - 5000, NOW]);
+  assert.equal(points.at(-1)!.cpu, 20, '4 busy seconds of 4 cores over 5 s on the tail');
+});
+
+test('sparklines start filled from the source, and the tail takes over as it fills', () => {
+  const t = tail(100);
+  t.add(sample('a', NOW, 2));
+  const recent = Array.from({ length: 30 }, (_, k) => ({ at: NOW - (30 - k) * 5000, cpu: 80, mem: 10 }));
+  const builder = new SnapshotBuilder();
+  const history = { request: null, answer: null, hasSource: true, sparklines: new Map([['a', recent], ['b', recent]]), period: PERIOD };
+  const snap = builder.build({ ...inputs(t.machines, new Map()), history });
+  const a = snap.machines.find((m) => m.machine === 'a')!;
+  assert.equal(a.cpuHistory.length, 24);
+  assert.deepEqual(a.cpuHistory.slice(-2), [80, 10], 'history, then the tail');
+  const b = snap.machines.find((m) => m.machine === 'b');
+  assert.equal(b, undefined, 'a machine only in history is not invented as a row');
+});
+
+const PERIOD = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) };
+
+test('told which machines changed, the builder rebuilds only their rows, and still marks rows that went stale', () => {
+  const t = tail(10);
+  for (const m of ['a', 'b', 'c']) t.add(sample(m, NOW - 5000));
+  const builder = new SnapshotBuilder();
+  const costs = new Map<string, MachineCost>();
+  const first = builder.build({ ...inputs(t.machines, costs), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  t.add(sample('b', NOW));
+  const second = builder.build({ ...inputs(t.machines, costs, NOW + 1000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  const row = (s: typeof first, m: string) => s.machines.find((r) => r.machine === m)!;
+  assert.equal(row(second, 'a'), row(first, 'a'), 'a did not change: same row object');
+  assert.notEqual(row(second, 'b'), row(first, 'b'));
+  assert.equal(row(second, 'b').lastSeen, NOW);
+  assert.deepEqual(second.machines.map((r) => r.machine), ['a', 'b', 'c'], 'rows keep their places');
+  // 3 intervals later, with nothing new from a or c: they turn stale though no data arrived.
+  const later = builder.build({ ...inputs(t.machines, costs, NOW + 16_000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.deepEqual(later.machines.map((r) => [r.machine, r.stale]), [['a', true], ['b', true], ['c', true]]);
+  const quiet = builder.build({ ...inputs(t.machines, costs, NOW + 16_500), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.equal(quiet.machines, later.machines, 'nothing changed: the same rows array');
+  t.add(sample('d', NOW + 17_000));
+  const added = builder.build({ ...inputs(t.machines, costs, NOW + 17_000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.deepEqual(added.machines.map((r) => r.machine), ['a', 'b', 'c', 'd'], 'a new machine is added');
 });

@@ -1,14 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  actionForKey,
-  initialUiState,
-  reduceUi,
-  resolveCursor,
-  type KeyPress,
-  type UiState,
-  type ViewContext,
-} from '../../../src/console/ui-state.js';
+import { initialUiState, reduceUi, resolveCursor, type UiState, type ViewContext } from '../../../src/console/ui-state.js';
+import { actionForKey, splitKeys, type KeyPress } from '../../../src/console/keys.js';
 
 const machines = Array.from({ length: 30 }, (_, i) => `m-${String(i).padStart(2, '0')}`);
 const view: ViewContext = {
@@ -176,8 +169,7 @@ test('control characters never reach the filter', () => {
   assert.equal(actionForKey('a', { ctrl: true }, typing), null);
 });
 
-test('keys typed faster than they are read arrive together and are split into single presses', async () => {
-  const { splitKeys } = await import('../../../src/console/ui-state.js');
+test('keys typed faster than they are read arrive together and are split into single presses', () => {
   assert.deepEqual(splitKeys('jj\r', {}), [['j', {}], ['j', {}], ['', { return: true }]]);
   assert.deepEqual(splitKeys('j', {}), [['j', {}]]);
   assert.deepEqual(splitKeys('\u001b[A', { upArrow: true }), [['\u001b[A', { upArrow: true }]]);

@@ -1,5 +1,5 @@
-// Column widths for the console's tables: from content, fitted to the terminal's width. Pure, so
-// the Table component only renders what this decides.
+// Column widths for tables (the console's Table component and the plain-text tables of table.ts):
+// from content, fitted to a width. Pure, so renderers only draw what this decides.
 
 export interface ColumnSpec {
   /** Widest content in the column, header included. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { layoutColumns, type ColumnSpec } from '../../../src/console/table-layout.js';
-import { fit, truncate, sparkline, money, ago, duration } from '../../../src/console/format.js';
+import { fit, layoutColumns, truncate, type ColumnSpec } from '../../../src/format/index.js';
+import { sparkline, money, ago, duration } from '../../../src/console/format.js';
 
 const name: ColumnSpec = { natural: 20, min: 8, soft: 12, shrink: true };
 const spark: ColumnSpec = { natural: 30, min: 8, max: 30, flex: true };
