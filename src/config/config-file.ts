@@ -77,6 +77,9 @@ export function checkConfigValues(config: LoadedConfig, declared: DeclaredOption
       argv[key] = v;
       if (camel !== key) argv[camel] = v;
     };
+    // No flag takes an object, and yargs spreads one into dotted keys (`ledger: {"": 1}` makes argv.ledger
+    // an object) even when the command line gives the flag too: refused before the precedence below.
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) throw bad(key, 'a single value', value);
     // A flag on the command line or a METER_* variable wins over the file; its value is yargs's to check.
     if (givenElsewhere(key, camel, commandLine)) continue;
     if (declared.array.includes(key)) {

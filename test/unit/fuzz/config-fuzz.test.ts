@@ -204,3 +204,11 @@ test('--config files for every command: a bad value is one line naming its field
   );
   assert.ok(byConfigCheck > 100, `only ${byConfigCheck} of ${total} refused by the config check`);
 });
+
+test('an object in the config file is refused even when the command line gives the same flag (found by the property above)', async () => {
+  const file = join(dir, 'object.json');
+  writeFileSync(file, JSON.stringify({ ledger: { '': null } }));
+  const { code, stderr } = await runMain(['invoice', '--ledger', missingLedger, '--config', file]);
+  assert.equal(code, 2);
+  assert.equal(stderr.trim(), `meter: --config: ${file}: "ledger" must be a single value, not {"":null}`);
+});
