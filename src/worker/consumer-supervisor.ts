@@ -15,8 +15,11 @@ export interface ConsumerSupervisorOptions {
   sessionTimeoutMs: number;
   partitionsConsumedConcurrently: number;
   eachBatch: (payload: EachBatchPayload) => Promise<void>;
-  /** Every assignment of this member (each rebalance), with its partitions of the topic. */
-  onAssigned: (partitions: number[]) => void;
+  /**
+   * Every assignment of this member, with its partitions of the topic: each rebalance, and none while
+   * a crashed consumer is being replaced.
+   */
+  onAssigned: (partitions: number[], why: 'rebalance' | 'restart') => void;
   logger: Logger;
 }
 
@@ -48,7 +51,7 @@ export class ConsumerSupervisor {
       maxWaitTimeInMs: 1000,
       heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
     });
-    fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => o.onAssigned(payload.memberAssignment[o.topic] ?? []));
+    fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => o.onAssigned(payload.memberAssignment[o.topic] ?? [], 'rebalance'));
     fresh.on(fresh.events.CRASH, ({ payload }) => {
       o.logger.error('consumer crashed', { error: payload.error.message, restarting: payload.restart });
       if (!payload.restart && fresh === this.consumer) void this.replace();
@@ -73,7 +76,7 @@ export class ConsumerSupervisor {
     if (this.replacing || this.stopping) return this.replacing ?? Promise.resolve();
     const { logger } = this.options;
     const run = async () => {
-      this.options.onAssigned([]);
+      this.options.onAssigned([], 'restart');
       await this.consumer?.disconnect().catch(() => {});
       for (let attempt = 1; !this.stopping; attempt++) {
         const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
