@@ -2,13 +2,13 @@
 // from committed batches, and the Prometheus text they make.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { LagTracker } from '../../../src/worker/lag.js';
 import { WorkerStats, countedDlqCodes } from '../../../src/worker/worker-stats.js';
 import { workerRegistry } from '../../../src/worker/worker-metrics.js';
 import { Progress } from '../../../src/worker/progress.js';
 import { StatusLine } from '../../../src/worker/status.js';
 import { recordingLogger } from './recording-logger.js';
+import { parsePrometheus, sampleValue } from '../../helpers/prometheus.js';
 
 const result = (nextOffset: number, inserted = 10, extra: Partial<{ duplicates: number; rejected: number; skipped: number }> = {}) => ({
   inserted,
@@ -84,16 +84,6 @@ test('stats add up committed batches; the snapshot shows them with lag', () => {
   assert.equal(stats.rebalances, 1);
 });
 
-const PARSER = `
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-out = {}
-for family in text_string_to_metric_families(sys.stdin.read()):
-    # NaN (an event-loop percentile before any delay is measured) is not JSON.
-    out[family.name] = {"type": family.type, "samples": [[s.name, s.labels, s.value if s.value == s.value else None] for s in family.samples]}
-print(json.dumps(out))
-`;
-
 test('the registry reads the stats at each scrape, and prometheus_client parses what it serves', async () => {
   const stats = new WorkerStats();
   const registry = workerRegistry(stats, { group: 'billing', topic: 'usage' });
@@ -107,12 +97,8 @@ test('the registry reads the stats at each scrape, and prometheus_client parses 
   stats.batchApplied({ partition: 0, result: result(22, 1, { rejected: 1 }), dlqCodes: ['empty'], seconds: 0.5 });
   stats.lag.assign([0]);
   text = await registry.metrics();
-  const r = spawnSync('python3', ['-c', PARSER], { input: text, encoding: 'utf8' });
-  assert.equal(r.status, 0, `prometheus_client could not parse it: ${r.stderr}`);
-  const families = JSON.parse(r.stdout) as Record<string, { type: string; samples: [string, Record<string, string>, number][] }>;
-  const samples = Object.values(families).flatMap((f) => f.samples);
-  const value = (name: string, labels: Record<string, string> = {}) =>
-    samples.find(([n, l]) => n === name && Object.entries(labels).every(([k, v]) => l[k] === v))?.[2];
+  const families = parsePrometheus(text);
+  const value = (name: string, labels: Record<string, string> = {}) => sampleValue(families, name, labels);
   assert.equal(value('meter_worker_samples_inserted_total'), 9);
   assert.equal(value('meter_worker_dlq_messages_total', { reason: 'empty' }), 2);
   assert.equal(value('meter_worker_dlq_messages_total', { reason: 'not-json' }), 1);
