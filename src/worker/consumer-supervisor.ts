@@ -52,7 +52,15 @@ export class ConsumerSupervisor {
       heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
     });
     fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => o.onAssigned(payload.memberAssignment[o.topic] ?? [], 'rebalance'));
+    // kafkajs's run() resolves even when joining the group fails for good (a session timeout the
+    // broker refuses, a group it may not join): it crashes without restarting. That is a failed start.
+    let starting = true;
+    let failedToJoin: Error | undefined;
     fresh.on(fresh.events.CRASH, ({ payload }) => {
+      if (starting) {
+        if (!payload.restart) failedToJoin = payload.error;
+        return;
+      }
       o.logger.error('consumer crashed', { error: payload.error.message, restarting: payload.restart });
       if (!payload.restart && fresh === this.consumer) void this.replace();
     });
@@ -65,7 +73,10 @@ export class ConsumerSupervisor {
         partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
         eachBatch: o.eachBatch,
       });
+      starting = false;
+      if (failedToJoin) throw failedToJoin;
     } catch (error) {
+      starting = false;
       await fresh.disconnect().catch(() => {});
       throw error;
     }
