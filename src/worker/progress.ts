@@ -16,12 +16,13 @@ export interface ProgressOptions {
   statusLine?: StatusLine;
   /** How often a non-TTY worker logs while samples flow (or lag moves). */
   intervalMs?: number;
+  /** The clock of the log's cadence (monotonic by default). */
   now?: () => number;
 }
 
 export class Progress {
   private lastLogged = '';
-  private lastLoggedAt = 0;
+  private lastLoggedAt = -Infinity;
   private timer?: NodeJS.Timeout;
   private reading?: Promise<void>;
   private failedReads = 0;
@@ -60,9 +61,9 @@ export class Progress {
     return this.reading;
   }
 
-  tick(now = (this.options.now ?? Date.now)()): void {
+  tick(now = (this.options.now ?? (() => performance.now()))()): void {
     const { stats, logger, statusLine: line } = this.options;
-    const s = stats.snapshot(now);
+    const s = stats.snapshot();
     if (line) {
       line.draw(statusLine(this.options.group, this.options.topic, s, line.width));
       return;

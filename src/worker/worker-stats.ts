@@ -57,8 +57,12 @@ export class WorkerStats {
   observeTransaction: ((seconds: number) => void) | undefined;
   private readonly rate: RateMeter;
 
+  /**
+   * @param now the clock of the rate: monotonic (performance.now), so a wall-clock step neither
+   *   stretches nor folds its window; tests pass their own.
+   */
   constructor(
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
     rateWindowMs?: number,
   ) {
     this.rate = new RateMeter(rateWindowMs);
@@ -71,9 +75,9 @@ export class WorkerStats {
     this.dlq += result.rejected;
     for (const code of dlqCodes) this.dlqByReason.set(code, (this.dlqByReason.get(code) ?? 0) + 1);
     this.batches++;
-    this.lastBatchMs = this.now();
+    this.lastBatchMs = Date.now();
     this.lag.ledgerApplied(partition, result.nextOffset);
-    this.rate.observe(this.inserted + this.duplicates, this.lastBatchMs);
+    this.rate.observe(this.inserted + this.duplicates, this.now());
     if (seconds !== undefined) this.observeTransaction?.(seconds);
   }
 
