@@ -93,6 +93,7 @@ test('the registry reads the stats at each scrape, and prometheus_client parses 
   stats.batchApplied({ partition: 0, result: result(20, 8, { rejected: 2 }), dlqCodes: ['not-json', 'empty'], seconds: 0.02 });
   stats.ledgerErrors = 1;
   stats.brokerAnswering = true;
+  stats.stoppedPartitions = () => new Map([[0, "partition 0's log ends at offset 3, behind the ledger's next offset 22"]]);
   let text = await registry.metrics();
   stats.batchApplied({ partition: 0, result: result(22, 1, { rejected: 1 }), dlqCodes: ['empty'], seconds: 0.5 });
   stats.lag.assign([0]);
@@ -111,6 +112,7 @@ test('the registry reads the stats at each scrape, and prometheus_client parses 
   assert.equal(value('meter_worker_log_end_offset', { partition: '0' }), 25);
   assert.equal(value('meter_worker_partitions_assigned'), 1);
   assert.equal(value('meter_worker_broker_connected'), 1);
+  assert.equal(value('meter_worker_partitions_stopped'), 1);
   assert.equal(families['meter_worker_transaction_seconds']!.type, 'histogram');
   assert.equal(value('meter_worker_transaction_seconds_count'), 2);
   assert.ok(Math.abs(value('meter_worker_transaction_seconds_sum')! - 0.52) < 1e-9);
