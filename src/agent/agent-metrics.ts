@@ -1,36 +1,11 @@
 // The agent's Prometheus metrics (`meter agent --metrics HOST:PORT`). Values are read from the
 // running agent when scraped; only the publish latency is observed as it happens.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { MetricsAddress } from '../metrics/address.js';
+import { mirroredCounter, readGauge } from '../metrics/collectors.js';
 import { serveMetrics, type MetricsServer } from '../metrics/server.js';
 import type { AgentStats } from './agent-stats.js';
-
-/** A counter whose running total lives elsewhere: each scrape adds what it grew by since the last. */
-function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): void {
-  let seen = 0;
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const now = read();
-      if (now > seen) this.inc(now - seen);
-      seen = Math.max(seen, now);
-    },
-  });
-}
-
-function readGauge(registry: Registry, name: string, help: string, read: () => number): void {
-  new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read());
-    },
-  });
-}
 
 export function agentRegistry(stats: AgentStats): Registry {
   const registry = new Registry();

@@ -1,9 +1,10 @@
 // `meter worker`: consume Sample v1 as a consumer group and write the billing ledger.
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../cli/errors.js';
+import { MeterError, UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { createLogger } from '../log/logger.js';
+import { parseMetricsAddress } from '../metrics/address.js';
 
 interface WorkerArgv extends KafkaArgv {
   topic: string;
@@ -14,7 +15,11 @@ interface WorkerArgv extends KafkaArgv {
   partitions: number;
   'session-timeout': number;
   'fetch-max-kb': number;
+  metrics?: string;
 }
+
+/** What Kafka accepts as a topic name (kafka.common.internals.Topic). */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** The late-data limit is capped so a sample's usage always fits the ledger's 64-bit integers. */
 const MAX_LATE_LIMIT_MS = 366 * 86_400_000;
@@ -38,12 +43,20 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
           group: 'Advanced:',
         },
         'fetch-max-kb': { type: 'number', default: 4096, describe: 'Largest fetch per partition in KiB: the size of a batch and its transaction', group: 'Advanced:' },
+        metrics: {
+          type: 'string',
+          describe: 'Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9465)',
+        },
       })
       .example('$0 worker', 'consume resource_usage as group "billing" into METER_HOME/ledger.db')
       .example('$0 worker --ledger /var/lib/meter/ledger.db --rates rates.yaml', 'a given ledger and rate card')
+      .example('$0 worker --metrics 0.0.0.0:9465', 'also serve Prometheus metrics for scraping')
       .example('PGPASSFILE=/etc/meter/pgpass $0 worker --ledger postgres://meter@db:5432/billing', 'on several processor hosts: one PostgreSQL ledger') as unknown as Argv<WorkerArgv>,
   handler: async (argv) => {
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
+    if (!TOPIC_NAME.test(argv.topic) || argv.topic === '.' || argv.topic === '..') {
+      throw new UsageError(`--topic: "${argv.topic}" is not a Kafka topic name (letters, digits, '.', '_' and '-', at most 249)`);
+    }
     if (!argv.group) throw new UsageError('--group: give a consumer group name');
     const partitions = positive('partitions', argv.partitions, { integer: true, max: 10_000 });
     const sessionTimeoutMs = Math.round(positive('session-timeout', argv['session-timeout'], { max: 3600 }) * 1000);
@@ -52,10 +65,13 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     const lateLimitMs = parseDuration('late-limit', argv['late-limit'], { maxMs: MAX_LATE_LIMIT_MS });
     const { loadRateCard } = await import('../billing/rate-card.js');
     const rateCard = loadRateCard(argv.rates);
+    const metrics = argv.metrics === undefined ? undefined : parseMetricsAddress(String(argv.metrics));
     const connection = kafkaConnectionFromArgv(argv, `meter-worker-${argv.group}`);
-    // A bad set-up (credentials, TLS) is one line and exit 2 before the ledger or the group is touched.
+    // A bad set-up (credentials, TLS) is one line and exit 2, and a broker that does not answer one
+    // line and exit 1, before the ledger or the group is touched (systemd's Restart= tries again).
     const { checkKafkaConnection } = await import('../kafka/check-connection.js');
-    await checkKafkaConnection(connection);
+    const check = await checkKafkaConnection(connection, 30_000);
+    if (!check.ok) throw new MeterError(`${check.problem.message}; start one with \`meter kafka start\` or pass --brokers`);
     const { StatusLine } = await import('../worker/status.js');
     const tty = Boolean(process.stderr.isTTY);
     const status = tty ? new StatusLine(process.stderr) : undefined;
@@ -74,6 +90,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         statusLine: status,
         sessionTimeoutMs,
         maxBytesPerPartition,
+        metrics,
       });
     } finally {
       // Everything is flushed and closed (or failed and reported). After a broker outage kafkajs can

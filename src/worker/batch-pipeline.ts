@@ -8,11 +8,11 @@ import { MeterError, errorMessage } from '../cli/errors.js';
 import { LedgerGapError, LogBehindLedgerError, type ApplyResult } from '../ledger/index.js';
 import type { Logger } from '../log/logger.js';
 import { dlqTopicFor } from './dlq.js';
-import type { LedgerWriter } from './ledger-writer.js';
+import type { LedgerWriter, TimedApplyResult } from './ledger-writer.js';
 import type { OffsetCommitter } from './offset-committer.js';
 import type { LogOffsets, PartitionRecovery } from './partition-recovery.js';
 import type { BatchPreparer, IncomingMessage, Rejected } from './prepare.js';
-import type { WorkerCounters } from './status.js';
+import { countedDlqCodes, type WorkerStats } from './worker-stats.js';
 
 /** What the pipeline needs of a kafkajs eachBatch payload. */
 export interface BatchPayload {
@@ -22,7 +22,6 @@ export interface BatchPayload {
     messages: IncomingMessage[];
     firstOffset(): string | null;
     lastOffset(): string;
-    offsetLag(): string;
   };
   resolveOffset(offset: string): void;
   heartbeat(): Promise<void>;
@@ -41,10 +40,12 @@ export interface BatchPipelineOptions {
   seek: (partition: number, offset: number) => void;
   ledgerOffset: (partition: number) => Promise<number | undefined>;
   logOffsets: () => Promise<Map<number, LogOffsets>>;
-  counters: WorkerCounters;
+  /** Counts, lag and rate: what the status line, the progress log and --metrics show. */
+  stats: WorkerStats;
   logger: Logger;
   /** The worker cannot go on: stop it with this error. */
   fatal: (error: Error) => void;
+  /** After each committed batch, with the partition's lag (log end minus the ledger's next offset). */
   onBatch?: (result: ApplyResult & { partition: number; lag: number }) => void;
   /** Batches queued for the writer before the consumer waits. */
   maxInFlight?: number;
@@ -109,14 +110,12 @@ export class BatchPipeline {
         o.recovery.stop(new LogBehindLedgerError(partition, highWatermark, hint));
         return;
       }
-      const lag = Number(batch.offsetLag());
-      o.counters.lag.set(partition, lag);
+      o.stats.lag.logEndSeen(partition, highWatermark);
       // Everything is prepared: the ledger skips what it has inside its transaction. (Skipping here on
       // a hint could drop messages the ledger no longer has, after the recovery command moved it back.)
       const prepared = o.preparer.prepare(batch.messages, this.now());
       // To the DLQ before the ledger moves past them: a crash in between sends them again.
       if (prepared.rejects.length > 0) await o.sendToDlq(partition, prepared.rejects);
-      const rejectCodes = [...new Set(prepared.rejects.map((r) => r.code))];
       const gapUpTo = o.recovery.retentionGapUpTo(partition);
       const retentionGap = gapUpTo !== undefined && fetchedOffset <= gapUpTo;
       if (gapUpTo !== undefined && !retentionGap) o.recovery.retentionGapCrossed(partition);
@@ -134,7 +133,7 @@ export class BatchPipeline {
           retentionGap,
         })
         .then(
-          (result) => this.applied(partition, lag, result, rejectCodes),
+          (result) => this.applied(partition, result, prepared.rejects),
           (error: unknown) => this.failed(partition, error),
         );
       this.inFlight.add(job);
@@ -151,21 +150,19 @@ export class BatchPipeline {
     }
   };
 
-  private applied(partition: number, lag: number, result: ApplyResult, rejectCodes: string[]): void {
+  private applied(partition: number, result: TimedApplyResult, rejects: readonly Rejected[]): void {
     const o = this.options;
     this.consecutiveFailures = 0;
     // Results only move the hint forward: a batch applied before a reset must not move it back up.
     if (result.nextOffset > (this.nextHint.get(partition) ?? -1) || !this.nextHint.has(partition)) this.nextHint.set(partition, result.nextOffset);
-    o.counters.inserted += result.inserted;
-    o.counters.duplicates += result.duplicates;
-    o.counters.dlq += result.rejected;
-    o.counters.batches++;
+    const dlqCodes = countedDlqCodes(rejects, result.rejected);
+    o.stats.batchApplied({ partition, result, dlqCodes, seconds: result.seconds });
     if (result.rejected > 0) {
-      o.logger.warn('invalid messages sent to the DLQ', { partition, count: result.rejected, reasons: rejectCodes, dlq: dlqTopicFor(o.topic) });
+      o.logger.warn('invalid messages sent to the DLQ', { partition, count: result.rejected, reasons: [...new Set(dlqCodes)], dlq: dlqTopicFor(o.topic) });
     }
     o.committer.ack(partition, result.nextOffset);
     void o.committer.flush();
-    o.onBatch?.({ ...result, partition, lag });
+    o.onBatch?.({ ...result, partition, lag: o.stats.lag.lagOf(partition).lag ?? 0 });
   }
 
   private failed(partition: number, error: unknown): void {
@@ -175,6 +172,7 @@ export class BatchPipeline {
       return;
     }
     if (error instanceof LedgerGapError) {
+      o.stats.batchesRefused++;
       this.nextHint.set(partition, error.nextOffset);
       o.logger.info('batch refused: one before it was not applied; reading again from the ledger offset', { partition, ledgerOffset: error.nextOffset });
       if (o.recovery.retentionGapUpTo(partition) === undefined) {
@@ -184,6 +182,7 @@ export class BatchPipeline {
         return;
       }
     } else {
+      o.stats.ledgerErrors++;
       this.consecutiveFailures++;
       o.logger.error('ledger transaction failed; the batch will be read again', { partition, error: errorMessage(error) });
       this.retryAfter.set(partition, this.now() + Math.min(30_000, 250 * 2 ** this.consecutiveFailures));

@@ -15,8 +15,11 @@ export interface ConsumerSupervisorOptions {
   sessionTimeoutMs: number;
   partitionsConsumedConcurrently: number;
   eachBatch: (payload: EachBatchPayload) => Promise<void>;
-  /** Every assignment of this member (each rebalance), with its partitions of the topic. */
-  onAssigned: (partitions: number[]) => void;
+  /**
+   * Every assignment of this member, with its partitions of the topic: each rebalance, and none while
+   * a crashed consumer is being replaced.
+   */
+  onAssigned: (partitions: number[], why: 'rebalance' | 'restart') => void;
   logger: Logger;
 }
 
@@ -48,8 +51,16 @@ export class ConsumerSupervisor {
       maxWaitTimeInMs: 1000,
       heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
     });
-    fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => o.onAssigned(payload.memberAssignment[o.topic] ?? []));
+    fresh.on(fresh.events.GROUP_JOIN, ({ payload }) => o.onAssigned(payload.memberAssignment[o.topic] ?? [], 'rebalance'));
+    // kafkajs's run() resolves even when joining the group fails for good (a session timeout the
+    // broker refuses, a group it may not join): it crashes without restarting. That is a failed start.
+    let starting = true;
+    let failedToJoin: Error | undefined;
     fresh.on(fresh.events.CRASH, ({ payload }) => {
+      if (starting) {
+        if (!payload.restart) failedToJoin = payload.error;
+        return;
+      }
       o.logger.error('consumer crashed', { error: payload.error.message, restarting: payload.restart });
       if (!payload.restart && fresh === this.consumer) void this.replace();
     });
@@ -62,7 +73,10 @@ export class ConsumerSupervisor {
         partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
         eachBatch: o.eachBatch,
       });
+      starting = false;
+      if (failedToJoin) throw failedToJoin;
     } catch (error) {
+      starting = false;
       await fresh.disconnect().catch(() => {});
       throw error;
     }
@@ -73,7 +87,7 @@ export class ConsumerSupervisor {
     if (this.replacing || this.stopping) return this.replacing ?? Promise.resolve();
     const { logger } = this.options;
     const run = async () => {
-      this.options.onAssigned([]);
+      this.options.onAssigned([], 'restart');
       await this.consumer?.disconnect().catch(() => {});
       for (let attempt = 1; !this.stopping; attempt++) {
         const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));

@@ -23,7 +23,9 @@ port.on('message', (message: { type: 'apply'; id: number; batch: LedgerBatch } |
   }
   try {
     if (!ledger) throw new Error('the ledger is not open');
-    port.postMessage({ type: 'result', id: message.id, result: ledger.applyBatchSync(message.batch) });
+    const started = performance.now();
+    const result = ledger.applyBatchSync(message.batch);
+    port.postMessage({ type: 'result', id: message.id, result, seconds: (performance.now() - started) / 1000 });
   } catch (error) {
     const gap = error instanceof LedgerGapError ? error : undefined;
     const behind = error instanceof LogBehindLedgerError ? error : undefined;

@@ -6,9 +6,12 @@ import { Worker } from 'node:worker_threads';
 import { MeterError } from '../cli/errors.js';
 import { LedgerGapError, LogBehindLedgerError, type ApplyResult, type Ledger, type LedgerBatch } from '../ledger/index.js';
 
+/** What a batch changed, and how long its transaction took (seconds; --metrics' transaction histogram). */
+export type TimedApplyResult = ApplyResult & { seconds?: number };
+
 export interface LedgerWriter {
   /** Applies one batch in one transaction; resolves with what it changed. */
-  apply(batch: LedgerBatch): Promise<ApplyResult>;
+  apply(batch: LedgerBatch): Promise<TimedApplyResult>;
   /** Waits for the queued batches, then closes the writer's connection. */
   close(): Promise<void>;
 }
@@ -28,8 +31,12 @@ export class InlineLedgerWriter implements LedgerWriter {
 
   constructor(private readonly ledger: Pick<Ledger, 'applyBatch'>) {}
 
-  apply(batch: LedgerBatch): Promise<ApplyResult> {
-    const result = (this.tails.get(batch.partition) ?? Promise.resolve()).then(() => this.ledger.applyBatch(batch));
+  apply(batch: LedgerBatch): Promise<TimedApplyResult> {
+    const result = (this.tails.get(batch.partition) ?? Promise.resolve()).then(async () => {
+      const started = performance.now();
+      const applied = await this.ledger.applyBatch(batch);
+      return { ...applied, seconds: (performance.now() - started) / 1000 };
+    });
     const tail = result.catch(() => {});
     this.tails.set(batch.partition, tail);
     void tail.then(() => {
@@ -45,7 +52,7 @@ export class InlineLedgerWriter implements LedgerWriter {
 
 type Reply =
   | { type: 'ready' }
-  | { type: 'result'; id: number; result: ApplyResult }
+  | { type: 'result'; id: number; result: ApplyResult; seconds: number }
   | { type: 'error'; id?: number; name: string; message: string; partition?: number; fetchedOffset?: number; nextOffset?: number };
 
 /** The ledger thread's entry module: .ts when running from source (through tsx), .js when built. */
@@ -63,7 +70,7 @@ function threadEntry(): { code: string; eval: true } | { url: URL; eval: false }
 
 export class ThreadLedgerWriter implements LedgerWriter {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ApplyResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: TimedApplyResult) => void; reject: (e: Error) => void }>();
   private readonly inflight = new Set<Promise<unknown>>();
   private failure?: Error;
   private closing = false;
@@ -74,7 +81,7 @@ export class ThreadLedgerWriter implements LedgerWriter {
       const waiter = reply.id === undefined ? undefined : this.pending.get(reply.id);
       if (reply.id !== undefined) this.pending.delete(reply.id);
       if (reply.type === 'result') {
-        waiter?.resolve(reply.result);
+        waiter?.resolve({ ...reply.result, seconds: reply.seconds });
         return;
       }
       const error =
@@ -129,10 +136,10 @@ export class ThreadLedgerWriter implements LedgerWriter {
     return new ThreadLedgerWriter(worker);
   }
 
-  apply(batch: LedgerBatch): Promise<ApplyResult> {
+  apply(batch: LedgerBatch): Promise<TimedApplyResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const result = new Promise<ApplyResult>((resolve, reject) => {
+    const result = new Promise<TimedApplyResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'apply', id, batch: forTransfer(batch) });
     });

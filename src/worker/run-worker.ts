@@ -9,7 +9,8 @@
 // is ever stepped over. Samples are also unique by id, so duplicates and agent replays change nothing.
 //
 // This module wires the collaborators: the ledger and its writer, the consumer supervisor, partition
-// recovery, the batch pipeline, the offset committer and progress, and runs until told to stop.
+// recovery, the batch pipeline, the offset committer, the stats that progress and --metrics show, and
+// runs until told to stop.
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { MeterError, errorMessage } from '../cli/errors.js';
 import { shutdownRequested } from '../cli/shutdown.js';
@@ -20,13 +21,17 @@ import { describeRateCard, type RateCard } from '../billing/rate-card.js';
 import { BatchPreparer } from './prepare.js';
 import { dlqTopicFor, sendToDlq } from './dlq.js';
 import { InlineLedgerWriter, ThreadLedgerWriter, type LedgerWriter } from './ledger-writer.js';
-import { StatusLine, type WorkerCounters } from './status.js';
+import type { StatusLine } from './status.js';
 import { OffsetCommitter } from './offset-committer.js';
 import { encodeLedgerMetadata } from './ledger-ownership.js';
 import { PartitionRecovery, type KafkaOffsetsReader, type LogOffsets } from './partition-recovery.js';
 import { BatchPipeline } from './batch-pipeline.js';
 import { ConsumerSupervisor } from './consumer-supervisor.js';
 import { Progress } from './progress.js';
+import { WorkerStats } from './worker-stats.js';
+import { startUpError, type StartContext, type StartStep } from './start-up-errors.js';
+import type { MetricsAddress } from '../metrics/address.js';
+import type { MetricsServer } from '../metrics/server.js';
 
 export interface WorkerOptions {
   connection: KafkaConnection;
@@ -53,6 +58,8 @@ export interface WorkerOptions {
   progressIntervalMs?: number;
   /** SQLite: run transactions on the main thread instead of the ledger thread. */
   inlineLedger?: boolean;
+  /** Serve Prometheus metrics here (`--metrics HOST:PORT`). */
+  metrics?: MetricsAddress;
 }
 
 export interface WorkerSummary {
@@ -84,9 +91,35 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // Before any await: a signal that arrives while connecting still stops the worker cleanly.
   const stopSignal = options.stopSignal ?? shutdownRequested();
   const target = ledgerTarget(options.ledger);
+  const stats = new WorkerStats();
+  // First, so a port in use is one line before the ledger or the group is touched.
+  const metricsServer: MetricsServer | undefined = options.metrics
+    ? await (await import('./worker-metrics.js')).serveWorkerMetrics(options.metrics, stats, { group, topic }, logger)
+    : undefined;
   // The main thread's connection: migrations, the rate card, offsets and identity.
-  const ledger: Ledger = await openLedger(target, { applicationName: `meter-worker-${group}` });
-  const counters: WorkerCounters = { inserted: 0, duplicates: 0, dlq: 0, batches: 0, lag: new Map() };
+  let ledger: Ledger;
+  try {
+    ledger = await openLedger(target, { applicationName: `meter-worker-${group}` });
+  } catch (error) {
+    await metricsServer?.close();
+    throw error;
+  }
+  const start: StartContext = {
+    connection: options.connection,
+    topic,
+    dlqTopic: dlqTopicFor(topic),
+    group,
+    partitions: options.partitions,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+  };
+  /** Runs one start-up step; its failure becomes one line naming what failed. */
+  const step = async <T>(name: StartStep, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw await startUpError(name, error, start);
+    }
+  };
   const kafka: Kafka = createKafka(options.connection, logger);
   const admin: Admin = kafka.admin();
   let writer: LedgerWriter | undefined;
@@ -94,7 +127,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let supervisor: ConsumerSupervisor | undefined;
   let recovery: PartitionRecovery | undefined;
   let pipeline: BatchPipeline | undefined;
-  const progress = new Progress({ group, topic, counters, logger, statusLine: options.statusLine, intervalMs: options.progressIntervalMs });
+  let progress: Progress | undefined;
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
   failed.catch(() => {});
@@ -103,18 +136,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     const rateCardId = await ledger.registerRateCard(options.rateCard);
     writer =
       target.engine === 'sqlite' && !options.inlineLedger ? await ThreadLedgerWriter.start(target.location) : new InlineLedgerWriter(ledger);
-    try {
-      await admin.connect();
-      await ensureTopic(admin, topic, options.partitions, logger);
-      await ensureTopic(admin, dlqTopicFor(topic), 1, logger);
-    } catch (error) {
-      throw new MeterError(
-        `cannot reach Kafka at ${options.connection.brokers.join(',')}: ${errorMessage(error)}; start one with \`meter kafka start\` or pass --brokers`,
-      );
-    }
-    producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
-    const dlqProducer = producer;
+    await step('connect', () => admin.connect());
+    await step('topic', () => ensureTopic(admin, topic, options.partitions, logger));
+    await step('dlq-topic', () => ensureTopic(admin, start.dlqTopic, 1, logger));
+    const dlqProducer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    producer = dlqProducer;
+    await step('producer', () => dlqProducer.connect());
 
     // Every call goes to whichever consumer the supervisor runs now (none between a crash and its replacement).
     const consumerCall = (what: string, call: (c: NonNullable<ConsumerSupervisor['current']>) => void) => {
@@ -151,9 +178,13 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       },
       logger,
       fatal: fail,
-      onAdmitted: (partition, nextOffset) => pipeline?.admitted(partition, nextOffset),
+      onAdmitted: (partition, nextOffset) => {
+        stats.lag.ledgerAdmitted(partition, nextOffset);
+        pipeline?.admitted(partition, nextOffset);
+      },
     });
     const partitionRecovery = recovery;
+    stats.stoppedPartitions = () => partitionRecovery.stopped();
     pipeline = new BatchPipeline({
       group,
       topic,
@@ -166,7 +197,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       seek,
       ledgerOffset: (partition) => ledger.nextOffset(group, topic, partition),
       logOffsets: () => offsetsReader.logOffsets(),
-      counters,
+      stats,
       logger,
       fatal: fail,
       onBatch: options.onBatch,
@@ -176,21 +207,22 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       group,
       topic,
       maxBytesPerPartition: options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
-      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      sessionTimeoutMs: start.sessionTimeoutMs,
       partitionsConsumedConcurrently: Math.max(1, Math.min(options.partitions, 8)),
       eachBatch: pipeline.eachBatch as never,
-      onAssigned: (partitions) => {
+      onAssigned: (partitions, why) => {
         committer.setAssigned(partitions);
-        counters.lag = new Map(partitions.map((p) => [p, counters.lag.get(p) ?? 0]));
+        if (why === 'rebalance') stats.assigned(partitions);
+        else {
+          stats.consumerRestarts++;
+          stats.lag.assign(partitions);
+        }
         partitionRecovery.assign(partitions);
       },
       logger,
     });
-    try {
-      await supervisor.start();
-    } catch (error) {
-      throw new MeterError(`cannot join group ${group} on ${options.connection.brokers.join(',')}: ${errorMessage(error)}`);
-    }
+    const consumers = supervisor;
+    await step('join', () => consumers.start());
     logger.info('worker started', {
       group,
       topic,
@@ -198,6 +230,16 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       engine: ledger.engine,
       rates: describeRateCard(options.rateCard),
       lateLimitHours: options.lateLimitMs / 3_600_000,
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
+    });
+    progress = new Progress({
+      group,
+      topic,
+      stats,
+      readLogEnds: async () => new Map([...(await offsetsReader.logOffsets())].map(([p, log]) => [p, log.high])),
+      logger,
+      statusLine: options.statusLine,
+      intervalMs: options.progressIntervalMs,
     });
     progress.start();
 
@@ -216,7 +258,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     await pipeline.drain();
     await committer.flush();
   } finally {
-    progress.stop();
+    progress?.stop();
+    await metricsServer?.close();
     pipeline?.stop();
     recovery?.close();
     await pipeline?.drain().catch(() => {});
@@ -226,7 +269,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     await writer?.close().catch(() => {});
     await ledger.close();
   }
-  const summary = { inserted: counters.inserted, duplicates: counters.duplicates, dlq: counters.dlq, batches: counters.batches };
+  const summary = { inserted: stats.inserted, duplicates: stats.duplicates, dlq: stats.dlq, batches: stats.batches };
   logger.info('worker stopped', { ...summary });
   return summary;
 }

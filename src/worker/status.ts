@@ -1,53 +1,20 @@
-// What the worker tells its operator: on a TTY, one status line redrawn in place (samples/s, lag, DLQ);
-// otherwise a JSON progress line every so often. Log lines on a TTY go through statusAwareStream(),
-// which lifts the status line out of the way and puts it back, so the two never garble each other.
+// What the worker tells its operator on a TTY: one status line redrawn in place (samples/s, lag, DLQ),
+// from the same WorkerSnapshot as the JSON progress log (progress.ts). Log lines on a TTY go through
+// statusAwareStream(), which lifts the status line out of the way and puts it back, so the two never
+// garble each other.
 
 import { thousands, truncate } from '../format/index.js';
+import type { WorkerSnapshot } from './worker-stats.js';
 
-export interface WorkerCounters {
-  /** New samples written to the ledger since start. */
-  inserted: number;
-  duplicates: number;
-  dlq: number;
-  batches: number;
-  /** Offset lag per partition, from the latest batch of each. */
-  lag: Map<number, number>;
-}
+const group = (n: number) => thousands(Math.round(n));
 
-/** Samples per second over a sliding window of recent observations. */
-export class RateMeter {
-  private readonly points: { t: number; n: number }[] = [];
-
-  constructor(private readonly windowMs = 5000) {}
-
-  observe(total: number, now = Date.now()): void {
-    this.points.push({ t: now, n: total });
-    while (this.points.length > 2 && this.points[0]!.t < now - this.windowMs) this.points.shift();
-  }
-
-  rate(now = Date.now()): number {
-    const first = this.points[0];
-    const last = this.points.at(-1);
-    if (!first || !last || last === first) return 0;
-    const span = Math.max(now, last.t) - first.t;
-    return span > 0 ? ((last.n - first.n) * 1000) / span : 0;
-  }
-}
-
-const group = (n: number) => thousands(n);
-
-export function totalLag(counters: WorkerCounters): number {
-  let sum = 0;
-  for (const v of counters.lag.values()) sum += v;
-  return sum;
-}
-
-/** The one-line status: `billing <- resource_usage  1,234 samples/s  lag 56  dlq 3  ledger +12,345`. */
-export function statusLine(group_: string, topic: string, counters: WorkerCounters, rate: number, width: number): string {
-  const partitions = [...counters.lag.keys()].sort((a, b) => a - b).join(',') || '-';
+/** The one-line status: `billing <- resource_usage  1,234 samples/s  lag 56  dlq 3  new 12,345  dup 7  partitions 0,1`. */
+export function statusLine(group_: string, topic: string, s: WorkerSnapshot, width: number): string {
+  const stopped = new Set(s.stoppedPartitions);
+  const partitions = s.partitions.map((p) => (stopped.has(p.partition) ? `${p.partition}(stopped)` : String(p.partition))).join(',') || '-';
   const line =
-    `${group_} <- ${topic}  ${group(rate)} samples/s  lag ${group(totalLag(counters))}  dlq ${group(counters.dlq)}` +
-    `  new ${group(counters.inserted)}  dup ${group(counters.duplicates)}  partitions ${partitions}`;
+    `${group_} <- ${topic}  ${group(s.samplesPerSecond)} samples/s  lag ${group(s.lag)}  dlq ${group(s.dlq)}` +
+    `  new ${group(s.inserted)}  dup ${group(s.duplicates)}  partitions ${partitions}`;
   return truncate(line, width);
 }
 

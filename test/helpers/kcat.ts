@@ -43,3 +43,16 @@ export function kcatProduce(brokers: string, topic: string, messages: { key: str
   if (keyed.length) run(['-K', '|'], keyed.map((m) => `${m.key}|${m.value}`).join('\n') + '\n');
   if (keyless.length) run([], keyless.map((m) => m.value).join('\n') + '\n');
 }
+
+/** Each partition's end offset (the next offset to be written), with `kcat -Q` (timestamp -1 is the log's end). */
+export function kcatEndOffsets(brokers: string, topic: string, partitions: number): Map<number, number> {
+  const args = ['-Q', '-b', brokers];
+  for (let p = 0; p < partitions; p++) args.push('-t', `${topic}:${p}:-1`);
+  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: 30_000 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`kcat -Q failed (${r.status}): ${r.stderr}`);
+  const ends = new Map<number, number>();
+  for (const m of r.stdout.matchAll(/\[(\d+)\]\s+offset\s+(-?\d+)/g)) ends.set(Number(m[1]), Number(m[2]));
+  if (ends.size !== partitions) throw new Error(`kcat -Q answered for ${ends.size} of ${partitions} partitions: ${r.stdout}`);
+  return ends;
+}

@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { spawnMeter, runMeter, exited } from '../helpers/cli.js';
 import { testBrokers, freePort } from '../helpers/broker.js';
+import { parsePrometheus as parse, sampleValue, scrape, type Families } from '../helpers/prometheus.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meter-metrics-'));
 const children: ChildProcess[] = [];
@@ -24,35 +25,11 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const PARSER = `
-import json, sys
-from prometheus_client.parser import text_string_to_metric_families
-out = {}
-for family in text_string_to_metric_families(sys.stdin.read()):
-    out[family.name] = {"type": family.type, "samples": [[s.name, s.labels, s.value] for s in family.samples]}
-print(json.dumps(out))
-`;
-
-type Families = Record<string, { type: string; samples: [string, Record<string, string>, number][] }>;
-
-function parse(text: string): Families {
-  const r = spawnSync('python3', ['-c', PARSER], { input: text, encoding: 'utf8' });
-  assert.equal(r.status, 0, `prometheus_client could not parse it (pip install prometheus_client): ${r.stderr}`);
-  return JSON.parse(r.stdout) as Families;
-}
-
 const value = (f: Families, family: string, sample = family) => {
-  const s = f[family]?.samples.find(([name]) => name === sample);
-  assert.ok(s, `${sample} is served`);
-  return s[2];
+  const v = sampleValue(f, sample);
+  assert.ok(v !== undefined, `${sample} is served`);
+  return v;
 };
-
-async function scrape(url: string): Promise<string> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-  return res.text();
-}
 
 test('the agent serves its metrics while it publishes, and they parse with prometheus_client', { timeout: 90_000 }, async () => {
   const brokers = await testBrokers();

@@ -5,7 +5,7 @@ import { LedgerGapError, LogBehindLedgerError, type ApplyResult, type LedgerBatc
 import { loadRateCard } from '../../../src/billing/rate-card.js';
 import { BatchPipeline, type BatchPayload } from '../../../src/worker/batch-pipeline.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
-import type { WorkerCounters } from '../../../src/worker/status.js';
+import { WorkerStats } from '../../../src/worker/worker-stats.js';
 import { makeSample, message } from './fixtures.js';
 import { recordingLogger } from './recording-logger.js';
 
@@ -22,7 +22,6 @@ function payload(partition: number, from: number, count: number, highWatermark =
       messages,
       firstOffset: () => String(from),
       lastOffset: () => String(from + count - 1),
-      offsetLag: () => String(highWatermark - (from + count)),
     },
     resolveOffset: (o) => void resolved.push(o),
     heartbeat: async () => {},
@@ -33,7 +32,8 @@ function payload(partition: number, from: number, count: number, highWatermark =
 function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>) {
   const events: string[] = [];
   const fatals: Error[] = [];
-  const counters: WorkerCounters = { inserted: 0, duplicates: 0, dlq: 0, batches: 0, lag: new Map() };
+  const stats = new WorkerStats();
+  stats.assigned([0, 1, 2]);
   const stopped: Error[] = [];
   const p = new BatchPipeline({
     group: 'g',
@@ -53,13 +53,13 @@ function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>) {
     seek: (part, o) => events.push(`seek ${part}@${o}`),
     ledgerOffset: async () => 42,
     logOffsets: async () => new Map([[0, { low: 0, high: 100 }]]),
-    counters,
+    stats,
     logger: recordingLogger(),
     fatal: (e) => fatals.push(e),
     maxConsecutiveFailures: 3,
     now: Date.now,
   });
-  return { p, events, fatals, counters, stopped };
+  return { p, events, fatals, stats, stopped };
 }
 
 const ok = (batch: LedgerBatch): ApplyResult => ({ inserted: batch.samples.ids.length, duplicates: 0, skipped: 0, rejected: 0, nextOffset: batch.lastOffset + 1 });
@@ -74,7 +74,7 @@ test('a batch goes to the writer with its fetch position and log end, is resolve
   assert.equal(seen[0]!.highWatermark, 30);
   assert.deepEqual(a.resolved, ['14']);
   assert.deepEqual(w.events, ['ack 0@15']);
-  assert.equal(w.counters.inserted, 5);
+  assert.equal(w.stats.inserted, 5);
 });
 
 test('a log behind the ledger stops the partition: from the ledger, and from the batch before sending anything', async () => {
@@ -116,4 +116,53 @@ test('a refused gap seeks back to the ledger offset; failing transactions back o
   }
   assert.equal(failing.fatals.length, 1);
   assert.match(failing.fatals[0]!.message, /ledger writes keep failing \(disk full\)/);
+});
+
+test('lag is the log end minus the ledger next offset: batches fetched but not yet in the ledger still count', async () => {
+  const gates: (() => void)[] = [];
+  const w = pipeline((b) => new Promise((resolve) => gates.push(() => resolve(ok(b)))));
+  w.stats.lag.ledgerAdmitted(0, 0);
+  // kafkajs fetched three batches ahead: its own lag (end minus fetch position) says 700, then 0.
+  await w.p.eachBatch(payload(0, 0, 100, 1000));
+  await w.p.eachBatch(payload(0, 100, 100, 1000));
+  assert.equal(w.stats.lag.lagOf(0).lag, 1000, 'nothing is in the ledger yet');
+  gates.shift()!();
+  await sleep(0);
+  assert.equal(w.stats.lag.lagOf(0).lag, 900);
+  assert.equal(w.stats.lag.lagOf(0).ledgerNext, 100);
+  gates.shift()!();
+  await w.p.drain();
+  assert.equal(w.stats.lag.lagOf(0).lag, 800);
+  assert.equal(w.stats.lag.total(), 800);
+});
+
+test('DLQ counts by reason are those the ledger counted; failed and refused transactions are counted', async () => {
+  const seen: LedgerBatch[] = [];
+  // The ledger already has offsets below 11: of the batch's rejects (10, 11, 13), it counts 11 and 13.
+  const w = pipeline(async (b) => (seen.push(b), { inserted: 1, duplicates: 0, skipped: 1, rejected: 2, nextOffset: 14 }));
+  const p = payload(0, 10, 4, 20);
+  p.batch.messages[0] = message('not json', 10);
+  p.batch.messages[1] = message('{"v":2}', 11);
+  p.batch.messages[3] = message('', 13);
+  await w.p.eachBatch(p);
+  await w.p.drain();
+  assert.equal(seen[0]!.rejects.length, 3);
+  assert.equal(w.stats.dlq, 2);
+  const byReason = Object.fromEntries(w.stats.dlqByReason);
+  assert.equal(Object.values(byReason).reduce((a, b) => a + b, 0), 2);
+  assert.equal(byReason['not-json'], undefined, 'offset 10 was below the ledger: not counted again');
+
+  let calls = 0;
+  const f = pipeline(async (b) => {
+    calls++;
+    if (calls === 1) throw new Error('disk full');
+    throw new LedgerGapError(b.partition, 5, 0);
+  });
+  await f.p.eachBatch(payload(1, 0, 1));
+  await f.p.drain();
+  await f.p.eachBatch(payload(2, 5, 1));
+  await f.p.drain();
+  assert.equal(f.stats.ledgerErrors, 1);
+  assert.equal(f.stats.batchesRefused, 1);
+  assert.equal(f.stats.batches, 0);
 });

@@ -1,26 +1,31 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RateMeter, StatusLine, statusLine, type WorkerCounters } from '../../../src/worker/status.js';
+import { StatusLine, statusLine } from '../../../src/worker/status.js';
+import type { WorkerSnapshot } from '../../../src/worker/worker-stats.js';
 import { parseDuration } from '../../../src/worker/duration.js';
 
-const counters = (): WorkerCounters => ({ inserted: 12_345, duplicates: 7, dlq: 3, batches: 9, lag: new Map([[0, 10], [2, 32]]) });
-
-test('the status line says samples/s, lag, DLQ and partitions, within the width', () => {
-  const line = statusLine('billing', 'resource_usage', counters(), 1234.4, 200);
-  assert.equal(line, 'billing <- resource_usage  1,234 samples/s  lag 42  dlq 3  new 12,345  dup 7  partitions 0,2');
-  const narrow = statusLine('billing', 'resource_usage', counters(), 1234.4, 40);
-  assert.equal(narrow.length, 40);
-  assert.ok(narrow.endsWith('…'));
+const snapshot = (): WorkerSnapshot => ({
+  samplesPerSecond: 1234.4,
+  lag: 42,
+  partitions: [
+    { partition: 0, logEnd: 110, ledgerNext: 100, lag: 10 },
+    { partition: 2, logEnd: 532, ledgerNext: 500, lag: 32 },
+  ],
+  stoppedPartitions: [],
+  inserted: 12_345,
+  duplicates: 7,
+  dlq: 3,
+  batches: 9,
 });
 
-test('the rate is measured over a sliding window', () => {
-  const meter = new RateMeter(5000);
-  meter.observe(0, 0);
-  meter.observe(1000, 1000);
-  meter.observe(3000, 2000);
-  assert.equal(meter.rate(2000), 1500);
-  meter.observe(3000, 10_000);
-  assert.ok(meter.rate(10_000) < 400, 'old observations age out');
+test('the status line says samples/s, lag, DLQ and partitions, within the width', () => {
+  const line = statusLine('billing', 'resource_usage', snapshot(), 200);
+  assert.equal(line, 'billing <- resource_usage  1,234 samples/s  lag 42  dlq 3  new 12,345  dup 7  partitions 0,2');
+  const narrow = statusLine('billing', 'resource_usage', snapshot(), 40);
+  assert.equal(narrow.length, 40);
+  assert.ok(narrow.endsWith('…'));
+  const stopped = statusLine('billing', 'resource_usage', { ...snapshot(), stoppedPartitions: [2] }, 200);
+  assert.match(stopped, /partitions 0,2\(stopped\)$/);
 });
 
 test('log lines lift the status line out of the way and put it back', () => {
