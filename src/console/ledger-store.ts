@@ -2,7 +2,7 @@
 // hour, period cost and forecast; the cost pane's lines by machine or by a label; the fleet's totals.
 // A missing or locked ledger is a message in the panes that need it, and polling goes on; the live
 // tail and the lag pane do not depend on it.
-import { openLedger, type Ledger } from '../ledger/index.js';
+import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, ledgerErrorOf, openLedger, type Ledger } from '../ledger/index.js';
 import {
   billingPeriod,
   computeInvoice,
@@ -69,17 +69,17 @@ function costView(invoice: Invoice, by: string, from: number, to: number): CostV
   };
 }
 
-/** What is wrong with the ledger, in words an operator can act on. */
+/** What is wrong with the ledger, in words an operator can act on: told apart by the ledger's error classes. */
 export function describeLedgerError(error: unknown, path: string): Pick<LedgerView, 'state' | 'message'> {
-  const text = errorMessage(error).split('\n')[0]!;
-  const code = (error as { code?: string }).code ?? '';
-  if (/not found/.test(text)) {
+  const typed = ledgerErrorOf(error, path);
+  if (typed instanceof LedgerNotFoundError) {
     return { state: 'missing', message: `no ledger at ${path} yet: start \`meter worker\` or pass --ledger; costs appear when it exists` };
   }
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /locked|busy/i.test(text)) {
+  if (typed instanceof LedgerLockedError) {
     return { state: 'locked', message: `the ledger ${path} is locked by another process; retrying` };
   }
-  return { state: 'error', message: /^ledger\b/i.test(text) ? text : `ledger: ${text}` };
+  const text = errorMessage(typed).split('\n')[0]!;
+  return { state: 'error', message: typed instanceof LedgerUnavailableError || /^ledger\b/i.test(text) ? text : `ledger: ${text}` };
 }
 
 export class LedgerStore {
