@@ -15,6 +15,9 @@ export {
   type DlqCount,
   type LedgerCounts,
   type SentAlert,
+  type TimeSpan,
+  type MachineSample,
+  type MachineHourUsage,
   type RateCardRef,
 } from './ledger.js';
 export {
