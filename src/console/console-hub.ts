@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { RateCard } from '../billing/index.js';
 import { SnapshotBuilder } from './build-snapshot.js';
 import { LagStore } from './lag-store.js';
-import { LedgerStore } from './ledger-store.js';
+import { LedgerStore, type LedgerSource, type LedgerStoreOptions } from './ledger-store.js';
 import { emptySnapshot, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
 import { TopicTail } from './tail-store.js';
 import { HistoryStore, type DetailRequest } from './history-store.js';
@@ -42,6 +42,12 @@ export interface ConsoleHubOptions {
    * shows what the live tail saw, and the tail reads further back to fill the sparklines itself.
    */
   history?: HistorySource;
+  /**
+   * Where the ledger's read model comes from: by default a LedgerStore in this thread (--once,
+   * tests); the live console passes one whose reads run on a thread of their own (ledger-reader.ts),
+   * which calls changed() when its state moves.
+   */
+  ledgerSource?: LedgerSource;
 }
 
 import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
@@ -53,7 +59,7 @@ const NO_SPARKLINES: ReadonlyMap<string, readonly HistoryPoint[]> = new Map();
 export class ConsoleHub implements SnapshotSource {
   readonly tail: TopicTail;
   readonly lag: LagStore;
-  readonly ledger: LedgerStore;
+  readonly ledger: LedgerSource;
   private readonly builder = new SnapshotBuilder();
   private snapshot: ConsoleSnapshot;
   private readonly listeners = new Set<() => void>();
@@ -109,14 +115,15 @@ export class ConsoleHub implements SnapshotSource {
       onChange,
       now: this.now,
     });
-    this.ledger = new LedgerStore({
+    const ledgerOptions: LedgerStoreOptions = {
       path: options.ledgerPath,
       rateCard: options.rateCard,
       pollMs: options.ledgerPollMs ?? DEFAULT_LEDGER_POLL_MS,
       costBy: options.costBy,
       onChange,
       now: this.now,
-    });
+    };
+    this.ledger = options.ledgerSource ?? new LedgerStore(ledgerOptions);
     this.snapshot = emptySnapshot({
       now: this.now(),
       topic: options.topic,
@@ -129,6 +136,11 @@ export class ConsoleHub implements SnapshotSource {
 
   getSnapshot = (): ConsoleSnapshot => this.snapshot;
 
+  /** A store's data changed: the next tick builds a snapshot. */
+  changed(): void {
+    this.dirty = true;
+  }
+
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
     return () => {
@@ -138,7 +150,7 @@ export class ConsoleHub implements SnapshotSource {
 
   /** Starts the stores and the frame clock. The tail connects in the background. */
   start(): void {
-    // Kafka first: its connections and the group join go on while the ledger is read (synchronously).
+    // Kafka first: its connections and the group join go on while the ledger is read.
     void this.tail.start();
     this.lag.start();
     this.ledger.start();

@@ -2,7 +2,8 @@
 // hour, period cost and forecast; the cost pane's lines by machine or by a label; the fleet's totals.
 // A missing or locked ledger is a message in the panes that need it, and polling goes on; the live
 // tail and the lag pane do not depend on it.
-import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, ledgerErrorOf, openLedger, type Ledger } from '../ledger/index.js';
+import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, ledgerErrorOf } from '../ledger/index.js';
+import { LedgerConnection } from './ledger-connection.js';
 import {
   billingPeriod,
   computeInvoice,
@@ -28,6 +29,27 @@ export interface LedgerStoreOptions {
   runRateWindowMs?: number;
   onChange?: () => void;
   now?: () => number;
+  /** The read-only ledger, when shared with the history; else the store opens its own. */
+  connection?: LedgerConnection;
+}
+
+/**
+ * The ledger's read model as the console's data side sees it: LedgerStore computes it in-process
+ * (--once, tests); LedgerReader (ledger-reader.ts) runs a LedgerStore on a thread of its own and
+ * mirrors it, so a slow read never holds up a frame or a key.
+ */
+export interface LedgerSource {
+  readonly view: LedgerView;
+  readonly machines: ReadonlyMap<string, MachineCost>;
+  readonly costs: CostView | null;
+  readonly fleet: FleetTotals;
+  readonly budgets: readonly BudgetRow[];
+  /** How long the last poll took, ms (the benchmark reports it). */
+  readonly lastPollMs: number;
+  start(): void;
+  /** Changes the cost pane's grouping and recomputes now. */
+  setCostBy(by: string): Promise<void>;
+  stop(): void;
 }
 
 export interface MachineCost {
@@ -82,7 +104,7 @@ export function describeLedgerError(error: unknown, path: string): Pick<LedgerVi
   return { state: 'error', message: typed instanceof LedgerUnavailableError || /^ledger\b/i.test(text) ? text : `ledger: ${text}` };
 }
 
-export class LedgerStore {
+export class LedgerStore implements LedgerSource {
   view: LedgerView;
   machines = new Map<string, MachineCost>();
   costs: CostView | null = null;
@@ -91,7 +113,8 @@ export class LedgerStore {
   budgets: BudgetRow[] = [];
   /** How long the last poll took, ms (the benchmark reports it). */
   lastPollMs = 0;
-  private ledger: Ledger | undefined;
+  private readonly connection: LedgerConnection;
+  private readonly ownConnection: boolean;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private costBy: string;
@@ -100,6 +123,8 @@ export class LedgerStore {
   constructor(private readonly options: LedgerStoreOptions) {
     this.now = options.now ?? Date.now;
     this.costBy = options.costBy;
+    this.ownConnection = !options.connection;
+    this.connection = options.connection ?? new LedgerConnection(options.path);
     this.view = { state: 'loading', path: options.path, polledAt: null };
     this.fleet = { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null };
   }
@@ -138,11 +163,10 @@ export class LedgerStore {
     const now = this.now();
     const { path, rateCard } = this.options;
     try {
-      // A short busy timeout: a locked ledger must not freeze the screen.
-      this.ledger ??= await openLedger(path, { readonly: true, busyTimeoutMs: 100, maxConnections: 2, applicationName: 'meter-console' });
+      const ledger = await this.connection.get();
       const period = billingPeriod(now);
-      const summaries: MachineSummary[] = await machineSummaries(this.ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
-      const byMachine = await computeInvoice(this.ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
+      const summaries: MachineSummary[] = await machineSummaries(ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
+      const byMachine = await computeInvoice(ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
       const forecasts = new Map(byMachine.lines.map((l) => [l.key, l.forecast ?? null]));
       const machines = new Map<string, MachineCost>();
       for (const s of summaries) {
@@ -156,7 +180,7 @@ export class LedgerStore {
         });
       }
       const by = this.costBy;
-      const invoice = by === 'machine' ? byMachine : await computeInvoice(this.ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
+      const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
       this.machines = machines;
       this.costs = costView(invoice, by, period.from, period.to);
       this.fleet = {
@@ -169,17 +193,16 @@ export class LedgerStore {
       };
       // Worst first, so the cost pane never cuts off the budget that needs attention.
       this.budgets = rateCard.budgets?.length
-        ? (await evaluateBudgets(this.ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
+        ? (await evaluateBudgets(ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
-      const { lost, skipped } = await this.ledger.counts();
+      const { lost, skipped } = await ledger.counts();
       this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };
     } catch (error) {
       const problem = describeLedgerError(error, path);
       this.view = { ...problem, path, polledAt: this.view.polledAt };
       if (problem.state !== 'locked') {
         // Missing or broken: open afresh next time (it may have been created or replaced).
-        void this.ledger?.close();
-        this.ledger = undefined;
+        this.connection.reset();
       }
     }
     this.lastPollMs = performance.now() - started;
@@ -189,7 +212,6 @@ export class LedgerStore {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    void this.ledger?.close();
-    this.ledger = undefined;
+    if (this.ownConnection) void this.connection.close();
   }
 }

@@ -12,6 +12,8 @@ import { STALE_INTERVALS } from './build-snapshot.js';
 import type { PipelineProblem } from './snapshot.js';
 import type { ConsoleScreen } from './screen.js';
 import type { HistorySource } from './history.js';
+import { LedgerReader } from './ledger-reader.js';
+import { DEFAULT_LEDGER_POLL_MS } from './defaults.js';
 
 export interface RunConsoleOptions {
   kafka: Kafka;
@@ -25,7 +27,10 @@ export interface RunConsoleOptions {
   costBy: string;
   /** What draws: components/screen.tsx's consoleScreen (given by the command; see screen.ts). */
   screen: ConsoleScreen;
-  /** History for the detail view and sparklines; none until the ledger serves it (the tail alone then). */
+  /**
+   * History for the detail view and sparklines. The live console's default is the ledger, read on
+   * its thread (ledger-reader.ts); --once reads none.
+   */
   history?: HistorySource;
   /** One snapshot and exit: JSON or plain text. */
   once: boolean;
@@ -172,7 +177,15 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
   const stdin = o.stdin ?? process.stdin;
   const env = o.env ?? process.env;
   const readOnly = !stdin.isTTY;
-  const hub = new ConsoleHub(hubOptions(o));
+  // The ledger is read on a thread of its own: its costs, and the history (unless one is given).
+  const reader = new LedgerReader({
+    path: o.ledgerPath,
+    rateCard: o.rateCard,
+    pollMs: DEFAULT_LEDGER_POLL_MS,
+    costBy: o.costBy,
+    onChange: () => hub.changed(),
+  });
+  const hub: ConsoleHub = new ConsoleHub(hubOptions(o, { ledgerSource: reader, history: o.history ?? reader }));
   const stats = statsRecorder(o.statsFile, hub);
   hub.start();
 
