@@ -68,7 +68,6 @@ export class ConsoleHub implements SnapshotSource {
   private lastBuiltSecond = 0;
   private detailRequest: DetailRequest | null = null;
   readonly history: HistoryStore | null;
-  private sparkMachines = 0;
   private readonly now: () => number;
   /** Time spent building each snapshot and handing it to React, for the benchmark. */
   readonly frameTimes: number[] = [];
@@ -171,7 +170,6 @@ export class ConsoleHub implements SnapshotSource {
     this.dirty = false;
     this.lastBuiltSecond = Math.floor(now / 1000);
     this.snapshot = this.build(now);
-    this.fillSparklines();
     this.pendingFrameAt ??= started;
     for (const listener of this.listeners) listener();
     this.frameTimes.push(performance.now() - started);
@@ -200,13 +198,9 @@ export class ConsoleHub implements SnapshotSource {
     });
   }
 
-  /** Asks the history source for the sparklines of machines that appeared since the last time. */
-  private fillSparklines(): void {
-    if (!this.history) return;
-    const count = this.tail.machines.size + this.ledger.machines.size;
-    if (count === this.sparkMachines) return;
-    this.sparkMachines = count;
-    this.history.fillSparklines(new Set([...this.tail.machines.keys(), ...this.ledger.machines.keys()]));
+  /** The screen shows these machines: their sparklines are filled from history (once each). */
+  showing(machines: readonly string[]): void {
+    this.history?.fillSparklines(machines);
   }
 
   setCostBy(by: string): void {

@@ -209,6 +209,7 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
     costBy: o.costBy,
     onCostByChange: (by) => hub.setCostBy(by),
     onDetailChange: (request) => hub.setDetail(request),
+    onVisibleMachines: (machines) => hub.showing(machines),
     stdout,
     stdin,
     onRender: stats.onRender,
