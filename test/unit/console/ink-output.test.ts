@@ -15,7 +15,12 @@ interface Write {
   x: number;
   y: number;
   text: string;
+  /** Drawn through a Transform that turns digits into blocks (as the sparklines are), keeping widths. */
+  glyphs?: boolean;
 }
+
+const BLOCKS = '▁▂▃▄▅▆▇█';
+const toGlyphs = (line: string) => line.replace(/\u001b\[[0-9;]*m|[0-7]/g, (m) => (m.length === 1 ? BLOCKS[Number(m)]! : m));
 
 type OutputClass = new (o: { width: number; height: number }) => {
   write(x: number, y: number, text: string, o: { transformers: Array<(line: string, index: number) => string> }): void;
@@ -32,7 +37,7 @@ function paintedByInk(width: number, height: number, writes: Write[]): string {
       const row = grid[w.y + i] as unknown[] | undefined;
       if (!row) return;
       let x = w.x;
-      for (const c of styledCharsFromTokens(tokenize(line))) {
+      for (const c of styledCharsFromTokens(tokenize(w.glyphs ? toGlyphs(line) : line))) {
         row[x] = c;
         const cw = Math.max(1, stringWidth(c.value));
         for (let k = 1; k < cw; k++) row[x + k] = { type: 'char', value: '', fullWidth: false, styles: c.styles };
@@ -45,7 +50,7 @@ function paintedByInk(width: number, height: number, writes: Write[]): string {
 
 function patched(width: number, height: number, writes: Write[]): string {
   const output = new Output({ width, height });
-  for (const w of writes) output.write(w.x, w.y, w.text, { transformers: [] });
+  for (const w of writes) output.write(w.x, w.y, w.text, { transformers: w.glyphs ? [toGlyphs] : [] });
   return output.get().output;
 }
 
@@ -79,7 +84,7 @@ test('writes side by side: the same cells as ink paints them', () => {
       // Each write starts where the last ended, plus a random gap: nothing overlaps.
       let x = 0;
       const writes = texts.map((t, i) => {
-        const w = { x: x + (i % 3), y, text: t };
+        const w = { x: x + (i % 3), y, text: t, glyphs: i % 2 === 1 };
         x = w.x + stringWidth(t);
         return w;
       });
@@ -91,7 +96,7 @@ test('writes side by side: the same cells as ink paints them', () => {
 });
 
 test('overlapping writes (later over earlier) and lines below the screen: the same cells as ink paints them', () => {
-  const write = fc.record({ x: fc.integer({ min: 0, max: 20 }), y: fc.integer({ min: 0, max: 5 }), text: fc.array(text, { minLength: 1, maxLength: 3 }).map((l) => l.join('\n')) });
+  const write = fc.record({ x: fc.integer({ min: 0, max: 20 }), y: fc.integer({ min: 0, max: 5 }), text: fc.array(text, { minLength: 1, maxLength: 3 }).map((l) => l.join('\n')), glyphs: fc.boolean() });
   fc.assert(
     fc.property(fc.array(write, { minLength: 1, maxLength: 6 }), (writes) => {
       assert.deepEqual(cells(patched(100, 4, writes)), cells(paintedByInk(100, 4, writes)));
