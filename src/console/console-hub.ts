@@ -185,7 +185,14 @@ export class ConsoleHub implements SnapshotSource {
       group,
       intervalMs,
       tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
-      ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet, budgets: this.ledger.budgets },
+      ledger: {
+        view: this.ledger.view,
+        machines: this.ledger.machines,
+        changed: this.ledger.drainChanged?.(),
+        costs: this.ledger.costs,
+        fleet: this.ledger.fleet,
+        budgets: this.ledger.budgets,
+      },
       pipeline: this.options.pipeline?.problems(),
       lag: { view: this.lag.view, health: this.lag.health },
       history: {
@@ -193,6 +200,7 @@ export class ConsoleHub implements SnapshotSource {
         answer: this.history?.detail ?? null,
         hasSource: this.history !== null,
         sparklines: this.history?.sparklines ?? NO_SPARKLINES,
+        sparklinesChanged: this.history?.drainSparklinesChanged(),
         period: billingPeriod(now),
       },
     });

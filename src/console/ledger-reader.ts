@@ -17,14 +17,17 @@ export interface ReaderSetup {
   runRateWindowMs?: number;
 }
 
-/** The cost store's state, as the thread sends it after every poll. */
-export interface StoreState {
+/** Machines (and cost lines) per state message: the main thread takes one at a time, between frames. */
+export const STATE_CHUNK = 1000;
+
+/** The cost store's state but its machines and cost lines, which follow in chunks. */
+export interface StateHead {
   view: LedgerView;
-  machines: ReadonlyMap<string, MachineCost>;
-  costs: CostView | null;
   fleet: FleetTotals;
   budgets: readonly BudgetRow[];
   lastPollMs: number;
+  /** The cost view without its lines. */
+  costs: CostView | null;
 }
 
 export type ReaderRequest =
@@ -33,7 +36,18 @@ export type ReaderRequest =
   | { type: 'setCostBy'; id: number; by: string }
   | { type: 'poll'; id: number };
 
-export type ReaderReply = { type: 'state'; state: StoreState } | { type: 'result'; id: number; result: unknown } | { type: 'error'; id: number; message: string };
+export type ReaderReply =
+  | { type: 'state'; part: number; parts: number; head?: StateHead; machines: MachineCost[]; lines: CostView['lines'][number][] }
+  | { type: 'result'; id: number; result: unknown }
+  | { type: 'error'; id: number; message: string };
+
+/** Two machines' costs as shown: the same, or not. */
+const sameCost = (a: MachineCost, b: MachineCost) =>
+  a.lastSeen === b.lastSeen &&
+  a.costPerHour === b.costPerHour &&
+  a.periodCost === b.periodCost &&
+  a.forecast === b.forecast &&
+  JSON.stringify(a.labels) === JSON.stringify(b.labels);
 
 type Question = ReaderRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
@@ -49,7 +63,10 @@ function threadModule(): { code: string; eval: true } | { url: URL; eval: false 
 
 export class LedgerReader implements LedgerSource, HistorySource {
   view: LedgerView;
-  machines: ReadonlyMap<string, MachineCost> = new Map();
+  /** Updated in place as each poll's state arrives; drainChanged() says which machines changed. */
+  readonly machines = new Map<string, MachineCost>();
+  private changed = new Set<string>();
+  private incoming: { head: StateHead; machines: MachineCost[]; lines: CostView['lines'][number][] } | undefined;
   costs: CostView | null = null;
   fleet: FleetTotals;
   budgets: readonly BudgetRow[] = [];
@@ -83,20 +100,51 @@ export class LedgerReader implements LedgerSource, HistorySource {
 
   private receive(reply: ReaderReply): void {
     if (reply.type === 'state') {
-      const s = reply.state;
-      this.view = s.view;
-      this.machines = s.machines;
-      this.costs = s.costs;
-      this.fleet = s.fleet;
-      this.budgets = s.budgets;
-      this.lastPollMs = s.lastPollMs;
-      this.options.onChange?.();
+      this.takePart(reply);
+      // The next part once this one is in and the event loop has turned (a frame may go first).
+      setImmediate(() => this.worker?.postMessage({ type: 'ack' }));
       return;
     }
     const waiter = this.pending.get(reply.id);
     this.pending.delete(reply.id);
     if (reply.type === 'result') waiter?.resolve(reply.result);
     else waiter?.reject(new Error(reply.message));
+  }
+
+  private takePart(part: Extract<ReaderReply, { type: 'state' }>): void {
+    if (part.part === 0) this.incoming = { head: part.head!, machines: [], lines: [] };
+    const incoming = this.incoming;
+    if (!incoming) return;
+    for (const m of part.machines) incoming.machines.push(m);
+    for (const l of part.lines) incoming.lines.push(l);
+    if (part.part < part.parts - 1) return;
+    this.incoming = undefined;
+    const { head } = incoming;
+    const names = new Set<string>();
+    for (const m of incoming.machines) {
+      names.add(m.machine);
+      const before = this.machines.get(m.machine);
+      if (before && sameCost(before, m)) continue;
+      this.machines.set(m.machine, m);
+      this.changed.add(m.machine);
+    }
+    for (const name of this.machines.keys()) {
+      if (names.has(name)) continue;
+      this.machines.delete(name);
+      this.changed.add(name);
+    }
+    this.view = head.view;
+    this.costs = head.costs && { ...head.costs, lines: incoming.lines };
+    this.fleet = head.fleet;
+    this.budgets = head.budgets;
+    this.lastPollMs = head.lastPollMs;
+    this.options.onChange?.();
+  }
+
+  drainChanged(): ReadonlySet<string> {
+    const changed = this.changed;
+    this.changed = new Set();
+    return changed;
   }
 
   private failed(message: string): void {

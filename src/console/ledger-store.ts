@@ -50,6 +50,11 @@ export interface LedgerSource {
   /** Changes the cost pane's grouping and recomputes now. */
   setCostBy(by: string): Promise<void>;
   stop(): void;
+  /**
+   * The machines whose costs changed since the last call, when the source keeps count (then
+   * `machines` is updated in place); without it, a new `machines` map means every machine changed.
+   */
+  drainChanged?(): ReadonlySet<string>;
 }
 
 export interface MachineCost {

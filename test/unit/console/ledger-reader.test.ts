@@ -53,7 +53,8 @@ function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
 test('the thread mirrors the cost store: the same machines, costs and totals as a store read in-process', async () => {
   const now = Date.now();
   const path = join(mkdtempSync(join(tmpdir(), 'meter-reader-')), 'ledger.db');
-  await writeLedger(path, 30, 20, now);
+  // More machines than one state message carries: the state comes in parts.
+  await writeLedger(path, 2500, 3, now);
   let changes = 0;
   const reader = new LedgerReader({ path, rateCard: card, pollMs: 60_000, costBy: 'label:team', onChange: () => changes++ });
   try {
@@ -63,14 +64,30 @@ test('the thread mirrors the cost store: the same machines, costs and totals as 
     const local = new LedgerStore({ path, rateCard: card, pollMs: 60_000, costBy: 'label:team' });
     await local.poll();
     assert.deepEqual([...reader.machines.keys()].sort(), [...local.machines.keys()].sort());
-    assert.deepEqual(reader.machines.get('m-7'), local.machines.get('m-7'));
+    assert.equal(reader.machines.size, 2500);
+    // (Costs per hour and forecasts follow the clock: compare what does not.)
+    const settled = (m: { machine: string; labels: unknown; lastSeen: number; periodCost: string } | undefined) => m && { machine: m.machine, labels: m.labels, lastSeen: m.lastSeen, periodCost: m.periodCost };
+    assert.deepEqual(settled(reader.machines.get('m-2400')), settled(local.machines.get('m-2400')));
     assert.deepEqual(reader.costs?.lines, local.costs?.lines);
     assert.equal(reader.fleet.periodCost, local.fleet.periodCost);
     assert.deepEqual(reader.view.unbilledOffsets, { lost: 0, skipped: 0 });
-    local.stop();
+    assert.equal(reader.drainChanged().size, 2500, 'every machine is new');
+    const map = reader.machines;
+    const before = new Map(reader.machines);
+    await reader.poll();
+    const changed = reader.drainChanged();
+    assert.equal(reader.machines, map, 'the map is updated in place');
+    // Only machines whose shown costs moved (forecasts follow the clock) are said to have changed.
+    for (const [name, cost] of reader.machines) {
+      const was = before.get(name)!;
+      if (changed.has(name)) assert.notDeepEqual(cost, was, name);
+      else assert.equal(cost, was, `${name} is the same object`);
+    }
     await reader.setCostBy('machine');
     assert.equal(reader.costs?.by, 'machine');
-    assert.equal(reader.costs?.lines.length, 30);
+    assert.equal(reader.costs?.lines.length, 2500);
+    assert.deepEqual(reader.costs?.lines.map((l) => l.key).sort(), [...local.machines.keys()].sort());
+    local.stop();
   } finally {
     reader.stop();
   }
