@@ -16,7 +16,7 @@ import { StatusLine } from './StatusLine.js';
 import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
 import { UiActionsContext, UiStateContext, type UiActions } from './UiContexts.js';
 import { costRows, fleetRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
-import { initialUiState, reduceUi, resolveCursor, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
+import { initialUiState, reduceUi, resolveCursor, rowKeys, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
 import { actionForKey, splitKeys, type KeyPress } from '../src/console/keys.js';
 
 export interface ConsoleAppProps {
@@ -95,10 +95,10 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     cost: Math.max(1, layout.main - 2 - budgetBlockRows(snapshot.budgets.length, layout.main)),
     lag: Math.max(1, Math.min(lag.length, layout.main - 2)),
   };
-  const keys = useMemo(
-    () => ({ fleet: fleet.map((r) => r.machine), cost: cost.map((l) => l.key), lag: lag.map((r) => `${r.topic}:${r.partition}`) }),
-    [fleet, cost, lag],
-  );
+  const fleetKeys = useMemo(() => rowKeys(fleet, (r) => r.machine), [fleet]);
+  const costKeys = useMemo(() => rowKeys(cost, (l) => l.key), [cost]);
+  const lagKeys = useMemo(() => rowKeys(lag, (r) => `${r.topic}:${r.partition}`), [lag]);
+  const keys = useMemo(() => ({ fleet: fleetKeys, cost: costKeys, lag: lagKeys }), [fleetKeys, costKeys, lagKeys]);
   const view = useRef<ViewContext>({ rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys });
   view.current = { rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys };
 
