@@ -16,7 +16,7 @@ import { StatusLine } from './StatusLine.js';
 import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
 import { UiActionsContext, UiStateContext, type UiActions } from './UiContexts.js';
 import { costRows, fleetRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
-import { initialUiState, reduceUi, resolveCursor, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
+import { initialUiState, reduceUi, resolveCursor, rowKeys, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
 import { actionForKey, splitKeys, type KeyPress } from '../src/console/keys.js';
 
 export interface ConsoleAppProps {
@@ -31,6 +31,8 @@ export interface ConsoleAppProps {
   onCostByChange?: (by: string) => void;
   /** The detail view opened on a machine, changed range or width, or closed (null): the data side reads its history. */
   onDetailChange?: (request: DetailRequest | null) => void;
+  /** The fleet pane shows these machines now: the data side fills their sparklines from history. */
+  onVisibleMachines?: (machines: readonly string[]) => void;
   onQuit?: () => void;
 }
 
@@ -65,7 +67,7 @@ export function consoleLayout(rows: number, options: { split: boolean; lagNeeded
   return { frame, body, main: body - (lag > 0 ? lag + 1 : 0), lag };
 }
 
-export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onDetailChange, onQuit }: ConsoleAppProps) {
+export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onDetailChange, onVisibleMachines, onQuit }: ConsoleAppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(size);
   const live = useSyncExternalStore(source.subscribe, source.getSnapshot, source.getSnapshot);
@@ -93,10 +95,10 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
     cost: Math.max(1, layout.main - 2 - budgetBlockRows(snapshot.budgets.length, layout.main)),
     lag: Math.max(1, Math.min(lag.length, layout.main - 2)),
   };
-  const keys = useMemo(
-    () => ({ fleet: fleet.map((r) => r.machine), cost: cost.map((l) => l.key), lag: lag.map((r) => `${r.topic}:${r.partition}`) }),
-    [fleet, cost, lag],
-  );
+  const fleetKeys = useMemo(() => rowKeys(fleet, (r) => r.machine), [fleet]);
+  const costKeys = useMemo(() => rowKeys(cost, (l) => l.key), [cost]);
+  const lagKeys = useMemo(() => rowKeys(lag, (r) => `${r.topic}:${r.partition}`), [lag]);
+  const keys = useMemo(() => ({ fleet: fleetKeys, cost: costKeys, lag: lagKeys }), [fleetKeys, costKeys, lagKeys]);
   const view = useRef<ViewContext>({ rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys });
   view.current = { rowKeys: keys, pageSize, labelKeys: snapshot.labelKeys };
 
@@ -149,6 +151,16 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   const activeTheme = useMemo(() => theme ?? makeTheme(true), [theme]);
   const at = (pane: PaneId) => resolveCursor(ui.cursors[pane], keys[pane], pageSize[pane]);
 
+  // The machines on screen, for their sparklines' history (told when the set changes, not every frame).
+  const fleetView = at('fleet');
+  const visibleKey = fleet
+    .slice(fleetView.scroll, fleetView.scroll + pageSize.fleet)
+    .map((r) => r.machine)
+    .join('\n');
+  useEffect(() => {
+    if (visibleKey) onVisibleMachines?.(visibleKey.split('\n'));
+  }, [visibleKey]);
+
   let info = '';
   if (ui.pane === 'fleet') {
     const stale = fleet.reduce((n, m) => n + (m.stale ? 1 : 0), 0);
@@ -183,7 +195,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
       ) : ui.pane === 'cost' ? (
         <CostPane costs={snapshot.costs} lines={cost} ledger={snapshot.ledger} by={ui.costBy} width={columns} height={layout.main} selected={costAt.index} scroll={costAt.scroll} budgets={snapshot.budgets} />
       ) : (
-        <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.main} selected={lagAt.index} scroll={lagAt.scroll} />
+        <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.main} selected={lagAt.index} scroll={lagAt.scroll} unbilled={snapshot.ledger.unbilledOffsets} />
       );
     body = (
       <>
@@ -196,7 +208,7 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
               {'─ Lag (3) ' + '─'.repeat(Math.max(0, columns - 10))}
             </Text>
             <Box height={layout.lag} flexDirection="column" overflowY="hidden">
-              <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.lag} selected={-1} scroll={0} active={false} />
+              <LagPane lag={snapshot.lag} rows={lag} group={snapshot.group} width={columns} height={layout.lag} selected={-1} scroll={0} active={false} unbilled={snapshot.ledger.unbilledOffsets} />
             </Box>
           </>
         ) : null}

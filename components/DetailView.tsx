@@ -118,7 +118,7 @@ export function DetailView({ name, machine, history, currency, now, width, heigh
   let status = '';
   if (!own || own.state === 'loading') status = 'reading history…';
   else if (own.state === 'error') status = own.message ?? 'history cannot be read';
-  else if (own.state === 'tail-only') status = 'live tail only (no ledger history in this build)';
+  else if (own.state === 'tail-only') status = 'live tail only (no history source)';
   const cov = own?.coverage;
   const covered = cov && cov.to > cov.from ? (cov.coveredMs / (cov.to - cov.from)) * 100 : null;
   return (

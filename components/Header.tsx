@@ -1,6 +1,13 @@
 // Header: broker state (with a badge), topic, group, machine count, the clock; then the fleet's cost
 // per hour right now, period-to-date cost and forecast, budgets forecast past 80% or 100%, and the
-// pipeline's lag in one word; under `meter up`, a third line for a process that died.
+// pipeline's lag in one word, and a warning when the ledger says offsets will never be billed; under
+// `meter up`, a third line for a process that died.
+
+/** Kafka offsets the ledger says it will never bill (lost to retention, skipped by a reset). */
+export function unbilledCount(snapshot: Pick<ConsoleSnapshot, 'ledger'>): number {
+  const u = snapshot.ledger.unbilledOffsets;
+  return u ? u.lost + u.skipped : 0;
+}
 
 /** Rows the header takes for this snapshot. */
 export function headerRows(snapshot: ConsoleSnapshot): number {
@@ -58,6 +65,9 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const status = lag.state === 'loading' ? '…' : lag.status;
   const lagText = `lag ${thousands(lag.totalLag)} `;
   const tail = snapshot.tailRate !== null ? ` · tail ${rate(snapshot.tailRate)}` : '';
+  // Offsets the ledger will never bill (lost to retention, passed over by a reset): never silent.
+  const unbilled = unbilledCount(snapshot);
+  const unbilledText = unbilled > 0 ? ` · ⚠ ${thousands(unbilled)} unbilled` : '';
   const ledgerOk = snapshot.ledger.state === 'ok';
   const perHour = money(fleet.costPerHour, currency);
   const period = money(fleet.periodCost, currency);
@@ -74,9 +84,9 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
           `${perHour}/h · period ${period} · fcst ${forecast} · `,
         ]
       : [`costs: ledger ${snapshot.ledger.state} · `],
-    Math.max(0, width - lagText.length - status.length),
+    Math.max(0, width - lagText.length - status.length - textWidth(unbilledText)),
   );
-  const tailShown = textWidth(costs) + lagText.length + status.length + tail.length <= width ? tail : '';
+  const tailShown = textWidth(costs) + lagText.length + status.length + textWidth(unbilledText) + tail.length <= width ? tail : '';
   return (
     <Box flexDirection="column" width={width} height={headerRows(snapshot)}>
       <Text wrap="truncate-end">
@@ -97,6 +107,11 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
         <Text bold color={theme.tone(STATUS_TONE[lag.status])}>
           {status}
         </Text>
+        {unbilledText ? (
+          <Text bold color={theme.tone('warn')}>
+            {unbilledText}
+          </Text>
+        ) : null}
         {tailShown ? <Text dimColor>{tailShown}</Text> : null}
       </Text>
       {snapshot.pipeline.length > 0 ? (

@@ -18,6 +18,18 @@ export interface LagPaneProps {
   selected: number;
   scroll: number;
   active?: boolean;
+  /** Offsets the ledger will never bill (from its stats): a warning beside the status. */
+  unbilled?: { lost: number; skipped: number };
+}
+
+/** "⚠ 34 offsets never billed (30 lost to retention, 4 skipped by a reset)", or '' when there are none. */
+export function unbilledWarning(unbilled: { lost: number; skipped: number } | undefined): string {
+  if (!unbilled || unbilled.lost + unbilled.skipped === 0) return '';
+  const why = [
+    unbilled.lost ? `${thousands(unbilled.lost)} lost to retention` : '',
+    unbilled.skipped ? `${thousands(unbilled.skipped)} skipped by a reset` : '',
+  ].filter(Boolean);
+  return `⚠ ${thousands(unbilled.lost + unbilled.skipped)} offsets never billed (${why.join(', ')}): meter ledger offsets`;
 }
 
 export const STATUS_TONE: Record<LagStatus, Tone> = { OK: 'ok', WARN: 'warn', STALL: 'error', STOP: 'error' };
@@ -34,7 +46,7 @@ const COLUMNS: TableColumn<LagPartitionRow>[] = [
   { id: 'owner', header: 'OWNER', cell: (r) => r.owner ?? '—', drop: 5, shrink: true, minWidth: 6 },
 ];
 
-export function LagPane({ lag, rows, group, width, height, selected, scroll, active = true }: LagPaneProps) {
+export function LagPane({ lag, rows, group, width, height, selected, scroll, active = true, unbilled }: LagPaneProps) {
   const theme = useTheme();
   const members = useMemo(
     () =>
@@ -68,6 +80,7 @@ export function LagPane({ lag, rows, group, width, height, selected, scroll, act
           {lag.status}
         </Text>
         {lag.state === 'error' && lag.message ? <Text color={theme.tone('warn')}>{` · ${lag.message}`}</Text> : null}
+        {unbilledWarning(unbilled) ? <Text color={theme.tone('warn')} bold>{` · ${unbilledWarning(unbilled)}`}</Text> : null}
       </Text>
       <Table columns={COLUMNS} rows={rows} rowKey={(r) => `${r.topic}:${r.partition}`} width={width} height={tableHeight} selected={selected} scroll={scroll} active={active} empty="the topic has no partitions yet" />
       {memberLines > 0 ? (

@@ -16,6 +16,7 @@ function showLive(o: LiveScreenOptions) {
       initialUi={{ costBy: o.costBy }}
       onCostByChange={o.onCostByChange}
       onDetailChange={o.onDetailChange}
+      onVisibleMachines={o.onVisibleMachines}
     />,
     {
       stdout: o.stdout,

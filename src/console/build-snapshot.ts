@@ -28,6 +28,12 @@ export interface SnapshotInputs {
   ledger: {
     view: LedgerView;
     machines: ReadonlyMap<string, MachineCost>;
+    /**
+     * Machines whose costs changed since the last build (the map may be a new one); absent with a
+     * new map: look at every machine. They are brought in a few thousand per build, so a ledger
+     * poll of a big fleet never makes one long frame.
+     */
+    changed?: ReadonlySet<string>;
     costs: CostView | null;
     fleet: FleetTotals;
     budgets?: readonly BudgetRow[];
@@ -43,6 +49,8 @@ export interface SnapshotInputs {
     hasSource: boolean;
     /** Recent history per machine from the source, to fill sparklines the tail has not filled yet. */
     sparklines: ReadonlyMap<string, readonly HistoryPoint[]>;
+    /** Machines whose sparkline history arrived since the last build; absent with a new map: every machine. */
+    sparklinesChanged?: ReadonlySet<string>;
     /** The billing period now (coverage and cost per day are for it). */
     period: { from: number; to: number };
   };
@@ -56,6 +64,37 @@ interface CachedRow {
   stale: boolean;
   lastSeen: number | null;
   row: MachineRow;
+}
+
+/** Rows brought up to date per build beyond the tail's: the rest of a big ledger poll waits a frame or two. */
+export const QUEUED_ROWS_PER_BUILD = 2000;
+
+/**
+ * A machine's row. Its sparkline is computed when something reads it (the fleet pane, for the rows
+ * on screen): building one for each of thousands of changed machines every frame was most of a
+ * frame's garbage.
+ */
+class FleetRow implements MachineRow {
+  private spark: readonly number[] | undefined;
+  constructor(
+    readonly machine: string,
+    readonly labels: Record<string, string>,
+    readonly cpu: number | null,
+    readonly mem: number | null,
+    readonly cores: number | null,
+    readonly memTotalBytes: number | null,
+    readonly lastSeen: number | null,
+    readonly stale: boolean,
+    readonly costPerHour: string | null,
+    readonly periodCost: string | null,
+    readonly forecast: string | null,
+    private readonly trace: MachineTrace | undefined,
+    private readonly recent: readonly HistoryPoint[] | undefined,
+  ) {}
+
+  get cpuHistory(): readonly number[] {
+    return (this.spark ??= sparkValues(this.trace, this.recent));
+  }
 }
 
 /**
@@ -129,37 +168,47 @@ export class SnapshotBuilder {
       return cached;
     }
     const last = trace ? trace.cpu.length - 1 : -1;
-    const row: MachineRow = {
-      machine: name,
-      labels: trace?.labels ?? cost?.labels ?? {},
-      cpu: trace && last >= 0 ? trace.cpu[last]! : null,
-      mem: trace && last >= 0 ? trace.mem[last]! : null,
-      // Only what the sparkline shows: copying whole histories of a big fleet every frame is
-      // most of what the garbage collector would otherwise have to clean up.
-      cpuHistory: sparkValues(trace, recent),
-      cores: trace?.cores ?? null,
-      memTotalBytes: trace?.memTotalBytes ?? null,
-      lastSeen: seen,
+    const row = new FleetRow(
+      name,
+      trace?.labels ?? cost?.labels ?? {},
+      trace && last >= 0 ? trace.cpu[last]! : null,
+      trace && last >= 0 ? trace.mem[last]! : null,
+      trace?.cores ?? null,
+      trace?.memTotalBytes ?? null,
+      seen,
       stale,
-      costPerHour: cost?.costPerHour ?? null,
-      periodCost: cost?.periodCost ?? null,
-      forecast: cost?.forecast ?? null,
-    };
+      cost?.costPerHour ?? null,
+      cost?.periodCost ?? null,
+      cost?.forecast ?? null,
+      trace,
+      recent,
+    );
     return { trace, traceVersion: trace?.version ?? -1, recent, cost, stale, lastSeen: seen, row };
   }
 
+  /** Machines whose rows wait to be brought up to date (the ledger's and the history's changes). */
+  private queued = new Set<string>();
+  /** Label keys seen on any row since the last full build, to know when a new one appears. */
+  private labelKeySet = new Set<string>();
+
   /**
-   * Rows for every machine. When the tail says which machines changed (and the ledger's and the
-   * history's maps are the ones of the last build), only those rows are looked at, plus rows turning
-   * stale: the work per frame follows what arrived, not the size of the fleet.
+   * Rows for every machine. When each source says which machines changed, only those rows are looked
+   * at (the tail's at once, the ledger's and the history's up to QUEUED_ROWS_PER_BUILD per build),
+   * plus rows turning stale: the work per frame follows what arrived, not the size of the fleet.
    */
   private buildRows(input: SnapshotInputs): boolean {
     const staleAfter = STALE_INTERVALS * input.intervalMs;
     const sparklines = input.history?.sparklines ?? null;
+    const ledgerMoved = input.ledger.machines !== this.seen.ledger;
+    const sparklinesMoved = sparklines !== this.seen.sparklines;
     const full =
-      !input.tail.changed || input.ledger.machines !== this.seen.ledger || sparklines !== this.seen.sparklines || input.intervalMs !== this.seen.intervalMs;
+      !input.tail.changed ||
+      input.intervalMs !== this.seen.intervalMs ||
+      (ledgerMoved && !input.ledger.changed) ||
+      (sparklinesMoved && !input.history?.sparklinesChanged);
     this.seen = { ledger: input.ledger.machines, sparklines, intervalMs: input.intervalMs };
     if (full) {
+      this.queued.clear();
       const names = new Set<string>([...input.tail.machines.keys(), ...input.ledger.machines.keys()]);
       let changed = names.size !== this.rows.size;
       const next = new Map<string, CachedRow>();
@@ -172,12 +221,26 @@ export class SnapshotBuilder {
       if (changed) {
         this.machines = [...next.values()].map((c) => c.row);
         this.index = new Map([...next.keys()].map((name, i) => [name, i]));
+        this.labelKeySet = new Set();
+        for (const m of this.machines) for (const k in m.labels) this.labelKeySet.add(k);
+        const sorted = [...this.labelKeySet].sort();
+        if (sorted.join('\u0000') !== this.labelKeys.join('\u0000')) this.labelKeys = sorted;
       }
       return changed;
     }
     let machines: MachineRow[] | null = null;
+    let newLabelKey = false;
+    let removed = false;
     const update = (name: string) => {
       const before = this.rows.get(name);
+      if (!input.tail.machines.has(name) && !input.ledger.machines.has(name)) {
+        // Known to neither the tail nor the ledger (a ledger replaced by another): no row.
+        if (before) {
+          this.rows.delete(name);
+          removed = true;
+        }
+        return;
+      }
       const r = this.row(name, input, staleAfter);
       if (r === before) return;
       this.rows.set(name, r);
@@ -187,13 +250,36 @@ export class SnapshotBuilder {
         this.index.set(name, machines.length);
         machines.push(r.row);
       } else machines[at] = r.row;
+      for (const k in r.row.labels) {
+        if (!this.labelKeySet.has(k)) {
+          this.labelKeySet.add(k);
+          newLabelKey = true;
+        }
+      }
     };
-    for (const name of input.tail.changed!) update(name);
+    for (const name of input.tail.changed!) {
+      update(name);
+      this.queued.delete(name);
+    }
+    for (const name of input.ledger.changed ?? []) this.queued.add(name);
+    for (const name of input.history?.sparklinesChanged ?? []) this.queued.add(name);
+    let budget = QUEUED_ROWS_PER_BUILD;
+    for (const name of this.queued) {
+      if (budget-- <= 0) break;
+      this.queued.delete(name);
+      update(name);
+    }
     // Silence makes a row stale without any data arriving: a cheap pass over the cached rows.
     const horizon = input.now - staleAfter;
     for (const [name, c] of this.rows) {
       const stale = c.lastSeen === null || c.lastSeen < horizon;
       if (stale !== c.stale) update(name);
+    }
+    if (newLabelKey) this.labelKeys = [...this.labelKeySet].sort();
+    if (removed) {
+      this.machines = [...this.rows.values()].map((c) => c.row);
+      this.index = new Map([...this.rows.keys()].map((name, i) => [name, i]));
+      return true;
     }
     if (machines) this.machines = machines;
     return machines !== null;
@@ -201,13 +287,7 @@ export class SnapshotBuilder {
 
   build(input: SnapshotInputs): ConsoleSnapshot {
     const { now, intervalMs } = input;
-    const changed = this.buildRows(input);
-    if (changed) {
-      const keys = new Set<string>();
-      for (const m of this.machines) for (const k in m.labels) keys.add(k);
-      const sorted = [...keys].sort();
-      if (sorted.join('\u0000') !== this.labelKeys.join('\u0000')) this.labelKeys = sorted;
-    }
+    this.buildRows(input);
 
     // The broker: reconnecting when either connection is failing; connected once the admin API answers.
     const { health } = input.lag;

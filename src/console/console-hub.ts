@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { RateCard } from '../billing/index.js';
 import { SnapshotBuilder } from './build-snapshot.js';
 import { LagStore } from './lag-store.js';
-import { LedgerStore } from './ledger-store.js';
+import { LedgerStore, type LedgerSource, type LedgerStoreOptions } from './ledger-store.js';
 import { emptySnapshot, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
 import { TopicTail } from './tail-store.js';
 import { HistoryStore, type DetailRequest } from './history-store.js';
@@ -42,6 +42,12 @@ export interface ConsoleHubOptions {
    * shows what the live tail saw, and the tail reads further back to fill the sparklines itself.
    */
   history?: HistorySource;
+  /**
+   * Where the ledger's read model comes from: by default a LedgerStore in this thread (--once,
+   * tests); the live console passes one whose reads run on a thread of their own (ledger-reader.ts),
+   * which calls changed() when its state moves.
+   */
+  ledgerSource?: LedgerSource;
 }
 
 import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
@@ -53,7 +59,7 @@ const NO_SPARKLINES: ReadonlyMap<string, readonly HistoryPoint[]> = new Map();
 export class ConsoleHub implements SnapshotSource {
   readonly tail: TopicTail;
   readonly lag: LagStore;
-  readonly ledger: LedgerStore;
+  readonly ledger: LedgerSource;
   private readonly builder = new SnapshotBuilder();
   private snapshot: ConsoleSnapshot;
   private readonly listeners = new Set<() => void>();
@@ -62,7 +68,6 @@ export class ConsoleHub implements SnapshotSource {
   private lastBuiltSecond = 0;
   private detailRequest: DetailRequest | null = null;
   readonly history: HistoryStore | null;
-  private sparkMachines = 0;
   private readonly now: () => number;
   /** Time spent building each snapshot and handing it to React, for the benchmark. */
   readonly frameTimes: number[] = [];
@@ -109,14 +114,15 @@ export class ConsoleHub implements SnapshotSource {
       onChange,
       now: this.now,
     });
-    this.ledger = new LedgerStore({
+    const ledgerOptions: LedgerStoreOptions = {
       path: options.ledgerPath,
       rateCard: options.rateCard,
       pollMs: options.ledgerPollMs ?? DEFAULT_LEDGER_POLL_MS,
       costBy: options.costBy,
       onChange,
       now: this.now,
-    });
+    };
+    this.ledger = options.ledgerSource ?? new LedgerStore(ledgerOptions);
     this.snapshot = emptySnapshot({
       now: this.now(),
       topic: options.topic,
@@ -129,6 +135,11 @@ export class ConsoleHub implements SnapshotSource {
 
   getSnapshot = (): ConsoleSnapshot => this.snapshot;
 
+  /** A store's data changed: the next tick builds a snapshot. */
+  changed(): void {
+    this.dirty = true;
+  }
+
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
     return () => {
@@ -138,7 +149,7 @@ export class ConsoleHub implements SnapshotSource {
 
   /** Starts the stores and the frame clock. The tail connects in the background. */
   start(): void {
-    // Kafka first: its connections and the group join go on while the ledger is read (synchronously).
+    // Kafka first: its connections and the group join go on while the ledger is read.
     void this.tail.start();
     this.lag.start();
     this.ledger.start();
@@ -159,7 +170,6 @@ export class ConsoleHub implements SnapshotSource {
     this.dirty = false;
     this.lastBuiltSecond = Math.floor(now / 1000);
     this.snapshot = this.build(now);
-    this.fillSparklines();
     this.pendingFrameAt ??= started;
     for (const listener of this.listeners) listener();
     this.frameTimes.push(performance.now() - started);
@@ -175,7 +185,14 @@ export class ConsoleHub implements SnapshotSource {
       group,
       intervalMs,
       tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
-      ledger: { view: this.ledger.view, machines: this.ledger.machines, costs: this.ledger.costs, fleet: this.ledger.fleet, budgets: this.ledger.budgets },
+      ledger: {
+        view: this.ledger.view,
+        machines: this.ledger.machines,
+        changed: this.ledger.drainChanged?.(),
+        costs: this.ledger.costs,
+        fleet: this.ledger.fleet,
+        budgets: this.ledger.budgets,
+      },
       pipeline: this.options.pipeline?.problems(),
       lag: { view: this.lag.view, health: this.lag.health },
       history: {
@@ -183,18 +200,15 @@ export class ConsoleHub implements SnapshotSource {
         answer: this.history?.detail ?? null,
         hasSource: this.history !== null,
         sparklines: this.history?.sparklines ?? NO_SPARKLINES,
+        sparklinesChanged: this.history?.drainSparklinesChanged(),
         period: billingPeriod(now),
       },
     });
   }
 
-  /** Asks the history source for the sparklines of machines that appeared since the last time. */
-  private fillSparklines(): void {
-    if (!this.history) return;
-    const count = this.tail.machines.size + this.ledger.machines.size;
-    if (count === this.sparkMachines) return;
-    this.sparkMachines = count;
-    this.history.fillSparklines(new Set([...this.tail.machines.keys(), ...this.ledger.machines.keys()]));
+  /** The screen shows these machines: their sparklines are filled from history (once each). */
+  showing(machines: readonly string[]): void {
+    this.history?.fillSparklines(machines);
   }
 
   setCostBy(by: string): void {

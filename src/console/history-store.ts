@@ -35,8 +35,9 @@ export interface HistoryStoreOptions {
 
 export class HistoryStore {
   detail: DetailState | null = null;
-  /** Recent history per machine, for sparklines: replaced (never mutated) when it changes. */
-  sparklines = new Map<string, readonly HistoryPoint[]>();
+  /** Recent history per machine, for sparklines; drainSparklinesChanged() says whose arrived. */
+  readonly sparklines = new Map<string, readonly HistoryPoint[]>();
+  private sparklinesChanged = new Set<string>();
   private asked = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly requested = new Set<string>();
@@ -101,9 +102,10 @@ export class HistoryStore {
       .recentSparklines(batch, { points: sparkPoints, since: this.now() - sparkSinceMs })
       .then((found) => {
         if (this.stopped || found.size === 0) return;
-        const next = new Map(this.sparklines);
-        for (const [machine, points] of found) next.set(machine, points);
-        this.sparklines = next;
+        for (const [machine, points] of found) {
+          this.sparklines.set(machine, points);
+          this.sparklinesChanged.add(machine);
+        }
         this.options.onChange?.();
       })
       .catch(() => {
@@ -113,6 +115,13 @@ export class HistoryStore {
         this.sparkFetch = null;
         if (this.pending.length > 0) this.fillSparklines([]);
       });
+  }
+
+  /** The machines whose sparkline history arrived since the last call. */
+  drainSparklinesChanged(): ReadonlySet<string> {
+    const changed = this.sparklinesChanged;
+    this.sparklinesChanged = new Set();
+    return changed;
   }
 
   stop(): void {

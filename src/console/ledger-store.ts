@@ -2,7 +2,8 @@
 // hour, period cost and forecast; the cost pane's lines by machine or by a label; the fleet's totals.
 // A missing or locked ledger is a message in the panes that need it, and polling goes on; the live
 // tail and the lag pane do not depend on it.
-import { openLedger, type Ledger } from '../ledger/index.js';
+import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, ledgerErrorOf } from '../ledger/index.js';
+import { LedgerConnection } from './ledger-connection.js';
 import {
   billingPeriod,
   computeInvoice,
@@ -28,6 +29,32 @@ export interface LedgerStoreOptions {
   runRateWindowMs?: number;
   onChange?: () => void;
   now?: () => number;
+  /** The read-only ledger, when shared with the history; else the store opens its own. */
+  connection?: LedgerConnection;
+}
+
+/**
+ * The ledger's read model as the console's data side sees it: LedgerStore computes it in-process
+ * (--once, tests); LedgerReader (ledger-reader.ts) runs a LedgerStore on a thread of its own and
+ * mirrors it, so a slow read never holds up a frame or a key.
+ */
+export interface LedgerSource {
+  readonly view: LedgerView;
+  readonly machines: ReadonlyMap<string, MachineCost>;
+  readonly costs: CostView | null;
+  readonly fleet: FleetTotals;
+  readonly budgets: readonly BudgetRow[];
+  /** How long the last poll took, ms (the benchmark reports it). */
+  readonly lastPollMs: number;
+  start(): void;
+  /** Changes the cost pane's grouping and recomputes now. */
+  setCostBy(by: string): Promise<void>;
+  stop(): void;
+  /**
+   * The machines whose costs changed since the last call, when the source keeps count (then
+   * `machines` is updated in place); without it, a new `machines` map means every machine changed.
+   */
+  drainChanged?(): ReadonlySet<string>;
 }
 
 export interface MachineCost {
@@ -69,20 +96,20 @@ function costView(invoice: Invoice, by: string, from: number, to: number): CostV
   };
 }
 
-/** What is wrong with the ledger, in words an operator can act on. */
+/** What is wrong with the ledger, in words an operator can act on: told apart by the ledger's error classes. */
 export function describeLedgerError(error: unknown, path: string): Pick<LedgerView, 'state' | 'message'> {
-  const text = errorMessage(error).split('\n')[0]!;
-  const code = (error as { code?: string }).code ?? '';
-  if (/not found/.test(text)) {
+  const typed = ledgerErrorOf(error, path);
+  if (typed instanceof LedgerNotFoundError) {
     return { state: 'missing', message: `no ledger at ${path} yet: start \`meter worker\` or pass --ledger; costs appear when it exists` };
   }
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /locked|busy/i.test(text)) {
+  if (typed instanceof LedgerLockedError) {
     return { state: 'locked', message: `the ledger ${path} is locked by another process; retrying` };
   }
-  return { state: 'error', message: /^ledger\b/i.test(text) ? text : `ledger: ${text}` };
+  const text = errorMessage(typed).split('\n')[0]!;
+  return { state: 'error', message: typed instanceof LedgerUnavailableError || /^ledger\b/i.test(text) ? text : `ledger: ${text}` };
 }
 
-export class LedgerStore {
+export class LedgerStore implements LedgerSource {
   view: LedgerView;
   machines = new Map<string, MachineCost>();
   costs: CostView | null = null;
@@ -91,7 +118,8 @@ export class LedgerStore {
   budgets: BudgetRow[] = [];
   /** How long the last poll took, ms (the benchmark reports it). */
   lastPollMs = 0;
-  private ledger: Ledger | undefined;
+  private readonly connection: LedgerConnection;
+  private readonly ownConnection: boolean;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private costBy: string;
@@ -100,6 +128,8 @@ export class LedgerStore {
   constructor(private readonly options: LedgerStoreOptions) {
     this.now = options.now ?? Date.now;
     this.costBy = options.costBy;
+    this.ownConnection = !options.connection;
+    this.connection = options.connection ?? new LedgerConnection(options.path);
     this.view = { state: 'loading', path: options.path, polledAt: null };
     this.fleet = { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null };
   }
@@ -138,11 +168,10 @@ export class LedgerStore {
     const now = this.now();
     const { path, rateCard } = this.options;
     try {
-      // A short busy timeout: a locked ledger must not freeze the screen.
-      this.ledger ??= await openLedger(path, { readonly: true, busyTimeoutMs: 100, maxConnections: 2, applicationName: 'meter-console' });
+      const ledger = await this.connection.get();
       const period = billingPeriod(now);
-      const summaries: MachineSummary[] = await machineSummaries(this.ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
-      const byMachine = await computeInvoice(this.ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
+      const summaries: MachineSummary[] = await machineSummaries(ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
+      const byMachine = await computeInvoice(ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
       const forecasts = new Map(byMachine.lines.map((l) => [l.key, l.forecast ?? null]));
       const machines = new Map<string, MachineCost>();
       for (const s of summaries) {
@@ -156,7 +185,7 @@ export class LedgerStore {
         });
       }
       const by = this.costBy;
-      const invoice = by === 'machine' ? byMachine : await computeInvoice(this.ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
+      const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
       this.machines = machines;
       this.costs = costView(invoice, by, period.from, period.to);
       this.fleet = {
@@ -169,17 +198,16 @@ export class LedgerStore {
       };
       // Worst first, so the cost pane never cuts off the budget that needs attention.
       this.budgets = rateCard.budgets?.length
-        ? (await evaluateBudgets(this.ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
+        ? (await evaluateBudgets(ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
-      const { lost, skipped } = await this.ledger.counts();
+      const { lost, skipped } = await ledger.counts();
       this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };
     } catch (error) {
       const problem = describeLedgerError(error, path);
       this.view = { ...problem, path, polledAt: this.view.polledAt };
       if (problem.state !== 'locked') {
         // Missing or broken: open afresh next time (it may have been created or replaced).
-        void this.ledger?.close();
-        this.ledger = undefined;
+        this.connection.reset();
       }
     }
     this.lastPollMs = performance.now() - started;
@@ -189,7 +217,6 @@ export class LedgerStore {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    void this.ledger?.close();
-    this.ledger = undefined;
+    if (this.ownConnection) void this.connection.close();
   }
 }

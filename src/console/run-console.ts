@@ -1,17 +1,18 @@
 // Runs the console: the interactive screen (ink) on a terminal, or one snapshot (plain text or JSON)
 // for scripts and pipes. Nothing but ink writes to the terminal while the screen is up: kafkajs logs
 // through the silent logger, and console.* and Node's warnings are muted for the rest.
-import { writeFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Kafka } from 'kafkajs';
 import type { RateCard } from '../billing/index.js';
 import { MeterError } from '../cli/errors.js';
 import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
+import { frameStats } from './frame-stats.js';
 import { collectOnce, onceJson, ONCE_LAG_POLL_MS, ONCE_LAG_WINDOW_MS } from './once.js';
 import { STALE_INTERVALS } from './build-snapshot.js';
 import type { PipelineProblem } from './snapshot.js';
 import type { ConsoleScreen } from './screen.js';
 import type { HistorySource } from './history.js';
+import { LedgerReader } from './ledger-reader.js';
+import { DEFAULT_LEDGER_POLL_MS } from './defaults.js';
 
 export interface RunConsoleOptions {
   kafka: Kafka;
@@ -25,7 +26,10 @@ export interface RunConsoleOptions {
   costBy: string;
   /** What draws: components/screen.tsx's consoleScreen (given by the command; see screen.ts). */
   screen: ConsoleScreen;
-  /** History for the detail view and sparklines; none until the ledger serves it (the tail alone then). */
+  /**
+   * History for the detail view and sparklines. The live console's default is the ledger, read on
+   * its thread (ledger-reader.ts); --once reads none.
+   */
   history?: HistorySource;
   /** One snapshot and exit: JSON or plain text. */
   once: boolean;
@@ -97,83 +101,21 @@ export async function runOnce(o: RunConsoleOptions): Promise<void> {
   }
 }
 
-/**
- * --stats-file (hidden): at exit, write the frame timings there as JSON (for test/bench/console.ts).
- * A frame is one snapshot built and rendered: React and ink run synchronously inside it.
- */
-function statsRecorder(path: string | undefined, hub: ConsoleHub) {
-  if (!path) return { onRender: undefined, write: () => {} };
-  const inkRenderMs: number[] = [];
-  // A frame: from a snapshot handed to React until ink has written it (React's render, ink's layout
-  // and output, and any wait between them).
-  const frameMs: number[] = [];
-  // The process's CPU time over the same span (all threads: V8's GC helpers too): what the frame
-  // cost, without the time spent waiting for a core on a busy machine.
-  const frameCpuMs: number[] = [];
-  let cpuAtFrame: NodeJS.CpuUsage | null = null;
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  let ledgerPollMaxMs = 0;
-  const sampler = setInterval(() => (ledgerPollMaxMs = Math.max(ledgerPollMaxMs, hub.ledger.lastPollMs)), 500);
-  sampler.unref();
-  hub.onFrameStart = () => {
-    cpuAtFrame = process.cpuUsage();
-  };
-  return {
-    onRender: (ms: number) => {
-      inkRenderMs.push(ms);
-      if (hub.pendingFrameAt !== null) {
-        frameMs.push(performance.now() - hub.pendingFrameAt);
-        hub.pendingFrameAt = null;
-        if (cpuAtFrame) {
-          const used = process.cpuUsage(cpuAtFrame);
-          frameCpuMs.push((used.user + used.system) / 1000);
-        }
-        cpuAtFrame = null;
-      }
-    },
-    write: () => {
-      loop.disable();
-      clearInterval(sampler);
-      const snapshots = hub.frameTimes;
-      // The first frames are start-up (module loading, first layout): reported apart.
-      const steady = frameMs.slice(3);
-      writeFileSync(
-        path,
-        JSON.stringify({
-          frames: frameMs.length,
-          frameMaxMs: Math.max(0, ...steady),
-          frameP99Ms: percentile(steady, 0.99),
-          frameMeanMs: steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length),
-          startupFramesMs: frameMs.slice(0, 3),
-          frameCpuMaxMs: Math.max(0, ...frameCpuMs.slice(3)),
-          frameCpuMeanMs: frameCpuMs.slice(3).reduce((a, b) => a + b, 0) / Math.max(1, frameCpuMs.length - 3),
-          snapshotBuildMaxMs: Math.max(0, ...snapshots),
-          inkRenderMaxMs: Math.max(0, ...inkRenderMs.slice(3)),
-          eventLoopDelayMaxMs: loop.max / 1e6,
-          eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
-          ledgerPollMaxMs,
-          machines: hub.getSnapshot().machines.length,
-          tailReceived: hub.tail.received,
-        }),
-      );
-    },
-  };
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 export async function runInteractive(o: RunConsoleOptions): Promise<void> {
   const stdout = o.stdout ?? process.stdout;
   const stdin = o.stdin ?? process.stdin;
   const env = o.env ?? process.env;
   const readOnly = !stdin.isTTY;
-  const hub = new ConsoleHub(hubOptions(o));
-  const stats = statsRecorder(o.statsFile, hub);
+  // The ledger is read on a thread of its own: its costs, and the history (unless one is given).
+  const reader = new LedgerReader({
+    path: o.ledgerPath,
+    rateCard: o.rateCard,
+    pollMs: DEFAULT_LEDGER_POLL_MS,
+    costBy: o.costBy,
+    onChange: () => hub.changed(),
+  });
+  const hub: ConsoleHub = new ConsoleHub(hubOptions(o, { ledgerSource: reader, history: o.history ?? reader }));
+  const stats = frameStats(o.statsFile, hub);
   hub.start();
 
   // Nothing may print over the screen: Node's own warnings and any library's console output are
@@ -196,6 +138,7 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
     costBy: o.costBy,
     onCostByChange: (by) => hub.setCostBy(by),
     onDetailChange: (request) => hub.setDetail(request),
+    onVisibleMachines: (machines) => hub.showing(machines),
     stdout,
     stdin,
     onRender: stats.onRender,

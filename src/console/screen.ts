@@ -12,6 +12,8 @@ export interface LiveScreenOptions {
   costBy: string;
   onCostByChange(by: string): void;
   onDetailChange(request: DetailRequest | null): void;
+  /** The fleet pane now shows these machines (their sparklines are filled from history). */
+  onVisibleMachines?(machines: readonly string[]): void;
   stdout: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;
   /** Called after each frame is written, with ink's render time (the benchmark's frame clock). */

@@ -7,8 +7,9 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { checkSample, DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
+import { DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
 import { SlidingRate } from './sliding-rate.js';
+import { TailDecoder, type TailSample } from './tail-decode.js';
 
 export interface MachineTrace {
   machine: string;
@@ -66,6 +67,7 @@ export class TopicTail {
   private readonly position = new Map<number, number>();
   private targets: Map<number, number> | undefined;
   private readonly arrivals = new SlidingRate();
+  private readonly decoder = new TailDecoder();
   /** Machines whose traces changed since drainChanged() was last called. */
   private changedMachines = new Set<string>();
   private readonly now: () => number;
@@ -177,9 +179,9 @@ export class TopicTail {
     const limits = { now, lateLimitMs: DEFAULT_LATE_LIMIT_MS };
     const before = this.received;
     for (const message of batch.messages) {
-      const checked = checkSample(message.value, message.key?.toString('utf8'), limits);
-      if (checked.ok) {
-        this.add(checked.sample);
+      const sample = this.decoder.read(message.value, message.key, limits);
+      if (sample) {
+        this.addSample(sample);
         this.received++;
       } else {
         this.invalid++;
@@ -191,17 +193,31 @@ export class TopicTail {
     this.changed();
   }
 
-  /** Adds one sample to its machine's trace, in window order; a sample seen twice is kept once. */
+  /** Adds one Sample v1 to its machine's trace (see addSample). */
   add(sample: Sample): void {
+    this.addSample({
+      machine: sample.machine,
+      labels: sample.labels,
+      start: sample.start,
+      end: sample.end,
+      cores: sample.cpu.cores,
+      busySeconds: sample.cpu.busySeconds,
+      totalBytes: sample.mem.totalBytes,
+      usedBytes: sample.mem.usedBytes,
+    });
+  }
+
+  /** Adds one sample to its machine's trace, in window order; a sample seen twice is kept once. */
+  addSample(sample: TailSample): void {
     const { maxPoints } = this.options;
     let trace = this.machines.get(sample.machine);
     if (!trace) {
-      trace = { machine: sample.machine, labels: sample.labels, cores: sample.cpu.cores, memTotalBytes: sample.mem.totalBytes, ends: [], cpu: [], mem: [], version: 0 };
+      trace = { machine: sample.machine, labels: sample.labels, cores: sample.cores, memTotalBytes: sample.totalBytes, ends: [], cpu: [], mem: [], version: 0 };
       this.machines.set(sample.machine, trace);
     }
     const windowSeconds = (sample.end - sample.start) / 1000;
-    const cpu = (sample.cpu.busySeconds / (sample.cpu.cores * windowSeconds)) * 100;
-    const mem = sample.mem.totalBytes > 0 ? (sample.mem.usedBytes / sample.mem.totalBytes) * 100 : 0;
+    const cpu = (sample.busySeconds / (sample.cores * windowSeconds)) * 100;
+    const mem = sample.totalBytes > 0 ? (sample.usedBytes / sample.totalBytes) * 100 : 0;
     const ends = trace.ends;
     let at = ends.length;
     while (at > 0 && ends[at - 1]! >= sample.end) {
@@ -214,8 +230,8 @@ export class TopicTail {
       trace.mem.push(mem);
       // The newest sample describes the machine now.
       trace.labels = sample.labels;
-      trace.cores = sample.cpu.cores;
-      trace.memTotalBytes = sample.mem.totalBytes;
+      trace.cores = sample.cores;
+      trace.memTotalBytes = sample.totalBytes;
     } else {
       if (at === 0 && ends.length >= maxPoints) return; // older than everything kept
       ends.splice(at, 0, sample.end);

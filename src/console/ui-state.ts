@@ -109,7 +109,7 @@ export type UiAction =
 
 /** What the reducer needs to know about the screen: the rows each pane shows, in order, and how many fit. */
 export interface ViewContext {
-  rowKeys: Record<PaneId, readonly string[]>;
+  rowKeys: Record<PaneId, RowKeys>;
   pageSize: Record<PaneId, number>;
   /** Label keys seen on machines, for cycling the cost pane's grouping. */
   labelKeys: readonly string[];
@@ -117,11 +117,33 @@ export interface ViewContext {
 
 const clamp = (n: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, n));
 
+/** A pane's row keys in display order: an array, or a view over the rows (no copy of a big fleet's names per frame). */
+export interface RowKeys {
+  readonly length: number;
+  at(index: number): string | undefined;
+  indexOf(key: string): number;
+}
+
+/** The keys of `rows`, read when asked. */
+export function rowKeys<Row>(rows: readonly Row[], keyOf: (row: Row) => string): RowKeys {
+  return {
+    length: rows.length,
+    at: (index) => {
+      const row = rows[index];
+      return row === undefined ? undefined : keyOf(row);
+    },
+    indexOf: (key) => {
+      for (let i = 0; i < rows.length; i++) if (keyOf(rows[i]!) === key) return i;
+      return -1;
+    },
+  };
+}
+
 /**
  * Where the cursor is on the rows shown now: the selected row's index (following its key), and a
  * scroll offset that keeps it visible and never leaves blank space below the last row.
  */
-export function resolveCursor(cursor: Cursor, keys: readonly string[], pageSize: number): { index: number; scroll: number } {
+export function resolveCursor(cursor: Cursor, keys: RowKeys, pageSize: number): { index: number; scroll: number } {
   if (keys.length === 0) return { index: 0, scroll: 0 };
   const found = cursor.key === null ? -1 : keys.indexOf(cursor.key);
   const index = found >= 0 ? found : clamp(cursor.index, 0, keys.length - 1);
@@ -132,11 +154,12 @@ export function resolveCursor(cursor: Cursor, keys: readonly string[], pageSize:
   return { index, scroll };
 }
 
-function moveTo(cursor: Cursor, keys: readonly string[], pageSize: number, target: (index: number) => number): Cursor {
+function moveTo(cursor: Cursor, keys: RowKeys, pageSize: number, target: (index: number) => number): Cursor {
   if (keys.length === 0) return cursor;
   const { index, scroll } = resolveCursor(cursor, keys, pageSize);
   const next = clamp(target(index), 0, keys.length - 1);
-  return { ...resolveCursor({ key: keys[next]!, index: next, scroll }, keys, pageSize), key: keys[next]! };
+  const key = keys.at(next)!;
+  return { ...resolveCursor({ key, index: next, scroll }, keys, pageSize), key };
 }
 
 function withCursor(state: UiState, pane: PaneId, cursor: Cursor): UiState {
@@ -179,7 +202,7 @@ export function reduceUi(state: UiState, action: UiAction, view: ViewContext): U
       if (state.pane !== 'fleet' && !(state.pane === 'cost' && state.costBy === 'machine')) return state;
       if (keys.length === 0) return state;
       const { index } = resolveCursor(state.cursors[state.pane], keys, pageSize);
-      const machine = keys[index]!;
+      const machine = keys.at(index)!;
       // Entering from the cost pane selects the same machine in the fleet, so arrows keep working.
       const fleetKeys = view.rowKeys.fleet;
       const fleetIndex = fleetKeys.indexOf(machine);

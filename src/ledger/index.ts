@@ -15,8 +15,22 @@ export {
   type DlqCount,
   type LedgerCounts,
   type SentAlert,
+  type TimeSpan,
+  type MachineSample,
+  type MachineHourUsage,
   type RateCardRef,
 } from './ledger.js';
+export {
+  LedgerUnavailableError,
+  LedgerNotFoundError,
+  NotALedgerError,
+  LedgerLockedError,
+  LedgerSchemaNewerError,
+  LedgerSchemaOlderError,
+  LedgerUnreachableError,
+  isLockError,
+  ledgerErrorOf,
+} from './errors.js';
 export { openLedger, ledgerTarget, type LedgerTarget, type OpenLedgerOptions } from './open-ledger.js';
 export { ROW_FIELDS, emptyRows, pushRow, rowAt, canonicalLabels, type LedgerSample, type SampleRows, type LedgerReject } from './rows.js';
 export { splitRange, hourOf, monthOf, nextMonth, HOUR_MS, type RangeParts } from './time-buckets.js';

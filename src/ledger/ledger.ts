@@ -117,6 +117,33 @@ export interface LedgerCounts {
   skipped: number;
 }
 
+/** A span of time, [start, end) in epoch ms. */
+export interface TimeSpan {
+  start: number;
+  end: number;
+}
+
+/** One sample window of a machine, as the ledger holds it (exact units). */
+export interface MachineSample {
+  start: number;
+  end: number;
+  cores: number;
+  /** CPU busy time across all cores, microseconds. */
+  cpuBusyUs: number;
+  memUsedBytes: number;
+  memTotalBytes: number;
+}
+
+/** A machine's usage in one UTC hour under one label set: its hourly rollup. */
+export interface MachineHourUsage {
+  /** The hour's start, epoch ms (a sample belongs to the hour its window starts in). */
+  hour: number;
+  labels: Record<string, string>;
+  samples: number;
+  cpuBusyUs: bigint;
+  memByteMs: bigint;
+}
+
 export interface SentAlert {
   budget: string;
   period: string;
@@ -162,6 +189,21 @@ export interface Ledger {
   machines(): Promise<MachineRow[]>;
   /** Usage per machine and label set of the samples whose window starts in [from, to), exactly, read consistently. */
   usage(from: number, to: number): Promise<UsageRow[]>;
+
+  // A machine's history (the console's detail view and sparklines). Reads of one machine use the
+  // samples' (machine, start, end) index; see sqlite/history.ts and postgres/history.ts.
+  /** One machine's sample windows that start in [from, to), oldest first. */
+  machineSamples(machine: string, from: number, to: number): Promise<MachineSample[]>;
+  /** Each machine's latest `points` sample windows that start at or after `since`, oldest first, in one read. */
+  recentSamples(machines: readonly string[], since: number, points: number): Promise<Map<string, MachineSample[]>>;
+  /** One machine's hourly usage rollups for the hours starting in [from, to), oldest first. */
+  machineHourlyUsage(machine: string, from: number, to: number): Promise<MachineHourUsage[]>;
+  /**
+   * The union of one machine's sample windows, clipped to [from, to), as disjoint spans in time order
+   * (what the windows cover; the gaps are what is left). Computed in the database: a month of
+   * samples never leaves it, only the covered stretches.
+   */
+  machineCoverage(machine: string, from: number, to: number): Promise<TimeSpan[]>;
 
   alertWasSent(alert: SentAlert): Promise<boolean>;
   recordAlertSent(alert: SentAlert, at: number): Promise<void>;

@@ -158,6 +158,8 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   // The measured window: the console and top -b -d 1, side by side, for SECONDS.
   const top = spawn('top', ['-b', '-d', '1', '-n', String(SECONDS)], { stdio: ['ignore', 'ignore', 'ignore'] });
   children.push(top);
+  // The console's frame statistics start afresh here: they cover the measured window only.
+  process.kill(consolePid, 'SIGUSR2');
   const cpu0 = { console: cpuSeconds(consolePid), top: cpuSeconds(top.pid!) };
   const threads0 = threadCpu(consolePid);
   const t0 = performance.now();
@@ -232,8 +234,9 @@ function report(r: RunResult): void {
   console.log(`  ${'meter console'.padEnd(16)}${r.consoleCpu.toFixed(2).padStart(8)}${pct(r.consoleCpu).padStart(14)}`);
   console.log(`  ${'top -b -d 1'.padEnd(16)}${r.topCpu.toFixed(2).padStart(8)}${pct(r.topCpu).padStart(14)}`);
   console.log(`  of which, by thread: ${Object.entries(r.threads).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ratio console / top: ${(r.consoleCpu / Math.max(r.topCpu, 0.01)).toFixed(2)}x`);
-  console.log(`  frames: ${r.stats.frames}: p99 ${ms(r.stats.frameP99Ms)}, longest ${ms(r.stats.frameMaxMs)}, mean ${ms(r.stats.frameMeanMs)}; snapshot build longest ${ms(r.stats.snapshotBuildMaxMs)}, ink layout+output longest ${ms(r.stats.inkRenderMaxMs)}`);
-  console.log(`    process CPU during a frame (all threads): mean ${ms(r.stats.frameCpuMeanMs)}, longest ${ms(r.stats.frameCpuMaxMs)}; event loop delay p99 ${ms(r.stats.eventLoopDelayP99Ms)}, longest ${ms(r.stats.eventLoopDelayMaxMs)}`);
+  console.log(`  frames: ${r.stats.frames} in the window: median ${ms(r.stats.frameP50Ms)}, p99 ${ms(r.stats.frameP99Ms)}, longest ${ms(r.stats.frameMaxMs)}, mean ${ms(r.stats.frameMeanMs)}; ${r.stats.framesOver16Ms} over 16 ms, ${r.stats.framesOver50Ms} over 50 ms`);
+  console.log(`    snapshot build longest ${ms(r.stats.snapshotBuildMaxMs)}, ink layout+output longest ${ms(r.stats.inkRenderMaxMs)}, ledger poll (its thread) longest ${ms(r.stats.ledgerPollMaxMs)}`);
+  console.log(`    process CPU during a frame (all threads): mean ${ms(r.stats.frameCpuMeanMs)}, p99 ${ms(r.stats.frameCpuP99Ms)}, longest ${ms(r.stats.frameCpuMaxMs)}; event loop delay p99 ${ms(r.stats.eventLoopDelayP99Ms)}, longest ${ms(r.stats.eventLoopDelayMaxMs)}`);
   console.log(`  keys (send-keys to the changed capture-pane, ${r.keysMs.length} presses${r.keysMissed ? `, ${r.keysMissed} not seen within 2 s` : ''}): median ${ms(percentile(r.keysMs, 0.5))}, p90 ${ms(percentile(r.keysMs, 0.9))}, longest ${ms(Math.max(...r.keysMs))}`);
   console.log(`  RSS: ${r.rssMaxMiB.toFixed(0)} MiB at most, ${r.rssEndMiB.toFixed(0)} MiB at the end`);
   console.log(`  tail rate shown: ${r.tailRate ?? '—'}/s, the agent's ${known}/s: ${r.tailRate === null ? '—' : `${((Math.abs(r.tailRate - known) / known) * 100).toFixed(1)}% off`}`);

@@ -41,7 +41,7 @@ test('while history loads, fails, or is only the live tail, the view says so', (
   const failed = renderWithUi(<DetailView name={row.machine} machine={row} history={history(row, { state: 'error', message: 'history: connection refused' })} currency="USD" now={NOW} width={100} height={20} />);
   assert.match(failed.frame(), /history: connection refused/);
   const tail = renderWithUi(<DetailView name={row.machine} machine={row} history={history(row, { state: 'tail-only', coverage: null, costPerDay: null })} currency="USD" now={NOW} width={120} height={20} />);
-  assert.match(tail.frame(), /live tail only \(no ledger history in this build\)/);
+  assert.match(tail.frame(), /live tail only \(no history source\)/);
   assert.ok(!tail.frame().includes('coverage'));
 });
 

@@ -30,3 +30,14 @@ test('without a ledger the cost line says so and the lag still shows', () => {
   const r = renderWithUi(<Header snapshot={snapshot} paused={false} width={100} />);
   assert.match(r.lines()[1]!, /^costs: ledger missing · lag 1,260 STALL/);
 });
+
+test('offsets the ledger will never bill are a warning beside the lag, kept on a narrow terminal before the tail rate', () => {
+  const ledger = { state: 'ok' as const, path: '/tmp/ledger.db', polledAt: NOW, unbilledOffsets: { lost: 1200, skipped: 34 } };
+  const wide = renderWithUi(<Header snapshot={sampleSnapshot(12, { tailRate: 2000, ledger })} paused={false} width={140} />);
+  assert.match(wide.lines()[1]!, /lag 1,260 STALL · ⚠ 1,234 unbilled · tail 2,000\/s$/);
+  const narrow = renderWithUi(<Header snapshot={sampleSnapshot(12, { tailRate: 2000, ledger })} paused={false} width={70} />);
+  assert.ok(narrow.widest() <= 70, narrow.frame());
+  assert.match(narrow.lines()[1]!, /STALL · ⚠ 1,234 unbilled$/);
+  const none = renderWithUi(<Header snapshot={sampleSnapshot(12, { ledger: { ...ledger, unbilledOffsets: { lost: 0, skipped: 0 } } })} paused={false} width={140} />);
+  assert.doesNotMatch(none.frame(), /unbilled/);
+});

@@ -34,3 +34,12 @@ test('before the first poll it says it is reading; an error is shown beside the 
   const failed = renderWithUi(<LagPane lag={{ ...lag, state: 'error', message: 'topic t not found yet' }} rows={rows} group="g" width={100} height={8} selected={0} scroll={0} />);
   assert.match(failed.lines()[0]!, /STALL · topic t not found yet/);
 });
+
+test('offsets the ledger will never bill are a warning on the summary line, with why and what to run', () => {
+  const r = renderWithUi(<LagPane lag={lag} rows={rows} group="billing" width={160} height={12} selected={0} scroll={0} unbilled={{ lost: 1200, skipped: 34 }} />);
+  assert.match(r.lines()[0]!, /STALL · ⚠ 1,234 offsets never billed \(1,200 lost to retention, 34 skipped by a reset\): meter ledger offsets$/);
+  const lost = renderWithUi(<LagPane lag={lag} rows={rows} group="billing" width={160} height={12} selected={0} scroll={0} unbilled={{ lost: 5, skipped: 0 }} />);
+  assert.match(lost.lines()[0]!, /⚠ 5 offsets never billed \(5 lost to retention\)/);
+  const none = renderWithUi(<LagPane lag={lag} rows={rows} group="billing" width={160} height={12} selected={0} scroll={0} unbilled={{ lost: 0, skipped: 0 }} />);
+  assert.doesNotMatch(none.frame(), /never billed/);
+});

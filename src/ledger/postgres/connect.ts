@@ -3,6 +3,7 @@
 // as exact BigInts, the schema migrated on open, and one-line errors that say what to do.
 import pg from 'pg';
 import { MeterError, UsageError, errorMessage } from '../../cli/errors.js';
+import { LedgerLockedError, LedgerNotFoundError, LedgerSchemaNewerError, LedgerSchemaOlderError, LedgerUnreachableError, NotALedgerError, isLockError } from '../errors.js';
 import { MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './schema.js';
 
 /** Is this --ledger value a PostgreSQL URL rather than a SQLite path? */
@@ -78,9 +79,10 @@ export function describePgError(name: string, error: unknown): MeterError {
   if (code === '28P01' || code === '28000' || /password/i.test(text)) {
     return new MeterError(`ledger ${name}: ${text}; set the password in PGPASSWORD or PGPASSFILE (never in --ledger)`);
   }
-  if (code === '3D000') return new MeterError(`ledger ${name}: ${text}; create it (createdb) or pass another --ledger`);
+  if (code === '3D000') return new LedgerNotFoundError(name, `ledger ${name}: ${text}; create it (createdb) or pass another --ledger`);
+  if (isLockError(error)) return new LedgerLockedError(name, `ledger ${name} is locked by another session: ${text}`);
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || /timeout|connect/i.test(text)) {
-    return new MeterError(`ledger ${name} cannot be reached (${text}); start PostgreSQL or check --ledger`);
+    return new LedgerUnreachableError(name, `ledger ${name} cannot be reached (${text}); start PostgreSQL or check --ledger`);
   }
   return new MeterError(`ledger ${name}: ${text}`);
 }
@@ -95,9 +97,9 @@ export async function migratePostgres(client: pg.PoolClient, name: string, reado
   };
   if (readonly) {
     const v = await version();
-    if (v === 0) throw new MeterError(`ledger ${name} is not a meter ledger (no schema); run \`meter worker --ledger ${name}\` to create one`);
-    if (v > PG_SCHEMA_VERSION) throw new MeterError(`ledger ${name} has schema v${v}, newer than this meter (v${PG_SCHEMA_VERSION}); upgrade meter`);
-    if (v < PG_SCHEMA_VERSION) throw new MeterError(`ledger ${name} has schema v${v}; run \`meter worker\` once to migrate it to v${PG_SCHEMA_VERSION}`);
+    if (v === 0) throw new NotALedgerError(name, `ledger ${name} is not a meter ledger (no schema); run \`meter worker --ledger ${name}\` to create one`);
+    if (v > PG_SCHEMA_VERSION) throw new LedgerSchemaNewerError(name, v, PG_SCHEMA_VERSION);
+    if (v < PG_SCHEMA_VERSION) throw new LedgerSchemaOlderError(name, v, PG_SCHEMA_VERSION);
     return;
   }
   await client.query('BEGIN');
@@ -105,7 +107,7 @@ export async function migratePostgres(client: pg.PoolClient, name: string, reado
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     const v = await version();
-    if (v > PG_SCHEMA_VERSION) throw new MeterError(`ledger ${name} has schema v${v}, newer than this meter (v${PG_SCHEMA_VERSION}); upgrade meter`);
+    if (v > PG_SCHEMA_VERSION) throw new LedgerSchemaNewerError(name, v, PG_SCHEMA_VERSION);
     for (const migration of PG_MIGRATIONS) {
       if (migration.version <= v) continue;
       await client.query(migration.sql);

@@ -10,16 +10,20 @@ import type {
   LedgerBatch,
   LedgerCounts,
   LedgerIdentity,
+  MachineHourUsage,
   MachineRow,
+  MachineSample,
   OffsetReset,
   OffsetRow,
   RateCardRef,
   SentAlert,
+  TimeSpan,
   UsageRow,
 } from '../ledger.js';
 import { UsageSums } from '../rollup.js';
 import { splitRange } from '../time-buckets.js';
 import { PgBatchApplier } from './apply.js';
+import * as history from './history.js';
 import { checkPostgresUrl, createPool, describePgError, migratePostgres, postgresLedgerName } from './connect.js';
 
 const USAGE_SUMS = 'SUM(samples) AS samples, SUM(cpu_busy_us) AS cpu, SUM(mem_gib_ms) AS gib, SUM(mem_rem_byte_ms) AS rem';
@@ -270,6 +274,22 @@ export class PgLedger implements Ledger {
       }
     });
     return sums.list().map((row) => ({ ...row, labels: this.labelsById.get(row.labelSet) ?? {} }));
+  }
+
+  machineSamples(machine: string, from: number, to: number): Promise<MachineSample[]> {
+    return this.withClient((client) => history.machineSamples(client, machine, from, to));
+  }
+
+  recentSamples(machines: readonly string[], since: number, points: number): Promise<Map<string, MachineSample[]>> {
+    return this.withClient((client) => history.recentSamples(client, machines, since, points));
+  }
+
+  machineHourlyUsage(machine: string, from: number, to: number): Promise<MachineHourUsage[]> {
+    return this.withClient((client) => history.machineHourlyUsage(client, machine, from, to));
+  }
+
+  machineCoverage(machine: string, from: number, to: number): Promise<TimeSpan[]> {
+    return this.inReadTransaction((client) => history.machineCoverage(client, machine, from, to));
   }
 
   async alertWasSent(alert: SentAlert): Promise<boolean> {

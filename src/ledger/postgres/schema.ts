@@ -119,6 +119,13 @@ export const PG_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "one machine's samples by time: the console's history and coverage",
+    sql: `
+      CREATE INDEX IF NOT EXISTS samples_by_machine ON samples (machine, start_ms, end_ms);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)!.version;

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MeterError, errorMessage } from '../../cli/errors.js';
+import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, LedgerSchemaNewerError, LedgerSchemaOlderError, NotALedgerError, isLockError } from '../errors.js';
 import { LEDGER_SCHEMA_VERSION, MIGRATIONS } from './schema.js';
 
 export interface OpenSqliteOptions {
@@ -14,11 +15,10 @@ export interface OpenSqliteOptions {
 }
 
 function notALedger(path: string, why: string): MeterError {
-  return new MeterError(`ledger ${path} ${why}`);
+  return new NotALedgerError(path, `ledger ${path} ${why}`);
 }
 
-const newerThanUs = (path: string, version: number) =>
-  notALedger(path, `has schema v${version}, newer than this meter (v${LEDGER_SCHEMA_VERSION}); upgrade meter`);
+const newerThanUs = (path: string, version: number) => new LedgerSchemaNewerError(path, version, LEDGER_SCHEMA_VERSION);
 
 function migrate(db: Database.Database, path: string): void {
   db.transaction(() => {
@@ -36,7 +36,7 @@ function migrate(db: Database.Database, path: string): void {
 export function openSqliteDatabase(path: string, options: OpenSqliteOptions = {}): Database.Database {
   const readonly = options.readonly ?? false;
   if (readonly && !existsSync(path)) {
-    throw new MeterError(`ledger ${path} not found; run \`meter worker\` first or pass --ledger`);
+    throw new LedgerNotFoundError(path, `ledger ${path} not found; run \`meter worker\` first or pass --ledger`);
   }
   if (existsSync(path) && statSync(path).isDirectory()) {
     throw notALedger(path, 'is a directory; pass --ledger with a file path');
@@ -46,7 +46,7 @@ export function openSqliteDatabase(path: string, options: OpenSqliteOptions = {}
     if (!readonly) mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { readonly, fileMustExist: readonly });
   } catch (error) {
-    throw notALedger(path, `cannot be opened: ${errorMessage(error)}`);
+    throw new LedgerUnavailableError(path, `ledger ${path} cannot be opened: ${errorMessage(error)}`);
   }
   try {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
@@ -54,9 +54,7 @@ export function openSqliteDatabase(path: string, options: OpenSqliteOptions = {}
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version === 0) throw notALedger(path, 'is not a meter ledger (no schema); run `meter worker` to create one');
       if (version > LEDGER_SCHEMA_VERSION) throw newerThanUs(path, version);
-      if (version < LEDGER_SCHEMA_VERSION) {
-        throw notALedger(path, `has schema v${version}; run \`meter worker\` once to migrate it to v${LEDGER_SCHEMA_VERSION}`);
-      }
+      if (version < LEDGER_SCHEMA_VERSION) throw new LedgerSchemaOlderError(path, version, LEDGER_SCHEMA_VERSION);
     } else {
       db.pragma('journal_mode = WAL');
       // NORMAL: in WAL mode a commit survives a crash of the process (kill -9) but may be lost with
@@ -72,6 +70,7 @@ export function openSqliteDatabase(path: string, options: OpenSqliteOptions = {}
     if (error instanceof MeterError) throw error;
     const code = (error as { code?: string }).code;
     if (code === 'SQLITE_NOTADB') throw notALedger(path, 'is not a meter ledger (not a SQLite database)');
-    throw notALedger(path, `cannot be used: ${errorMessage(error)}`);
+    if (isLockError(error)) throw new LedgerLockedError(path, `ledger ${path} is locked by another process: ${errorMessage(error)}`);
+    throw new LedgerUnavailableError(path, `ledger ${path} cannot be used: ${errorMessage(error)}`);
   }
 }

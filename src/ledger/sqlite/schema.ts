@@ -160,6 +160,15 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: "one machine's samples by time: the console's history and coverage",
+    sql: `
+      -- A machine's samples in time order (the console's detail view, sparklines and coverage); with
+      -- end_ms in it, what a machine's windows cover is read from the index alone.
+      CREATE INDEX IF NOT EXISTS samples_by_machine ON samples (machine, start_ms, end_ms);
+    `,
+  },
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

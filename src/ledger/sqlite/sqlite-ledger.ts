@@ -12,16 +12,20 @@ import type {
   LedgerBatch,
   LedgerCounts,
   LedgerIdentity,
+  MachineHourUsage,
   MachineRow,
+  MachineSample,
   OffsetReset,
   OffsetRow,
   RateCardRef,
   SentAlert,
+  TimeSpan,
   UsageRow,
 } from '../ledger.js';
 import { UsageSums } from '../rollup.js';
 import { splitRange } from '../time-buckets.js';
 import { SqliteBatchApplier } from './apply.js';
+import { SqliteHistory } from './history.js';
 import { openSqliteDatabase, type OpenSqliteOptions } from './open.js';
 import { prepareReads, prepareWrites, type ReadStatements, type WriteStatements } from './statements.js';
 
@@ -188,6 +192,27 @@ export class SqliteLedger implements Ledger {
       }
     })();
     return sums.list().map((row) => ({ ...row, labels: this.labels(row.labelSet) }));
+  }
+
+  private historyReads?: SqliteHistory;
+  private get history(): SqliteHistory {
+    return (this.historyReads ??= new SqliteHistory(this.db));
+  }
+
+  async machineSamples(machine: string, from: number, to: number): Promise<MachineSample[]> {
+    return this.history.machineSamples(machine, from, to);
+  }
+
+  async recentSamples(machines: readonly string[], since: number, points: number): Promise<Map<string, MachineSample[]>> {
+    return this.history.recentSamples(machines, since, points);
+  }
+
+  async machineHourlyUsage(machine: string, from: number, to: number): Promise<MachineHourUsage[]> {
+    return this.history.machineHourlyUsage(machine, from, to);
+  }
+
+  async machineCoverage(machine: string, from: number, to: number): Promise<TimeSpan[]> {
+    return this.history.machineCoverage(machine, from, to);
   }
 
   async alertWasSent(alert: SentAlert): Promise<boolean> {

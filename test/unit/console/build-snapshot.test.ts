@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotBuilder, type SnapshotInputs } from '../../../src/console/build-snapshot.js';
+import { QUEUED_ROWS_PER_BUILD, SnapshotBuilder, type SnapshotInputs } from '../../../src/console/build-snapshot.js';
+import type { HistoryPoint } from '../../../src/console/history.js';
 import { TopicTail, type MachineTrace } from '../../../src/console/tail-store.js';
 import type { MachineCost } from '../../../src/console/ledger-store.js';
 import { emptySnapshot } from '../../../src/console/snapshot.js';
@@ -173,4 +174,44 @@ test('told which machines changed, the builder rebuilds only their rows, and sti
   t.add(sample('d', NOW + 17_000));
   const added = builder.build({ ...inputs(t.machines, costs, NOW + 17_000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
   assert.deepEqual(added.machines.map((r) => r.machine), ['a', 'b', 'c', 'd'], 'a new machine is added');
+});
+
+test("the ledger's and the history's changes come in a few thousand rows per build; a big ledger poll is spread over frames", () => {
+  const t = tail(10);
+  const costs = new Map<string, MachineCost>();
+  const cost = (name: string, periodCost: string): MachineCost => ({ machine: name, labels: { team: 'x' }, lastSeen: NOW - 1000, costPerHour: '0.100000', periodCost, forecast: null });
+  const n = 2 * QUEUED_ROWS_PER_BUILD + 500;
+  for (let i = 0; i < n; i++) costs.set(`m-${i}`, cost(`m-${i}`, '1.000000'));
+  const sparklines = new Map<string, HistoryPoint[]>();
+  const builder = new SnapshotBuilder();
+  const build = (changed: ReadonlySet<string>, sparklinesChanged: ReadonlySet<string> = new Set()) =>
+    builder.build({
+      ...inputs(t.machines, costs),
+      tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 },
+      ledger: { ...inputs(t.machines, costs).ledger, changed },
+      history: { request: null, answer: null, hasSource: true, sparklines, sparklinesChanged, period: PERIOD },
+    });
+  assert.equal(build(new Set(costs.keys())).machines.length, n, 'the first build is whole');
+  // A poll changes every machine's cost, in place: the rows follow over three builds.
+  for (const name of costs.keys()) costs.set(name, cost(name, '2.000000'));
+  const updated = (s: ReturnType<typeof build>) => s.machines.filter((m) => m.periodCost === '2.000000').length;
+  let snap = build(new Set(costs.keys()));
+  assert.equal(updated(snap), QUEUED_ROWS_PER_BUILD);
+  snap = build(new Set());
+  assert.equal(updated(snap), 2 * QUEUED_ROWS_PER_BUILD);
+  snap = build(new Set());
+  assert.equal(updated(snap), n);
+  // A sparkline's history for one machine rebuilds that row; one for a machine nobody knows makes none.
+  sparklines.set('m-3', [{ at: NOW - 5000, cpu: 70, mem: 1 }]);
+  sparklines.set('ghost', [{ at: NOW - 5000, cpu: 70, mem: 1 }]);
+  const before = snap.machines;
+  snap = build(new Set(), new Set(['m-3', 'ghost']));
+  assert.deepEqual(snap.machines.find((m) => m.machine === 'm-3')!.cpuHistory, [70]);
+  assert.equal(snap.machines.length, n);
+  assert.equal(snap.machines.filter((m, i) => m !== before[i]).length, 1, 'only that row is new');
+  // A machine the ledger no longer has (and the tail never saw) leaves the fleet.
+  costs.delete('m-7');
+  snap = build(new Set(['m-7']));
+  assert.equal(snap.machines.length, n - 1);
+  assert.equal(snap.machines.find((m) => m.machine === 'm-7'), undefined);
 });

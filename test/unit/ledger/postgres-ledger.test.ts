@@ -4,9 +4,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openLedger, ledgerTarget, type Ledger } from '../../../src/ledger/index.js';
 import { UsageError } from '../../../src/cli/errors.js';
+import { PG_SCHEMA_VERSION } from '../../../src/ledger/postgres/schema.js';
 import { startPrivatePostgres, uniqueDatabase, type PrivatePostgres } from '../../helpers/postgres.js';
 import { makeSample } from '../worker/fixtures.js';
 import { T0, batchOf, ledgerContract } from './contract.js';
+import { historyContract } from './history-contract.js';
 
 let pg: PrivatePostgres;
 before(async () => {
@@ -19,6 +21,7 @@ after(() => pg?.stop());
 const fresh = async (): Promise<Ledger> => openLedger(pg.createDatabase(uniqueDatabase('ledger')));
 
 ledgerContract('postgres', fresh);
+historyContract('postgres', fresh);
 
 test('postgres: a password in the URL is refused, and the name never shows one', () => {
   assert.throws(() => ledgerTarget('postgres://meter:s3cret@db.example:5432/billing'), (e: unknown) => {
@@ -48,7 +51,7 @@ test('postgres: workers opening a new ledger at once migrate it once, and share 
   const url = pg.createDatabase(uniqueDatabase('race'));
   const ledgers = await Promise.all(Array.from({ length: 6 }, () => openLedger(url)));
   assert.equal(new Set(ledgers.map((l) => l.identity.id)).size, 1);
-  assert.equal(pg.psql("SELECT value FROM ledger_meta WHERE key = 'schema_version'", url.split('/').pop()), '1');
+  assert.equal(pg.psql("SELECT value FROM ledger_meta WHERE key = 'schema_version'", url.split('/').pop()), String(PG_SCHEMA_VERSION));
   await Promise.all(ledgers.map((l) => l.close()));
   const reader = await openLedger(url, { readonly: true });
   await assert.rejects(reader.applyBatch(batchOf(0, [[0, makeSample({ start: T0 })]])), /read-only/);

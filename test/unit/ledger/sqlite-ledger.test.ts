@@ -14,8 +14,10 @@ import type { Sample } from '../../../src/schema/sample.js';
 import { GiB, makeSample, message, tempLedgerPath } from '../worker/fixtures.js';
 
 import { HOUR, T0, batchOf, ledgerContract } from './contract.js';
+import { historyContract } from './history-contract.js';
 
 ledgerContract('sqlite', async () => openSqliteLedger(tempLedgerPath()));
+historyContract('sqlite', async () => openSqliteLedger(tempLedgerPath()));
 
 test('a new ledger is created in WAL mode with the schema, and opening it again changes nothing', async () => {
   const path = tempLedgerPath();

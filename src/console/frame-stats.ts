@@ -1,0 +1,89 @@
+// --stats-file (hidden): the live console's frame timings, written as JSON at exit, for
+// test/bench/console.ts. A frame is one snapshot built and rendered: React and ink run synchronously
+// inside it. SIGUSR2 starts the count afresh, so the benchmark measures its window and not start-up.
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ConsoleHub } from './console-hub.js';
+
+export function frameStats(path: string | undefined, hub: ConsoleHub): { onRender: ((ms: number) => void) | undefined; write(): void } {
+  if (!path) return { onRender: undefined, write: () => {} };
+  let inkRenderMs: number[] = [];
+  // A frame: from a snapshot handed to React until ink has written it (React's render, ink's layout
+  // and output, and any wait between them).
+  let frameMs: number[] = [];
+  // The process's CPU time over the same span (all threads: V8's GC helpers too): what the frame
+  // cost, without the time spent waiting for a core on a busy machine.
+  let frameCpuMs: number[] = [];
+  let cpuAtFrame: NodeJS.CpuUsage | null = null;
+  // The first frames are start-up (module loading, first layout): reported apart unless reset.
+  let skip = 3;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  let ledgerPollMaxMs = 0;
+  const sampler = setInterval(() => (ledgerPollMaxMs = Math.max(ledgerPollMaxMs, hub.ledger.lastPollMs)), 500);
+  sampler.unref();
+  const reset = () => {
+    inkRenderMs = [];
+    frameMs = [];
+    frameCpuMs = [];
+    skip = 0;
+    loop.reset();
+    hub.frameTimes.length = 0;
+    ledgerPollMaxMs = 0;
+  };
+  process.on('SIGUSR2', reset);
+  hub.onFrameStart = () => {
+    cpuAtFrame = process.cpuUsage();
+  };
+  return {
+    onRender: (ms: number) => {
+      inkRenderMs.push(ms);
+      if (hub.pendingFrameAt !== null) {
+        frameMs.push(performance.now() - hub.pendingFrameAt);
+        hub.pendingFrameAt = null;
+        if (cpuAtFrame) {
+          const used = process.cpuUsage(cpuAtFrame);
+          frameCpuMs.push((used.user + used.system) / 1000);
+        }
+        cpuAtFrame = null;
+      }
+    },
+    write: () => {
+      process.off('SIGUSR2', reset);
+      loop.disable();
+      clearInterval(sampler);
+      const steady = frameMs.slice(skip);
+      const steadyCpu = frameCpuMs.slice(skip);
+      writeFileSync(
+        path,
+        JSON.stringify({
+          frames: steady.length,
+          frameMaxMs: Math.max(0, ...steady),
+          frameP99Ms: percentile(steady, 0.99),
+          frameP50Ms: percentile(steady, 0.5),
+          frameMeanMs: steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length),
+          framesOver16Ms: steady.filter((ms) => ms > 16).length,
+          framesOver50Ms: steady.filter((ms) => ms > 50).length,
+          startupFramesMs: frameMs.slice(0, skip),
+          frameCpuMaxMs: Math.max(0, ...steadyCpu),
+          frameCpuP99Ms: percentile(steadyCpu, 0.99),
+          frameCpuMeanMs: steadyCpu.reduce((a, b) => a + b, 0) / Math.max(1, steadyCpu.length),
+          snapshotBuildMaxMs: Math.max(0, ...hub.frameTimes),
+          inkRenderMaxMs: Math.max(0, ...inkRenderMs.slice(skip)),
+          eventLoopDelayMaxMs: loop.max / 1e6,
+          eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+          ledgerPollMaxMs,
+          machines: hub.getSnapshot().machines.length,
+          tailReceived: hub.tail.received,
+          framesMs: steady.map((ms) => Math.round(ms * 10) / 10),
+        }),
+      );
+    },
+  };
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
