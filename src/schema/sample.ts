@@ -26,9 +26,13 @@ export const MAX_FUTURE_MS = 5 * 60 * 1000;
 export const DEFAULT_LATE_LIMIT_MS = 7 * 24 * 3600 * 1000;
 
 export interface ValidationLimits {
-  /** Wall clock used for the future/late checks. */
-  now: number;
-  /** Samples whose window ended longer ago than this are rejected as too late. */
+  /**
+   * A clock to judge future/late windows against (the console's tail, the agent's own checks). The
+   * worker leaves it out: it judges event time by each message's Kafka timestamp instead
+   * (src/billing/acceptance.ts), so the same log gives the same ledger on any day.
+   */
+  now?: number;
+  /** Samples whose window ended longer ago than this are rejected as too late; no window may be longer. */
   lateLimitMs: number;
 }
 
@@ -49,6 +53,8 @@ export type RejectCode =
   | 'bad-window'
   | 'future'
   | 'too-late'
+  | 'no-timestamp'
+  | 'id-reused'
   | 'bad-cores'
   | 'bad-busy'
   | 'bad-memory';
@@ -103,8 +109,10 @@ export function checkSample(
   const start = s.start as number;
   const end = s.end as number;
   if (end <= start) return fail('bad-window', 'window end <= start');
-  if (end > limits.now + MAX_FUTURE_MS) return fail('future', 'window ends more than 5 minutes in the future');
-  if (end < limits.now - limits.lateLimitMs) return fail('too-late', 'window is older than the late-data limit');
+  if (limits.now !== undefined) {
+    if (end > limits.now + MAX_FUTURE_MS) return fail('future', 'window ends more than 5 minutes in the future');
+    if (end < limits.now - limits.lateLimitMs) return fail('too-late', 'window is older than the late-data limit');
+  }
   // A window longer than the late-data limit starts before it; the bound also keeps a sample's usage
   // (CPU microseconds) well inside a 64-bit integer in the ledger.
   if (end - start > limits.lateLimitMs) return fail('too-late', 'window is longer than the late-data limit');

@@ -17,6 +17,8 @@ import { createKafka, ensureTopic, type KafkaConnection } from '../kafka/client.
 import type { Logger } from '../log/logger.js';
 import { ledgerTarget, openLedger, type ApplyResult, type Ledger } from '../ledger/index.js';
 import { describeRateCard, type RateCard } from '../billing/rate-card.js';
+import { DEFAULT_ACCEPTANCE_WINDOW, type AcceptanceWindow } from '../billing/acceptance.js';
+import { registerWorkerRates } from '../billing/price-store.js';
 import { BatchPreparer } from './prepare.js';
 import { dlqTopicFor, sendToDlq } from './dlq.js';
 import { InlineLedgerWriter, ThreadLedgerWriter, type LedgerWriter } from './ledger-writer.js';
@@ -34,8 +36,12 @@ export interface WorkerOptions {
   group: string;
   /** --ledger: a SQLite path or a postgres:// URL. */
   ledger: string;
+  /** The rate card to register as a price version (see registerWorkerRates). */
   rateCard: RateCard;
-  lateLimitMs: number;
+  /** Whether the card was given (--rates): else the defaults, registered only into a ledger without prices. */
+  explicitRates?: boolean;
+  /** The acceptance window, judged against each message's timestamp. */
+  acceptance?: AcceptanceWindow;
   /** Partitions when the worker has to create the topic. */
   partitions: number;
   logger: Logger;
@@ -100,7 +106,11 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   failed.catch(() => {});
   const fail = (error: Error) => fatal?.(error);
   try {
-    const rateCardId = await ledger.registerRateCard(options.rateCard);
+    const prices = await registerWorkerRates(ledger, options.rateCard, options.explicitRates ?? false);
+    if (prices.added) logger.info('rate card registered as a price version', { digest: prices.version.digest, effective: new Date(prices.version.effectiveFrom).toISOString() });
+    const acceptance = options.acceptance ?? DEFAULT_ACCEPTANCE_WINDOW;
+    const preparer = new BatchPreparer(acceptance);
+    preparer.prunedBefore = (await ledger.pruneState()).prunedBefore;
     writer =
       target.engine === 'sqlite' && !options.inlineLedger ? await ThreadLedgerWriter.start(target.location) : new InlineLedgerWriter(ledger);
     try {
@@ -157,8 +167,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     pipeline = new BatchPipeline({
       group,
       topic,
-      rateCardId,
-      preparer: new BatchPreparer(options.rateCard, options.lateLimitMs),
+      preparer,
       writer,
       sendToDlq: (partition, rejects) => sendToDlq(dlqProducer, topic, partition, rejects),
       committer,
@@ -196,8 +205,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       topic,
       ledger: ledger.identity.name,
       engine: ledger.engine,
-      rates: describeRateCard(options.rateCard),
-      lateLimitHours: options.lateLimitMs / 3_600_000,
+      prices: `${describeRateCard(prices.version.card)}, version ${prices.version.digest.slice(0, 12)} (effective ${new Date(prices.version.effectiveFrom).toISOString()})`,
+      acceptAheadMs: acceptance.aheadMs,
+      acceptBackHours: acceptance.backMs / 3_600_000,
     });
     progress.start();
 

@@ -145,7 +145,6 @@ async function workerDrain(ledgerPath: string): Promise<{ seconds: number; wall:
     group: `${topic}-group`,
     ledger: ledgerPath,
     rateCard: loadRateCard(),
-    lateLimitMs: 7 * 86_400_000,
     partitions: PARTITIONS,
     logger: process.env.BENCH_VERBOSE ? createLogger() : silentLogger,
     stopSignal,

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { meterArgv, repoRoot } from '../helpers/cli.js';
 import { openLedger } from '../../src/ledger/index.js';
 import { parseRateCard, type BudgetAlert } from '../../src/billing/index.js';
-import { BatchPreparer } from '../../src/worker/prepare.js';
+import { writeSamples } from '../unit/ledger/write-samples.js';
 import { makeSample, message, tempLedgerPath } from '../unit/worker/fixtures.js';
 
 const HOUR = 3_600_000;
@@ -26,8 +26,8 @@ async function ledgerFile(): Promise<string> {
   ]).flat();
   const card = parseRateCard({ cpu: 1 });
   const ledger = await openLedger(path);
-  const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), NOV + 240 * HOUR);
-  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: await ledger.registerRateCard(card) });
+  void card;
+  await writeSamples(ledger, samples);
   await ledger.close();
   return path;
 }

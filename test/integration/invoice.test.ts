@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runMeter } from '../helpers/cli.js';
 import { openLedger } from '../../src/ledger/index.js';
 import { computeInvoice, loadRateCard, type Invoice } from '../../src/billing/index.js';
-import { BatchPreparer } from '../../src/worker/prepare.js';
+import { writeSamples } from '../unit/ledger/write-samples.js';
 import type { Sample } from '../../src/schema/sample.js';
 import { GiB, expectedFlatCost, makeSample, message, micros } from '../unit/worker/fixtures.js';
 
@@ -36,10 +36,8 @@ async function writeLedger(): Promise<{ path: string; samples: Sample[] }> {
   }
   const ledger = await openLedger(path);
   const card = loadRateCard();
-  const rateCardId = await ledger.registerRateCard(card);
-  const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), NOV + 21 * 24 * HOUR);
-  assert.equal(prepared.rejects.length, 0);
-  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId });
+  void card;
+  await writeSamples(ledger, samples);
   await ledger.close();
   return { path, samples };
 }

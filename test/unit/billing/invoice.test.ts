@@ -22,10 +22,7 @@ const defaults = loadRateCard();
 
 async function ledgerWith(samples: (Sample | string)[], now: number): Promise<Ledger> {
   const ledger = await openLedger(tempLedgerPath());
-  const prepared = new BatchPreparer(defaults, 40 * 24 * HOUR).prepare(
-    samples.map((s, i) => message(s, i)),
-    now,
-  );
+  const prepared = new BatchPreparer().prepare(samples.map((s, i) => message(s, i)));
   await ledger.applyBatch({
     group: 'g',
     topic: 't',
@@ -33,7 +30,6 @@ async function ledgerWith(samples: (Sample | string)[], now: number): Promise<Le
     lastOffset: samples.length - 1,
     samples: prepared.samples,
     rejects: prepared.rejects,
-    rateCardId: await ledger.registerRateCard(defaults),
     now,
   });
   return ledger;
