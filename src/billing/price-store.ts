@@ -16,7 +16,7 @@ import {
   type PriceVersion,
   type PriceVersionDocument,
 } from './price-versions.js';
-import type { RateCard } from './rate-card.js';
+import { parseRateCard, type RateCard } from './rate-card.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -48,9 +48,14 @@ export async function ledgerPriceVersions(ledger: Pick<Ledger, 'priceVersions'>)
   return (await ledger.priceVersions()).map(readStored);
 }
 
-/** The ledger's price book; an empty ledger has an empty book. */
+/**
+ * The ledger's price book. A ledger with no version at all (migrated from before price versions,
+ * until a worker registers one) is priced at the defaults, as a version effective since the epoch:
+ * what its worker billed with unless it was given --rates.
+ */
 export async function ledgerPriceBook(ledger: Pick<Ledger, 'priceVersions'>): Promise<PriceBook> {
-  return PriceBook.of((await ledgerPriceVersions(ledger)).map((v) => v.version));
+  const versions = (await ledgerPriceVersions(ledger)).map((v) => v.version);
+  return versions.length > 0 ? PriceBook.of(versions) : whatIfBook(parseRateCard({}, 'defaults'));
 }
 
 /** A book holding only `card`, effective since the epoch: a what-if (`--rates FILE` on a reader). */
@@ -82,7 +87,7 @@ export async function addLedgerPriceVersion(
   const added = await ledger.addPriceVersion(
     { effectiveFrom, digest: version.digest, document: JSON.stringify(priceVersionDocument(version)), budgets: budgetsDocument(card.budgets) },
     (stored, closedUntil) => {
-      const book = PriceBook.of(stored.map((s) => readStored(s).version));
+      const book = PriceBook.of(stored.map((v) => readStored(v).version));
       book.add(card, effectiveFrom, closedUntil === null ? {} : { notBefore: closedUntil });
     },
     now,
@@ -101,7 +106,7 @@ export async function registerWorkerRates(
   explicit: boolean,
   now = Date.now(),
 ): Promise<{ version: PriceVersion; added: boolean }> {
-  const book = await ledgerPriceBook(ledger);
+  const book = PriceBook.of((await ledgerPriceVersions(ledger)).map((v) => v.version));
   const next = hourCeil(now);
   const inForce = book.versionAt(next);
   if (inForce && (!explicit || inForce.card.digest === card.digest)) return { version: inForce, added: false };

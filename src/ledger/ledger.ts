@@ -170,7 +170,7 @@ export interface ClosedInvoiceRecord {
  * says the same inside its transaction, so an invoice is never stored over data it did not see.
  */
 export interface CloseFingerprint {
-  /** Samples billed in the period itself. */
+  /** Samples billed on the period's invoice: its own, and the adjustments of earlier periods on it. */
   samples: number;
   versions: number;
   closed: number;

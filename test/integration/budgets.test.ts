@@ -68,7 +68,7 @@ test('exit 0 when every forecast is within budget, also exactly at it; 3 when on
 test('clear one-line errors: no budgets, bad webhook URL, missing ledger', async () => {
   const noBudgets = await meter(['budgets', '--ledger', ledger]);
   assert.equal(noBudgets.status, 2);
-  assert.match(noBudgets.stderr, /^meter: no budgets in the default rate card; pass --rates with a budgets: list/);
+  assert.match(noBudgets.stderr, /^meter: no budgets in the price version in force; pass --budgets with a rate card that has a budgets: list/);
   const badUrl = await meter(['budgets', '--ledger', ledger, '--rates', rates([{ label: 'team=a', amount: '1' }]), '--notify', 'not a url']);
   assert.equal(badUrl.status, 2);
   assert.match(badUrl.stderr, /--notify: "not a url" is not a URL/);

@@ -315,7 +315,7 @@ export class PgLedger implements Ledger {
 
   private static async fingerprintOn(client: pg.ClientBase, periodStart: number): Promise<CloseFingerprint> {
     const r = await client.query<{ samples: bigint; versions: bigint; closed: bigint; latest: bigint | null }>(
-      `SELECT (SELECT COALESCE(SUM(samples), 0) FROM usage_monthly WHERE month_ms = $1 AND adjusted_in = 0) AS samples,
+      `SELECT (SELECT COALESCE(SUM(samples), 0) FROM usage_monthly WHERE (month_ms = $1 AND adjusted_in = 0) OR adjusted_in = $1) AS samples,
               (SELECT COUNT(*) FROM price_versions) AS versions, (SELECT COUNT(*) FROM closed_invoices) AS closed,
               (SELECT MAX(period_ms) FROM closed_invoices) AS latest`,
       [periodStart],

@@ -219,7 +219,7 @@ export class SqliteLedger implements Ledger {
 
   private fingerprintSync(periodStart: number): CloseFingerprint {
     return {
-      samples: (this.r.ownSamplesOfMonth.get(periodStart) as { n: number }).n,
+      samples: (this.r.ownSamplesOfMonth.get(periodStart, periodStart) as { n: number }).n,
       versions: (this.r.countVersions.get() as { n: number }).n,
       closed: (this.r.countClosed.get() as { n: number }).n,
       latestClosed: (this.r.latestClosed.get() as { period_ms: number | null }).period_ms,

@@ -87,7 +87,7 @@ export function prepareReads(db: Database.Database): ReadStatements {
     latestClosed: p('SELECT MAX(period_ms) AS period_ms FROM closed_invoices'),
     priceVersions: p('SELECT effective_ms, digest, document, budgets, added_ms FROM price_versions ORDER BY effective_ms'),
     closedInvoices: p('SELECT period, period_ms, number, closed_ms, digest, document FROM closed_invoices ORDER BY period_ms'),
-    ownSamplesOfMonth: p('SELECT COALESCE(SUM(samples), 0) AS n FROM usage_monthly WHERE month_ms = ? AND adjusted_in = 0'),
+    ownSamplesOfMonth: p('SELECT COALESCE(SUM(samples), 0) AS n FROM usage_monthly WHERE (month_ms = ? AND adjusted_in = 0) OR adjusted_in = ?'),
     countVersions: p('SELECT COUNT(*) AS n FROM price_versions'),
     countClosed: p('SELECT COUNT(*) AS n FROM closed_invoices'),
     latestTimestamp: p('SELECT COALESCE(MAX(max_ts), 0) AS ts FROM offsets'),
