@@ -12,6 +12,7 @@ interface WorkerArgv extends KafkaArgv {
   rates?: string;
   'late-limit': string;
   'future-limit': string;
+  'keep-raw': string;
   partitions: number;
   'session-timeout': number;
   'fetch-max-kb': number;
@@ -45,6 +46,11 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
           default: '5m',
           describe: "Acceptance window, ahead: refuse samples whose window ends more than this after their Kafka message's timestamp",
         },
+        'keep-raw': {
+          type: 'string',
+          default: '0d',
+          describe: 'Keep raw samples at least this long; they are pruned once their period is closed and they are older than the acceptance window (rollups and closed invoices stay)',
+        },
         partitions: { type: 'number', default: 3, describe: 'Partitions when the worker has to create the topic' },
         'session-timeout': {
           type: 'number',
@@ -66,6 +72,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     const { parseDuration } = await import('../worker/duration.js');
     const lateLimitMs = parseDuration('late-limit', argv['late-limit'], { maxMs: MAX_LATE_LIMIT_MS });
     const futureLimitMs = parseDuration('future-limit', argv['future-limit'], { maxMs: MAX_FUTURE_LIMIT_MS });
+    const keepRawMs = /^0+[a-z]*$/.test(String(argv['keep-raw']).trim()) ? 0 : parseDuration('keep-raw', argv['keep-raw'], { maxMs: 100 * 366 * 86_400_000 });
     const { loadRateCard } = await import('../billing/rate-card.js');
     const rateCard = loadRateCard(argv.rates);
     const connection = kafkaConnectionFromArgv(argv, `meter-worker-${argv.group}`);
@@ -86,6 +93,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         rateCard,
         explicitRates: Boolean(argv.rates),
         acceptance: { aheadMs: futureLimitMs, backMs: lateLimitMs },
+        keepRawMs,
         partitions,
         logger,
         statusLine: status,

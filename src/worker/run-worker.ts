@@ -29,6 +29,7 @@ import { PartitionRecovery, type KafkaOffsetsReader, type LogOffsets } from './p
 import { BatchPipeline } from './batch-pipeline.js';
 import { ConsumerSupervisor } from './consumer-supervisor.js';
 import { Progress } from './progress.js';
+import { Pruner } from './pruner.js';
 
 export interface WorkerOptions {
   connection: KafkaConnection;
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   explicitRates?: boolean;
   /** The acceptance window, judged against each message's timestamp. */
   acceptance?: AcceptanceWindow;
+  /** Keep raw samples at least this long before pruning them (pruning also needs their period closed). */
+  keepRawMs?: number;
   /** Partitions when the worker has to create the topic. */
   partitions: number;
   logger: Logger;
@@ -100,6 +103,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let supervisor: ConsumerSupervisor | undefined;
   let recovery: PartitionRecovery | undefined;
   let pipeline: BatchPipeline | undefined;
+  let pruner: Pruner | undefined;
   const progress = new Progress({ group, topic, counters, logger, statusLine: options.statusLine, intervalMs: options.progressIntervalMs });
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
@@ -210,6 +214,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       acceptBackHours: acceptance.backMs / 3_600_000,
     });
     progress.start();
+    pruner = new Pruner(ledger, { window: acceptance, keepRawMs: options.keepRawMs }, logger);
+    pruner.start();
 
     let stoppedBy: unknown;
     try {
@@ -227,6 +233,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     await committer.flush();
   } finally {
     progress.stop();
+    await pruner?.stop();
     pipeline?.stop();
     recovery?.close();
     await pipeline?.drain().catch(() => {});
