@@ -9,6 +9,7 @@ import { upCommand } from './up.js';
 import { budgetsCommand } from './budgets.js';
 import { ledgerCommand } from './ledger.js';
 import { ratesCommand } from './rates.js';
+import { dlqCommand } from './dlq.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, ratesCommand, ledgerCommand, upCommand];
+export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, ratesCommand, dlqCommand, ledgerCommand, upCommand];

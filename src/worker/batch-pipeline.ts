@@ -134,6 +134,7 @@ export class BatchPipeline {
           prunedBefore: o.preparer.prunedBefore,
           maxTimestamp: prepared.maxTimestamp,
           retentionGap,
+          now: this.now(),
         })
         .then(
           (result) => this.applied(partition, lag, result, rejectCodes),

@@ -26,6 +26,8 @@ export interface Rejected extends LedgerReject {
   key: Buffer | null;
   value: Buffer | null;
   headers?: IncomingMessage['headers'];
+  /** The message's Kafka timestamp, kept with it on the DLQ. */
+  timestamp?: string;
 }
 
 /** A message to refuse whatever it holds: its sample's id is billed with another body (found by the ledger). */
@@ -79,7 +81,7 @@ export class BatchPreparer {
       const ts = parseMessageTimestamp(message.timestamp);
       if (ts !== undefined && ts > maxTimestamp) maxTimestamp = ts;
       const reject = (code: RejectCode, reason: string) =>
-        rejects.push({ offset, code, reason, key: message.key, value: message.value, headers: message.headers });
+        rejects.push({ offset, code, reason, key: message.key, value: message.value, headers: message.headers, timestamp: message.timestamp });
       const force = forced?.get(offset);
       if (force) {
         reject(force.code, force.reason);

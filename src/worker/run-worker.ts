@@ -45,6 +45,8 @@ export interface WorkerOptions {
   acceptance?: AcceptanceWindow;
   /** Keep raw samples at least this long before pruning them (pruning also needs their period closed). */
   keepRawMs?: number;
+  /** The worker's clock (ingestion times, price registration); tests inject one. Never used to accept samples. */
+  now?: () => number;
   /** Partitions when the worker has to create the topic. */
   partitions: number;
   logger: Logger;
@@ -110,7 +112,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   failed.catch(() => {});
   const fail = (error: Error) => fatal?.(error);
   try {
-    const prices = await registerWorkerRates(ledger, options.rateCard, options.explicitRates ?? false);
+    const clock = options.now ?? Date.now;
+    const prices = await registerWorkerRates(ledger, options.rateCard, options.explicitRates ?? false, clock());
     if (prices.added) logger.info('rate card registered as a price version', { digest: prices.version.digest, effective: new Date(prices.version.effectiveFrom).toISOString() });
     const acceptance = options.acceptance ?? DEFAULT_ACCEPTANCE_WINDOW;
     const preparer = new BatchPreparer(acceptance);
@@ -183,6 +186,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       logger,
       fatal: fail,
       onBatch: options.onBatch,
+      now: clock,
     });
     supervisor = new ConsumerSupervisor({
       kafka,
