@@ -40,7 +40,7 @@ export async function recentMachineCosts(ledger: Ledger, options: CostRateOption
     // Covered time up to now: a window that ends in the future still covers only until now.
     m.coveredMs += row.coveredMs;
   }
-  return [...costs.values()].map(({ cost, ...m }) => ({ ...m, costMicros: BigInt(Math.round(cost)) }));
+  return [...costs.values()].map(({ cost, ...m }) => ({ ...m, costMicros: BigInt(Math.round(cost)), costUnrounded: cost }));
 }
 
 /** Cost per hour now, per machine, label value or the whole fleet. */
