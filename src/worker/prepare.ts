@@ -76,27 +76,27 @@ export class BatchPreparer {
     const limits = { lateLimitMs: this.window.backMs };
     const eventTime = { prunedBefore: this.prunedBefore || undefined };
     let maxTimestamp = 0;
+    const reject = (message: IncomingMessage, offset: number, code: RejectCode, reason: string) =>
+      rejects.push({ offset, code, reason, key: message.key, value: message.value, headers: message.headers, timestamp: message.timestamp });
     for (const message of messages) {
       const offset = Number(message.offset);
       const ts = parseMessageTimestamp(message.timestamp);
       if (ts !== undefined && ts > maxTimestamp) maxTimestamp = ts;
-      const reject = (code: RejectCode, reason: string) =>
-        rejects.push({ offset, code, reason, key: message.key, value: message.value, headers: message.headers, timestamp: message.timestamp });
       const force = forced?.get(offset);
       if (force) {
-        reject(force.code, force.reason);
+        reject(message, offset, force.code, force.reason);
         continue;
       }
       const key = message.key === null ? null : message.key.toString('utf8');
       const check = checkSample(message.value, key, limits);
       if (!check.ok) {
-        reject(check.code, check.reason);
+        reject(message, offset, check.code, check.reason);
         continue;
       }
       const s = check.sample;
-      const time = checkEventTime(s, message.timestamp, this.window, eventTime);
+      const time = checkEventTime(s, ts ?? message.timestamp, this.window, eventTime);
       if (!time.ok) {
-        reject(time.code, time.reason);
+        reject(message, offset, time.code, time.reason);
         continue;
       }
       let known = this.labelsByMachine.get(s.machine);

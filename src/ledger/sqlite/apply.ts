@@ -7,7 +7,7 @@ import { SampleConflictError, type ApplyResult, type LedgerBatch } from '../ledg
 import { RollupBuilder, type Rollups } from '../rollup.js';
 import { ROW_FIELDS, idOf } from '../rows.js';
 import { nextMonth } from '../time-buckets.js';
-import { SqliteInterner } from './interner.js';
+import { SqliteInterner, type RunRef, type ShapeRef } from './interner.js';
 import type { ReadStatements, WriteStatements } from './statements.js';
 
 type Stored = { shape: number; start_ms: number; window_ms: number; cpu_busy_us: number; mem_used_bytes: number };
@@ -19,8 +19,20 @@ export function writeRollups(w: WriteStatements, { hourly, monthly, machines }: 
   for (const m of machines) w.upsertMachine.run(m.machine, m.labelSet, m.firstSeen, m.lastSeen, m.samples);
 }
 
+/** A machine's last run and shape: consecutive samples of a machine almost always share both. */
+interface MachineIds {
+  prefix: string;
+  whole: number;
+  run: RunRef;
+  labels: string;
+  cores: number;
+  memTotalBytes: number;
+  shape: ShapeRef;
+}
+
 export class SqliteBatchApplier {
   private readonly interner: SqliteInterner;
+  private readonly lastIds = new Map<string, MachineIds>();
   private readonly transaction: Database.Transaction<(batch: LedgerBatch) => ApplyResult>;
 
   constructor(
@@ -38,6 +50,7 @@ export class SqliteBatchApplier {
     } catch (error) {
       // Ids interned by the rolled-back transaction may be given to other values later.
       this.interner.forget();
+      this.lastIds.clear();
       throw error;
     }
   }
@@ -69,12 +82,18 @@ export class SqliteBatchApplier {
       const start = v[b + 1]!;
       const end = v[b + 2]!;
       const seq = v[b + 7]!;
-      const run = interner.run(runs[i]!, v[b + 8]!, machine);
+      let ids = this.lastIds.get(machine);
+      if (!ids || ids.prefix !== runs[i] || ids.whole !== v[b + 8] || ids.labels !== labels[i] || ids.cores !== v[b + 3] || ids.memTotalBytes !== v[b + 6]) {
+        const run = interner.run(runs[i]!, v[b + 8]!, machine);
+        ids = { prefix: runs[i]!, whole: v[b + 8]!, run, labels: labels[i]!, cores: v[b + 3]!, memTotalBytes: v[b + 6]!, shape: interner.shape(labels[i]!, v[b + 3]!, v[b + 6]!) };
+        if (this.lastIds.size > 100_000) this.lastIds.clear();
+        this.lastIds.set(machine, ids);
+      }
+      const { run, shape } = ids;
       if (run.machine !== machine) {
         conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
         continue;
       }
-      const shape = interner.shape(labels[i]!, v[b + 3]!, v[b + 6]!);
       const adjustedIn = adjustedInFor(start, latestClosed, firstOpen);
       const info = insertSample.run(run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedIn);
       if (info.changes === 0) {
