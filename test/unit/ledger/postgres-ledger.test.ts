@@ -3,10 +3,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openLedger, ledgerTarget, type Ledger } from '../../../src/ledger/index.js';
+import { PG_MIGRATIONS } from '../../../src/ledger/postgres/schema.js';
 import { UsageError } from '../../../src/cli/errors.js';
 import { startPrivatePostgres, uniqueDatabase, type PrivatePostgres } from '../../helpers/postgres.js';
 import { makeSample } from '../worker/fixtures.js';
-import { T0, batchOf, ledgerContract } from './contract.js';
+import { HOUR, T0, batchOf, ledgerContract } from './contract.js';
+import { ledgerBillingContract } from './contract-billing.js';
 
 let pg: PrivatePostgres;
 before(async () => {
@@ -19,6 +21,7 @@ after(() => pg?.stop());
 const fresh = async (): Promise<Ledger> => openLedger(pg.createDatabase(uniqueDatabase('ledger')));
 
 ledgerContract('postgres', fresh);
+ledgerBillingContract('postgres', fresh);
 
 test('postgres: a password in the URL is refused, and the name never shows one', () => {
   assert.throws(() => ledgerTarget('postgres://meter:s3cret@db.example:5432/billing'), (e: unknown) => {
@@ -48,7 +51,7 @@ test('postgres: workers opening a new ledger at once migrate it once, and share 
   const url = pg.createDatabase(uniqueDatabase('race'));
   const ledgers = await Promise.all(Array.from({ length: 6 }, () => openLedger(url)));
   assert.equal(new Set(ledgers.map((l) => l.identity.id)).size, 1);
-  assert.equal(pg.psql("SELECT value FROM ledger_meta WHERE key = 'schema_version'", url.split('/').pop()), '1');
+  assert.equal(pg.psql("SELECT value FROM ledger_meta WHERE key = 'schema_version'", url.split('/').pop()), '2');
   await Promise.all(ledgers.map((l) => l.close()));
   const reader = await openLedger(url, { readonly: true });
   await assert.rejects(reader.applyBatch(batchOf(0, [[0, makeSample({ start: T0 })]])), /read-only/);
@@ -116,6 +119,28 @@ test('postgres: a connection the server ends mid-transaction fails that batch on
     assert.equal((await ledger.counts()).samples, 2);
   } finally {
     await blocker.end();
+    await ledger.close();
+  }
+});
+
+test('postgres: a v1 ledger is migrated: samples split into runs, rollups rebuilt with coverage, nothing lost', async () => {
+  const url = pg.createDatabase(uniqueDatabase('v1'));
+  const db = url.split('/').pop();
+  pg.psql(`CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); ${PG_MIGRATIONS[0]!.sql}; INSERT INTO ledger_meta VALUES ('schema_version', '1')`, db);
+  pg.psql(`INSERT INTO label_sets (id, labels) VALUES (1, '{"team":"a"}'), (2, '{}');
+    INSERT INTO samples (id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes, src_partition, src_offset, rate_card, cpu_micros, mem_micros) VALUES
+    ('web-1:1:0', 'web-1', 1, ${T0}, ${T0 + 5000}, 4, 1000000, 1024, 4096, 0, 0, 1, 0, 0),
+    ('web-1:1:1', 'web-1', 1, ${T0 + 5000}, ${T0 + 10000}, 4, 1000001, 1024, 4096, 0, 1, 1, 0, 0),
+    ('odd id', 'db-1', 2, ${T0 + HOUR}, ${T0 + HOUR + 5000}, 4, 1000002, 1024, 4096, 0, 2, 1, 0, 0),
+    ('web-1:1:2', 'db-1', 2, ${T0 + 2 * HOUR}, ${T0 + 2 * HOUR + 5000}, 4, 1000003, 1024, 4096, 0, 3, 1, 0, 0)`, db);
+  const ledger = await openLedger(url);
+  try {
+    const raw = await ledger.rawSamples(T0 - HOUR, T0 + 5 * HOUR);
+    assert.deepEqual(raw.map((r) => [r.machine, r.id]), [['db-1', 'odd id'], ['db-1', 'web-1:1:2'], ['web-1', 'web-1:1:0'], ['web-1', 'web-1:1:1']]);
+    const usage = await ledger.usage(T0 - HOUR, T0 + 23 * HOUR);
+    assert.deepEqual(usage.map((u) => [u.machine, u.samples, u.cpuBusyUs, u.coveredMs]), [['db-1', 2, 2_000_005n, 10_000], ['web-1', 2, 2_000_001n, 10_000]]);
+    assert.deepEqual((await ledger.machines()).map((m) => [m.machine, m.samples]), [['db-1', 2], ['web-1', 2]]);
+  } finally {
     await ledger.close();
   }
 });

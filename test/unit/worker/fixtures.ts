@@ -39,10 +39,26 @@ export function makeSample(spec: SampleSpec): Sample {
   };
 }
 
-export function message(sample: Sample | string, offset: number, key?: string | null): IncomingMessage {
+/** The window end of a sample (or of a JSON string holding one), else undefined. */
+function endOf(sample: Sample | string): number | undefined {
+  if (typeof sample !== 'string') return sample.end;
+  try {
+    const parsed = JSON.parse(sample) as { end?: unknown };
+    return typeof parsed.end === 'number' ? parsed.end : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A Kafka message holding `sample`, keyed by its machine, with a timestamp: `timestamp` when given
+ * (null: none), else the sample's window end (when it was produced, as an agent does).
+ */
+export function message(sample: Sample | string, offset: number, key?: string | null, timestamp?: number | null): IncomingMessage {
   const value = typeof sample === 'string' ? sample : JSON.stringify(sample);
   const k = key === undefined ? (typeof sample === 'string' ? null : sample.machine) : key;
-  return { offset: String(offset), key: k === null ? null : Buffer.from(k), value: Buffer.from(value) };
+  const ts = timestamp === undefined ? endOf(sample) : timestamp;
+  return { offset: String(offset), key: k === null ? null : Buffer.from(k), value: Buffer.from(value), timestamp: ts === null || ts === undefined ? '-1' : String(ts) };
 }
 
 /**
