@@ -3,9 +3,9 @@
 //   ok    forecast <= 80% of the budget
 //   warn  forecast above 80% (it "passes" 80%)
 //   over  forecast above 100%: forecast to exceed the budget
-// The forecast is the invoice's (src/billing/invoice.ts): the period-to-date cost plus the cost
-// rate over the last 24 hours (or since the period began, if later), times the hours left in the
-// period. For a closed period the forecast is the actual cost.
+// The forecast is the invoice's (src/billing/invoice-forecast.ts): the chosen seasonal method on the
+// weeks of hourly cost before now, with its interval, or the run-rate flagged on short history. For
+// a period that has ended the forecast is the actual cost.
 import { billingPeriod, computeInvoice, type Invoice } from './invoice.js';
 import { formatMicros, parseDecimal } from './money.js';
 import type { Ledger } from '../ledger/index.js';
@@ -39,6 +39,13 @@ export interface BudgetStatus {
   level: BudgetLevel;
   /** Thresholds (percent) the forecast has passed. */
   passed: number[];
+  /** The forecast's interval (nominal 80%), or null without one. */
+  forecastLower: string | null;
+  forecastUpper: string | null;
+  /** The forecast rests on less than a day of history: a guess. */
+  shortHistory: boolean;
+  /** How it was forecast, in one line. */
+  forecastNote: string;
 }
 
 type Fail = (path: string, message: string) => never;
@@ -103,23 +110,22 @@ export function budgetLevel(forecastMicros: bigint, budgetMicros: bigint): { lev
 }
 
 /**
- * Every budget of the rate card for the billing period containing `now` (or `period`, YYYY-MM).
- * `invoices`: this period's invoices the caller already computed, keyed "machine" or "label:KEY", so
- * they are not computed again.
+ * Every budget for the billing period containing `now` (or `period`, YYYY-MM), priced with the
+ * ledger's price versions (or `whatIf`). `invoices`: this period's invoices the caller already
+ * computed, keyed "machine" or "label:KEY", so they are not computed again.
  */
 export async function evaluateBudgets(
   ledger: Ledger,
-  options: { rateCard: RateCard; now: number; period?: string; invoices?: ReadonlyMap<string, Invoice> },
+  options: { budgets: readonly Budget[]; now: number; period?: string; whatIf?: RateCard; invoices?: ReadonlyMap<string, Invoice> },
 ): Promise<BudgetStatus[]> {
-  const { rateCard, now } = options;
-  const budgets = rateCard.budgets ?? [];
+  const { budgets, now } = options;
   if (budgets.length === 0) return [];
   const period = billingPeriod(now, options.period);
   const invoices = new Map<string, Invoice>(options.invoices);
   const invoiceBy = async (by: 'machine' | { label: string }) => {
     const key = by === 'machine' ? 'machine' : `label:${by.label}`;
     let invoice = invoices.get(key);
-    if (!invoice) invoices.set(key, (invoice = await computeInvoice(ledger, { from: period.from, to: period.to, by, rateCard, now })));
+    if (!invoice) invoices.set(key, (invoice = await computeInvoice(ledger, { from: period.from, to: period.to, by, now, whatIf: options.whatIf })));
     return invoice;
   };
   const statuses: BudgetStatus[] = [];
@@ -130,11 +136,12 @@ export async function evaluateBudgets(
     const actual = line ? toMicros(line.total) : 0n;
     const forecast = line ? toMicros(line.forecast ?? line.total) : 0n;
     const { level, passed } = budgetLevel(forecast, budget.amountMicros);
+    const detail = invoice.forecastDetail;
     statuses.push({
       name: budget.name,
       scope: 'label' in budget.scope ? `${budget.scope.label}=${budget.scope.value}` : `machine=${budget.scope.machine}`,
       period: period.label,
-      currency: rateCard.currency,
+      currency: invoice.currency,
       budget: formatMicros(budget.amountMicros),
       actual: formatMicros(actual),
       forecast: formatMicros(forecast),
@@ -142,6 +149,10 @@ export async function evaluateBudgets(
       actualPercent: percent(actual, budget.amountMicros),
       level,
       passed,
+      forecastLower: line?.forecastLower ?? null,
+      forecastUpper: line?.forecastUpper ?? null,
+      shortHistory: detail?.shortHistory ?? false,
+      forecastNote: detail?.note ?? 'the period has ended: the actual cost',
     });
   }
   return statuses;

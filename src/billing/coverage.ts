@@ -51,6 +51,11 @@ export interface MachineCost {
   labels: Readonly<Record<string, string>>;
   /** The cost of its usage in the rate window, micro-units. */
   costMicros: bigint;
+  /**
+   * The same cost unrounded (micro-units as a float), when it comes from average prices: a rate over
+   * two minutes of coverage would multiply a rounding of costMicros thirty times.
+   */
+  costUnrounded?: number;
   /** How long its samples cover the rate window, ms (coveredMs() of its windows, or the ledger's sum). */
   coveredMs: number;
   /** End of its latest sample window, epoch ms; with RateOptions.now and staleAfterMs, it says who stopped. */
@@ -58,8 +63,9 @@ export interface MachineCost {
 }
 
 /** Cost per hour over the time covered, micro-units, rounded half up; 0 when nothing was covered. */
-export function machineRateMicros(cost: Pick<MachineCost, 'costMicros' | 'coveredMs'>): bigint {
+export function machineRateMicros(cost: Pick<MachineCost, 'costMicros' | 'coveredMs' | 'costUnrounded'>): bigint {
   if (!(cost.coveredMs > 0)) return 0n;
+  if (cost.costUnrounded !== undefined) return BigInt(Math.round((cost.costUnrounded * HOUR_MS) / cost.coveredMs));
   return divRoundHalfUp(cost.costMicros * BigInt(HOUR_MS), BigInt(Math.round(cost.coveredMs)));
 }
 

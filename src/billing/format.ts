@@ -53,15 +53,52 @@ export function formatInvoiceTable(invoice: Invoice, options: TableOptions): str
   }
   // Long keys are cut (to 8 columns at least) so the table fits the width.
   body = render(...places, width);
-  const from = invoice.from.replace(':00.000Z', 'Z').replace('T00:00Z', '');
-  const to = invoice.to.replace(':00.000Z', 'Z').replace('T00:00Z', '');
-  const header = `Invoice ${from} to ${to} (UTC), ${invoice.currency}, ${invoice.lines.length} line(s)`;
-  const out = [header, '', ...body];
-  if (withForecast) out.push('', 'FORECAST: the projected total for the range at the run-rate of the last 24 h.');
+  const from = shortInstant(invoice.from);
+  const to = shortInstant(invoice.to);
+  const status = invoice.closed ? `CLOSED invoice #${invoice.number} (closed ${shortInstant(invoice.closedAt!)}), ` : '';
+  const header = `${status}Invoice ${from} to ${to} (UTC), ${invoice.currency}, ${invoice.lines.length} line(s)`;
+  const out = [...wrap(header, width)];
+  if (invoice.whatIf) out.push(...wrap('WHAT-IF: priced with the --rates card, not the prices in the ledger; not a bill.', width));
+  out.push('', ...body);
+  const money = (value: string) => roundDecimalString(value, places[0]);
+  if (withForecast && invoice.forecastDetail) {
+    const f = invoice.forecastDetail;
+    out.push('', ...wrap(`FORECAST: ${f.note}.`, width));
+    if (f.lower !== null) out.push(`  ${f.level}% interval ${money(f.lower)} to ${money(f.upper!)}`);
+  }
   if (invoice.lines.length === 0) out.push('', 'No usage in this range.');
-  if (note) out.push(withForecast ? note : `\n${note}`);
+  if (invoice.adjustments.length > 0) {
+    out.push('', ...wrap("ADJUSTMENTS: samples that came after their period was closed, re-rated at that period's tiers:", width));
+    for (const a of invoice.adjustments) out.push(...wrap(`  ${a.period}  ${a.key}  ${money(a.total)}`, width));
+    out.push(`  adjustments ${money(invoice.adjustmentsTotal)}, amount due ${money(invoice.amountDue)}`);
+  }
+  if (invoice.versions.length > 0) {
+    out.push('', 'Priced with:');
+    for (const v of invoice.versions) out.push(`  version ${v.digest.slice(0, 12)}, effective ${shortInstant(v.effectiveFrom)}`);
+  }
+  out.push(`Digest ${invoice.digest}`);
+  if (note) out.push(note);
   return `${out.join('\n')}\n`;
 }
+
+/** Words on lines of at most `width` columns (a longer word stands alone); later lines indented. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** 2026-11-01T00:00:00.000Z as 2026-11-01, 2026-11-01T12:30:00.000Z as 2026-11-01T12:30Z. */
+const shortInstant = (iso: string): string => iso.replace(':00.000Z', 'Z').replace('T00:00Z', '');
 
 function csvCell(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
@@ -81,6 +118,10 @@ export function formatInvoiceCsv(invoice: Invoice): string {
     invoice.currency,
   ]);
   rows.push([TOTAL_KEY, '', '', '', '', invoice.total, ...(withForecast ? [invoice.forecast!] : []), invoice.currency]);
+  for (const a of invoice.adjustments) {
+    rows.push([`(adjustment ${a.period}) ${a.key}`, a.cpuCoreHours, a.memGiBHours, a.cpuCost, a.memCost, a.total, ...(withForecast ? [a.total] : []), invoice.currency]);
+  }
+  if (invoice.adjustments.length > 0) rows.push(['(amount due)', '', '', '', '', invoice.amountDue, ...(withForecast ? [''] : []), invoice.currency]);
   return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }
 

@@ -49,7 +49,10 @@ export function lineKey(item: UsageItem, by: LineGrouping): string {
   return by === 'machine' ? item.machine : (item.labels[by.label] ?? '(none)');
 }
 
+/** Greatest common divisor, always positive (an adjustment's amount may be a credit). */
 const gcd = (a: bigint, b: bigint): bigint => {
+  if (a < 0n) a = -a;
+  if (b < 0n) b = -b;
   while (b !== 0n) [a, b] = [b, a % b];
   return a;
 };

@@ -10,6 +10,7 @@ import { budgetBar, textTable } from '../format/index.js';
 interface BudgetsArgv {
   ledger?: string;
   rates?: string;
+  budgets?: string;
   period?: string;
   format: string;
   notify?: string;
@@ -20,7 +21,7 @@ interface BudgetsArgv {
 export const EXIT_OVER_BUDGET = 3;
 
 
-export function formatBudgetTable(statuses: BudgetStatus[]): string {
+export function formatBudgetTable(statuses: BudgetStatus[], whatIf = false): string {
   const rows = statuses.map((s) => [
     s.name,
     s.actual,
@@ -32,7 +33,10 @@ export function formatBudgetTable(statuses: BudgetStatus[]): string {
   ]);
   const head = ['BUDGET', 'ACTUAL', 'FORECAST', `LIMIT ${statuses[0]?.currency ?? ''}`.trim(), 'FCST%', 'FORECAST VS BUDGET', ''];
   const right = new Set([1, 2, 3, 4]);
-  return textTable(head.map((header, i) => ({ header, align: right.has(i) ? 'right' : 'left' })), rows).join('\n') + '\n';
+  const notes = [...new Set(statuses.map((s) => s.forecastNote))].map((n) => `forecast: ${n}`);
+  for (const s of statuses) if (s.forecastLower !== null) notes.push(`  ${s.name}: 80% interval ${s.forecastLower} to ${s.forecastUpper}`);
+  if (whatIf) notes.unshift('WHAT-IF: priced with the --rates card, not the prices in the ledger');
+  return [...textTable(head.map((header, i) => ({ header, align: right.has(i) ? 'right' : 'left' })), rows), ...notes].join('\n') + '\n';
 }
 
 export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
@@ -42,15 +46,16 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
     yargs
       .options({
         ledger: ledgerFlag('Ledger written by `meter worker`'),
-        rates: { type: 'string', describe: 'Rate card with a budgets: list (see examples/rates.example.yaml)' },
+        budgets: { type: 'string', describe: 'A rate card file whose budgets: list to use (its prices are not used)', defaultDescription: 'the budgets stored with the price version in force' },
+        rates: { type: 'string', describe: "What-if: price with this rate card (and its budgets) instead of the ledger's price versions" },
         period: { type: 'string', describe: 'Billing period, a UTC calendar month YYYY-MM', defaultDescription: 'the current month' },
         format: { type: 'string', default: 'table', describe: 'Output format: table or json' },
         notify: { type: 'string', describe: 'Webhook URL: POST a JSON alert for each budget passing 80% or 100%, once per period' },
         now: { type: 'string', hidden: true, describe: 'Pretend it is this instant (forecasts, the default period)' },
       })
-      .example('$0 budgets --rates rates.yaml', 'every budget this month, with its forecast')
-      .example('$0 budgets --rates rates.yaml --format json || page-oncall', 'exit 3 when a budget is forecast to be exceeded')
-      .example('$0 budgets --rates rates.yaml --notify https://hooks.example/meter', 'alert a webhook once per threshold') as unknown as Argv<BudgetsArgv>,
+      .example('$0 budgets', 'every budget this month (from the prices in force), with its forecast')
+      .example('$0 budgets --budgets rates.yaml --format json || page-oncall', 'exit 3 when a budget is forecast to be exceeded')
+      .example('$0 budgets --notify https://hooks.example/meter', 'alert a webhook once per threshold') as unknown as Argv<BudgetsArgv>,
   handler: async (argv) => {
     const format = argv.format.trim();
     if (format !== 'table' && format !== 'json') throw new UsageError(`--format: ${JSON.stringify(argv.format)} is not table or json`);
@@ -65,19 +70,29 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
         throw new UsageError(`--notify: only http and https webhooks are supported, not ${notifyUrl.protocol}`);
       }
     }
-    const { evaluateBudgets, loadRateCard, notifyBudgets, parseInstant } = await import('../billing/index.js');
+    const { evaluateBudgets, loadRateCard, notifyBudgets, parseInstant, ledgerPriceVersions } = await import('../billing/index.js');
     const { openLedger } = await import('../ledger/index.js');
-    const rateCard = loadRateCard(argv.rates);
-    if (!rateCard.budgets?.length) {
-      throw new UsageError(`no budgets in ${argv.rates ? `rate card ${argv.rates}` : 'the default rate card'}; pass --rates with a budgets: list (see examples/rates.example.yaml)`);
-    }
+    const whatIf = argv.rates === undefined ? undefined : loadRateCard(argv.rates);
+    const fromFile = argv.budgets === undefined ? undefined : loadRateCard(argv.budgets);
     const now = argv.now ? parseInstant('now', argv.now) : Date.now();
     // Notifying records what was sent in the ledger, so it opens it for writing.
     const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: notifyUrl === undefined });
     try {
-      const statuses = await evaluateBudgets(ledger, { rateCard, now, period: argv.period });
-      if (format === 'json') process.stdout.write(JSON.stringify({ period: statuses[0]?.period, budgets: statuses }, null, 2) + '\n');
-      else process.stdout.write(formatBudgetTable(statuses));
+      // Budgets: a file's, the what-if card's, else those stored with the price version in force now.
+      let budgets = fromFile?.budgets ?? (whatIf?.budgets?.length ? whatIf.budgets : undefined);
+      let source = argv.budgets ? `rate card ${argv.budgets}` : argv.rates ? `rate card ${argv.rates}` : 'the price version in force';
+      if (!budgets) {
+        const versions = await ledgerPriceVersions(ledger);
+        const inForce = versions.filter((v) => v.version.effectiveFrom <= now).at(-1) ?? versions[0];
+        budgets = inForce?.budgets;
+        if (inForce) source = `price version ${inForce.version.digest.slice(0, 12)}`;
+      }
+      if (!budgets?.length) {
+        throw new UsageError(`no budgets in ${source}; pass --budgets with a rate card that has a budgets: list (see examples/rates.example.yaml), or add one with \`meter rates add\``);
+      }
+      const statuses = await evaluateBudgets(ledger, { budgets, now, period: argv.period, whatIf });
+      if (format === 'json') process.stdout.write(JSON.stringify({ period: statuses[0]?.period, whatIf: Boolean(whatIf), budgets: statuses }, null, 2) + '\n');
+      else process.stdout.write(formatBudgetTable(statuses, Boolean(whatIf)));
       const over = statuses.some((s) => s.level === 'over');
       if (over) process.exitCode = EXIT_OVER_BUDGET;
       if (notifyUrl) {

@@ -8,6 +8,9 @@ import { consoleCommand } from './console.js';
 import { upCommand } from './up.js';
 import { budgetsCommand } from './budgets.js';
 import { ledgerCommand } from './ledger.js';
+import { ratesCommand } from './rates.js';
+import { dlqCommand } from './dlq.js';
+import { forecastCommand } from './forecast.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, ledgerCommand, upCommand];
+export const commands: CommandModule<any, any>[] = [agentCommand, kafkaCommand, workerCommand, invoiceCommand, consoleCommand, budgetsCommand, forecastCommand, ratesCommand, dlqCommand, ledgerCommand, upCommand];

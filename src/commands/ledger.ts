@@ -10,7 +10,9 @@ import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { silentLogger } from '../log/logger.js';
 
 interface LedgerArgv extends KafkaArgv {
-  action: 'offsets';
+  action: 'offsets' | 'prune';
+  'late-limit': string;
+  'keep-raw': string;
   ledger?: string;
   group: string;
   topic: string;
@@ -22,10 +24,13 @@ interface LedgerArgv extends KafkaArgv {
 
 export const ledgerCommand: CommandModule<object, LedgerArgv> = {
   command: 'ledger <action>',
-  describe: "The ledger's offsets against the topic's log, and their recovery when the log is behind the ledger",
+  describe: "The ledger's offsets against the topic's log and their recovery; pruning raw samples that retention no longer needs",
   builder: (yargs: Argv) =>
     yargs
-      .positional('action', { choices: ['offsets'] as const, describe: "offsets: show (or, with --reset-to-log, move) the ledger's offsets" })
+      .positional('action', {
+        choices: ['offsets', 'prune'] as const,
+        describe: "offsets: show (or, with --reset-to-log, move) the ledger's offsets; prune: delete the raw samples retention no longer needs (the worker does it too, a little every 5 minutes)",
+      })
       .options(kafkaFlags)
       .options({
         ledger: ledgerFlag('Ledger'),
@@ -38,12 +43,19 @@ export const ledgerCommand: CommandModule<object, LedgerArgv> = {
         },
         reason: { type: 'string', describe: 'Why, recorded in the ledger with the reset', default: 'the log is behind the ledger' },
         format: { type: 'string', default: 'table', describe: 'Output format: table or json' },
+        'late-limit': { type: 'string', default: '35d', describe: "prune: the workers' acceptance window, back (raw samples inside it are kept)" },
+        'keep-raw': { type: 'string', default: '0d', describe: 'prune: keep raw samples at least this long' },
       })
       .example('$0 ledger offsets', "each partition: the ledger's next offset, the log's start and end, and what is wrong")
-      .example('$0 ledger offsets --partition 0 --reset-to-log start', 'after the topic was re-created: bill partition 0 from its new start') as unknown as Argv<LedgerArgv>,
+      .example('$0 ledger offsets --partition 0 --reset-to-log start', 'after the topic was re-created: bill partition 0 from its new start')
+      .example('$0 ledger prune', 'delete raw samples of closed periods older than the acceptance window now') as unknown as Argv<LedgerArgv>,
   handler: async (argv) => {
     const format = argv.format.trim();
     if (format !== 'table' && format !== 'json') throw new UsageError(`--format: ${JSON.stringify(argv.format)} is not table or json`);
+    if (argv.action === 'prune') {
+      await prune(argv, format);
+      return;
+    }
     const reset = argv['reset-to-log'] as 'start' | 'end' | undefined;
     const only = argv.partition?.map((p) => {
       if (!Number.isInteger(p) || p < 0) throw new UsageError(`--partition: ${JSON.stringify(p)} is not a partition number`);
@@ -130,3 +142,29 @@ export const ledgerCommand: CommandModule<object, LedgerArgv> = {
     }
   },
 };
+
+/** `meter ledger prune`: everything retention allows, in small transactions, and what is left. */
+async function prune(argv: LedgerArgv, format: string): Promise<void> {
+  const { parseDuration } = await import('../worker/duration.js');
+  const backMs = parseDuration('late-limit', argv['late-limit'], { maxMs: 366 * 86_400_000 });
+  const keepRawMs = /^0+[a-z]*$/.test(String(argv['keep-raw']).trim()) ? 0 : parseDuration('keep-raw', argv['keep-raw'], { maxMs: 100 * 366 * 86_400_000 });
+  const { openLedger } = await import('../ledger/index.js');
+  const { pruneLedger } = await import('../billing/retention.js');
+  const ledger = await openLedger(ledgerValue(argv.ledger), { applicationName: 'meter-ledger' });
+  try {
+    const result = await pruneLedger(ledger, { window: { aheadMs: 5 * 60_000, backMs }, keepRawMs });
+    const state = await ledger.pruneState();
+    const before = result.before === null ? null : new Date(result.before).toISOString();
+    if (format === 'json') {
+      process.stdout.write(`${JSON.stringify({ ledger: ledger.identity.name, deleted: result.deleted, prunedBefore: before, reason: result.reason ?? null, rawSamples: state.rawSamples }, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(
+      result.before === null
+        ? `nothing to prune: ${result.reason}; ${state.rawSamples} raw sample(s) kept\n`
+        : `pruned ${result.deleted} raw sample(s) starting before ${before}; ${state.rawSamples} kept (rollups and closed invoices stay)\n`,
+    );
+  } finally {
+    await ledger.close();
+  }
+}

@@ -12,6 +12,8 @@ interface WorkerArgv extends KafkaArgv {
   ledger?: string;
   rates?: string;
   'late-limit': string;
+  'future-limit': string;
+  'keep-raw': string;
   partitions: number;
   'session-timeout': number;
   'fetch-max-kb': number;
@@ -23,6 +25,7 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** The late-data limit is capped so a sample's usage always fits the ledger's 64-bit integers. */
 const MAX_LATE_LIMIT_MS = 366 * 86_400_000;
+const MAX_FUTURE_LIMIT_MS = 7 * 86_400_000;
 
 export const workerCommand: CommandModule<object, WorkerArgv> = {
   command: 'worker',
@@ -33,8 +36,26 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
       .options({
         group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group; workers in one group share the partitions' },
         ledger: ledgerFlag('Ledger to bill into, created and migrated if missing (every worker of a group must use the same one)'),
-        rates: { type: 'string', describe: 'Rate card, JSON or YAML (see examples/rates.example.yaml)', defaultDescription: 'DESIGN.md default prices' },
-        'late-limit': { type: 'string', default: '7d', describe: 'Reject samples whose window ended longer ago than this (e.g. 7d, 36h)' },
+        rates: {
+          type: 'string',
+          describe: "Rate card, JSON or YAML (see examples/rates.example.yaml): registered in the ledger as a price version effective now when it differs from the one in force",
+          defaultDescription: "the ledger's prices (DESIGN.md defaults in a new ledger)",
+        },
+        'late-limit': {
+          type: 'string',
+          default: '35d',
+          describe: "Acceptance window, back: refuse samples whose window starts longer than this before their Kafka message's timestamp (e.g. 35d, 36h)",
+        },
+        'future-limit': {
+          type: 'string',
+          default: '5m',
+          describe: "Acceptance window, ahead: refuse samples whose window ends more than this after their Kafka message's timestamp",
+        },
+        'keep-raw': {
+          type: 'string',
+          default: '0d',
+          describe: 'Keep raw samples at least this long; they are pruned once their period is closed and they are older than the acceptance window (rollups and closed invoices stay)',
+        },
         partitions: { type: 'number', default: 3, describe: 'Partitions when the worker has to create the topic' },
         'session-timeout': {
           type: 'number',
@@ -63,6 +84,8 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     const maxBytesPerPartition = Math.round(positive('fetch-max-kb', argv['fetch-max-kb'], { max: 1024 * 1024 }) * 1024);
     const { parseDuration } = await import('../worker/duration.js');
     const lateLimitMs = parseDuration('late-limit', argv['late-limit'], { maxMs: MAX_LATE_LIMIT_MS });
+    const futureLimitMs = parseDuration('future-limit', argv['future-limit'], { maxMs: MAX_FUTURE_LIMIT_MS });
+    const keepRawMs = /^0+[a-z]*$/.test(String(argv['keep-raw']).trim()) ? 0 : parseDuration('keep-raw', argv['keep-raw'], { maxMs: 100 * 366 * 86_400_000 });
     const { loadRateCard } = await import('../billing/rate-card.js');
     const rateCard = loadRateCard(argv.rates);
     const metrics = argv.metrics === undefined ? undefined : parseMetricsAddress(String(argv.metrics));
@@ -84,7 +107,9 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         group: argv.group,
         ledger: ledgerValue(argv.ledger),
         rateCard,
-        lateLimitMs,
+        explicitRates: Boolean(argv.rates),
+        acceptance: { aheadMs: futureLimitMs, backMs: lateLimitMs },
+        keepRawMs,
         partitions,
         logger,
         statusLine: status,

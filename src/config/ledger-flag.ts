@@ -2,6 +2,7 @@
 // METER_HOME/ledger.db) or a PostgreSQL URL. Also METER_LEDGER and `ledger:` in the config file.
 // PostgreSQL's password never goes in it (`ps` shows flags): PGPASSWORD or a PGPASSFILE, as for psql.
 import type { Options } from 'yargs';
+import { UsageError } from '../cli/errors.js';
 import { defaultLedgerPath } from './paths.js';
 
 export function ledgerFlag(what: string): Options {
@@ -12,5 +13,10 @@ export function ledgerFlag(what: string): Options {
   };
 }
 
-/** The --ledger value, or the default SQLite file. */
-export const ledgerValue = (value: string | undefined): string => (value?.trim() ? value.trim() : defaultLedgerPath());
+/** The --ledger value, or the default SQLite file. A config file can give anything: a non-string is a usage error. */
+export function ledgerValue(value: unknown): string {
+  if (value !== undefined && typeof value !== 'string') {
+    throw new UsageError(`--ledger: ${JSON.stringify(value)} is not a SQLite file path or a postgres://USER@HOST:PORT/DATABASE URL`);
+  }
+  return value?.trim() ? value.trim() : defaultLedgerPath();
+}

@@ -1,66 +1,50 @@
-// A machine's cost per UTC day for the detail view, priced through src/billing the way an invoice
-// prices the machine's line: each plan's usage through its tiers, rounded once per resource. A day's
-// cost is what the period-to-date cost grew by that day, so the days add up to the machine's period
-// cost (the fleet pane's PERIOD column) to the micro-unit, tiers and all.
-//
-// The one place the console prices history: when billing moves to price versions and pooled tiers
-// (issue 11), this function switches to that API and nothing else changes.
+// A machine's cost per UTC day for the detail view, priced by src/billing the way its invoice line is:
+// the period priced on the account's pooled tiers with the price versions in force each hour, the
+// machine's line allocated from its pools (allocateRange), then the line's CPU and memory amounts
+// split over the days in proportion to the machine's exact cost each day, by largest remainder. So
+// the days always add up to the machine's invoice line (the fleet pane's PERIOD column) to the
+// micro-unit, tiers, plans and price changes included.
 import {
-  CPU_UNITS_PER_CORE_HOUR,
-  MEM_UNITS_PER_GIB_HOUR,
-  costNumerator,
+  allocateLargestRemainder,
+  allocateRange,
   formatMicros,
-  numeratorToMicros,
-  planFor,
-  type PriceSpec,
-  type RateCard,
+  MICROS,
+  periodUsage,
+  pricePeriod,
+  type PriceBook,
 } from '../billing/index.js';
-import type { MachineHourUsage } from '../ledger/index.js';
+import type { Ledger } from '../ledger/index.js';
 import type { DayCost } from './history.js';
 
 const DAY_MS = 86_400_000;
+// Weights are exact costs scaled by this much over a micro-unit, so days a micro-unit apart still differ.
+const SCALE = MICROS * 1_000_000n;
 
-interface PlanUsage {
-  cpu: PriceSpec;
-  memory: PriceSpec;
-  cpuUnits: bigint;
-  memUnits: bigint;
-}
-
-function costSoFar(plans: Iterable<PlanUsage>): bigint {
-  let cpu = 0n;
-  let mem = 0n;
-  for (const p of plans) {
-    cpu += costNumerator(p.cpuUnits, CPU_UNITS_PER_CORE_HOUR, p.cpu);
-    mem += costNumerator(p.memUnits, MEM_UNITS_PER_GIB_HOUR, p.memory);
+/** Cost per UTC day (YYYY-MM-DD, oldest first) of one machine over a billing period, with `book`'s prices. */
+export async function costPerDay(
+  ledger: Pick<Ledger, 'usage'>,
+  machine: string,
+  period: { from: number; to: number },
+  book: PriceBook,
+): Promise<DayCost[]> {
+  const cuts: number[] = [];
+  for (let day = Math.floor(period.from / DAY_MS) * DAY_MS + DAY_MS; day < period.to; day += DAY_MS) cuts.push(day);
+  const priced = pricePeriod(period, await periodUsage(ledger, period, book, cuts), book);
+  if (priced.items.length === 0) return [];
+  const line = allocateRange([priced], period, 'machine').lines.find((l) => l.key === machine);
+  if (!line) return [];
+  const cpu = new Map<string, bigint>();
+  const mem = new Map<string, bigint>();
+  for (const p of priced.items) {
+    if (p.item.machine !== machine) continue;
+    const day = new Date(Math.floor(p.item.at / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+    const share = (part: typeof p.cpu) => (part.pool.denominator === 0n ? 0n : (part.weight * SCALE) / part.pool.denominator);
+    cpu.set(day, (cpu.get(day) ?? 0n) + share(p.cpu));
+    mem.set(day, (mem.get(day) ?? 0n) + share(p.memory));
   }
-  return numeratorToMicros(cpu, CPU_UNITS_PER_CORE_HOUR) + numeratorToMicros(mem, MEM_UNITS_PER_GIB_HOUR);
-}
-
-/** Cost per UTC day (YYYY-MM-DD, oldest first) of one machine's hourly usage within one billing period. */
-export function costPerDay(machine: string, hours: readonly MachineHourUsage[], card: RateCard): DayCost[] {
-  const byDay = new Map<number, MachineHourUsage[]>();
-  for (const h of hours) {
-    const day = Math.floor(h.hour / DAY_MS) * DAY_MS;
-    let list = byDay.get(day);
-    if (!list) byDay.set(day, (list = []));
-    list.push(h);
-  }
-  const plans = new Map<string, PlanUsage>();
-  const out: DayCost[] = [];
-  let before = 0n;
-  for (const day of [...byDay.keys()].sort((a, b) => a - b)) {
-    for (const h of byDay.get(day)!) {
-      const plan = planFor(card, machine, h.labels);
-      const key = plan?.name ?? '';
-      let usage = plans.get(key);
-      if (!usage) plans.set(key, (usage = { cpu: plan?.cpu ?? card.cpu, memory: plan?.memory ?? card.memory, cpuUnits: 0n, memUnits: 0n }));
-      usage.cpuUnits += h.cpuBusyUs;
-      usage.memUnits += h.memByteMs;
-    }
-    const after = costSoFar(plans.values());
-    out.push({ day: new Date(day).toISOString().slice(0, 10), cost: formatMicros(after - before) });
-    before = after;
-  }
-  return out;
+  const split = (amount: bigint, weights: Map<string, bigint>) =>
+    [...weights.values()].some((w) => w > 0n) ? allocateLargestRemainder(amount, weights) : new Map([...weights.keys()].map((k) => [k, 0n]));
+  const cpuDays = split(line.cpuMicros, cpu);
+  const memDays = split(line.memMicros, mem);
+  return [...cpu.keys()].sort().map((day) => ({ day, cost: formatMicros((cpuDays.get(day) ?? 0n) + (memDays.get(day) ?? 0n)) }));
 }

@@ -5,9 +5,9 @@
 //   averaged into 5-minute or hourly buckets;
 // - the billing period by day: the hourly rollups (a month of samples is never read), as the share of
 //   the machine's cores and memory used over the time its windows covered that day;
-// - coverage of the period so far, computed in the database; cost per day from the hourly rollups.
+// - coverage of the period so far, computed in the database; cost per day as the invoice prices it.
 import type { Ledger, MachineSample, TimeSpan } from '../ledger/index.js';
-import type { RateCard } from '../billing/index.js';
+import { priceBookFor, type RateCard } from '../billing/index.js';
 import { bucketPoints, coverageOf, DAY, type HistoryPoint, type HistorySource, type HistoryWindow, type MachineHistoryData } from './history.js';
 import { costPerDay } from './history-pricing.js';
 
@@ -42,7 +42,8 @@ function coveredByDay(spans: readonly TimeSpan[]): Map<number, number> {
 export class LedgerHistory implements HistorySource {
   constructor(
     private readonly ledger: () => Promise<Ledger>,
-    private readonly rateCard: RateCard,
+    /** A --rates card that is a what-if; otherwise the ledger's price versions price the days. */
+    private readonly whatIf?: RateCard,
   ) {}
 
   async machineHistory(machine: string, window: HistoryWindow): Promise<MachineHistoryData> {
@@ -68,7 +69,7 @@ export class LedgerHistory implements HistorySource {
       points,
       latest,
       coverage: coverageOf(spans, from, to, MIN_GAP_MS),
-      costPerDay: costPerDay(machine, hours, this.rateCard),
+      costPerDay: await costPerDay(ledger, machine, window.period, await priceBookFor(ledger, this.whatIf)),
     };
   }
 

@@ -12,6 +12,7 @@ import {
   machineSummaries,
   parseDecimal,
   type Invoice,
+  type InvoiceForecast,
   type InvoiceGrouping,
   type MachineSummary,
   type RateCard,
@@ -21,7 +22,12 @@ import type { BudgetRow, CostView, FleetTotals, LedgerView } from './snapshot.js
 
 export interface LedgerStoreOptions {
   path: string;
+  /**
+   * The console's --rates card. Prices come from the ledger's price versions; a card given with
+   * --rates is a what-if (`whatIf` says so; by default, any card but the defaults is one).
+   */
   rateCard: RateCard;
+  whatIf?: boolean;
   pollMs: number;
   /** "machine" or "label:KEY". */
   costBy: string;
@@ -64,6 +70,9 @@ export interface MachineCost {
   costPerHour: string;
   periodCost: string;
   forecast: string | null;
+  /** The forecast's interval (nominal 80%), when history allows one. */
+  forecastLower?: string | null;
+  forecastUpper?: string | null;
 }
 
 export function grouping(by: string): InvoiceGrouping {
@@ -116,6 +125,10 @@ export class LedgerStore implements LedgerSource {
   fleet: FleetTotals;
   /** The rate card's budgets against this period's forecast. */
   budgets: BudgetRow[] = [];
+  /** The fleet's forecast for the period: method, interval and short-history flags (null before the first poll). */
+  forecast: InvoiceForecast | null = null;
+  /** Whether costs are priced with the --rates card (a what-if) rather than the ledger's prices. */
+  readonly whatIf: boolean;
   /** How long the last poll took, ms (the benchmark reports it). */
   lastPollMs = 0;
   private readonly connection: LedgerConnection;
@@ -130,6 +143,7 @@ export class LedgerStore implements LedgerSource {
     this.costBy = options.costBy;
     this.ownConnection = !options.connection;
     this.connection = options.connection ?? new LedgerConnection(options.path);
+    this.whatIf = options.whatIf ?? options.rateCard.source !== 'defaults';
     this.view = { state: 'loading', path: options.path, polledAt: null };
     this.fleet = { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null };
   }
@@ -170,9 +184,10 @@ export class LedgerStore implements LedgerSource {
     try {
       const ledger = await this.connection.get();
       const period = billingPeriod(now);
-      const summaries: MachineSummary[] = await machineSummaries(ledger, { now, rateCard, runRateWindowMs: this.options.runRateWindowMs });
-      const byMachine = await computeInvoice(ledger, { from: period.from, to: period.to, by: 'machine', rateCard, now });
-      const forecasts = new Map(byMachine.lines.map((l) => [l.key, l.forecast ?? null]));
+      const whatIf = this.whatIf ? rateCard : undefined;
+      const byMachine = await computeInvoice(ledger, { from: period.from, to: period.to, by: 'machine', whatIf, now });
+      const summaries: MachineSummary[] = await machineSummaries(ledger, { now, whatIf, invoice: byMachine });
+      const forecasts = new Map(byMachine.lines.map((l) => [l.key, l]));
       const machines = new Map<string, MachineCost>();
       for (const s of summaries) {
         machines.set(s.machine, {
@@ -181,15 +196,17 @@ export class LedgerStore implements LedgerSource {
           lastSeen: s.lastSeen,
           costPerHour: s.costPerHour,
           periodCost: s.periodCost,
-          forecast: forecasts.get(s.machine) ?? null,
+          forecast: forecasts.get(s.machine)?.forecast ?? null,
+          forecastLower: forecasts.get(s.machine)?.forecastLower ?? null,
+          forecastUpper: forecasts.get(s.machine)?.forecastUpper ?? null,
         });
       }
       const by = this.costBy;
-      const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), rateCard, now });
+      const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), whatIf, now });
       this.machines = machines;
       this.costs = costView(invoice, by, period.from, period.to);
       this.fleet = {
-        currency: rateCard.currency,
+        currency: byMachine.currency,
         costPerHour: sumDecimals(summaries.map((s) => s.costPerHour)),
         periodCost: byMachine.total,
         forecast: byMachine.forecast ?? null,
@@ -197,8 +214,9 @@ export class LedgerStore implements LedgerSource {
         periodTo: period.to,
       };
       // Worst first, so the cost pane never cuts off the budget that needs attention.
+      this.forecast = byMachine.forecastDetail ?? null;
       this.budgets = rateCard.budgets?.length
-        ? (await evaluateBudgets(ledger, { rateCard, now, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
+        ? (await evaluateBudgets(ledger, { budgets: rateCard.budgets, now, whatIf, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
       const { lost, skipped } = await ledger.counts();
       this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };

@@ -23,7 +23,7 @@ try {
   // not Linux, or not allowed: the thread keeps the process's priority
 }
 const connection = new LedgerConnection(setup.path);
-const history = new LedgerHistory(() => connection.get(), setup.rateCard);
+const history = new LedgerHistory(() => connection.get(), setup.rateCard.source !== 'defaults' ? setup.rateCard : undefined);
 
 const post = (reply: ReaderReply) => port.postMessage(reply);
 

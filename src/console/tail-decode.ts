@@ -144,7 +144,8 @@ export class TailDecoder {
     if (!r.literal('}}') || r.i !== text.length) return null;
     // checkSample's rules, on the numbers read (a broken one: checkSample says which).
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return null;
-    if (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs || end - start > limits.lateLimitMs) return null;
+    if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return null;
+    if (end - start > limits.lateLimitMs) return null;
     if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return null;
     if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return null;
     if (!Number.isSafeInteger(totalBytes) || !Number.isSafeInteger(usedBytes) || usedBytes > totalBytes || totalBytes > MAX_TOTAL_BYTES) return null;

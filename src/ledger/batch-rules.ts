@@ -1,7 +1,7 @@
 // The offset rules every engine applies inside its batch transaction, with the partition's offset row
 // read (and, on PostgreSQL, locked) first: the ledger's offsets are the truth.
 import { ROW_FIELDS } from './rows.js';
-import { LedgerGapError, LogBehindLedgerError, type LedgerBatch } from './ledger.js';
+import { LedgerGapError, LogBehindLedgerError, PruneHorizonError, type LedgerBatch } from './ledger.js';
 
 export interface BatchStart {
   /** Messages below this offset were applied already: skip them. */
@@ -59,3 +59,27 @@ export function rejectsByCode(batch: LedgerBatch, current: number): { rejected: 
   }
   return { rejected, skipped, byCode: new Map([...byCode].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
 }
+
+/**
+ * The period whose invoice bills a sample starting at `start`: its own (0) while its period is open,
+ * else the first period after the latest closed one, as an adjustment. Periods close in order, so
+ * every period up to the latest closed one is closed.
+ */
+export function adjustedInFor(start: number, latestClosed: number | null, firstOpen: number): number {
+  return latestClosed !== null && start < firstOpen ? firstOpen : 0;
+}
+
+/**
+ * Refuses a batch prepared with an older prune horizon than the ledger's when one of its samples (at
+ * or after `current`) starts before the ledger's: its id may be pruned, so a repeat would be billed.
+ */
+export function checkPruneHorizon(batch: LedgerBatch, current: number, prunedBefore: number): void {
+  if (prunedBefore <= (batch.prunedBefore ?? 0)) return;
+  const v = batch.samples.values;
+  for (let b = 0; b < v.length; b += ROW_FIELDS) {
+    if (v[b]! >= current && v[b + 1]! < prunedBefore) throw new PruneHorizonError(batch.partition, prunedBefore);
+  }
+}
+
+/** The latest message timestamp of a batch, for the offsets row (0 when unknown). */
+export const batchMaxTimestamp = (batch: LedgerBatch): number => batch.maxTimestamp ?? 0;

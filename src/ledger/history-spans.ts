@@ -1,7 +1,9 @@
-// What both engines' coverage queries share: the database returns the "islands" of a machine's sample
-// windows (each run of touching or overlapping windows, found with window functions over the
-// (machine, start, end) index, so a month of samples never leaves the database); this turns them,
-// with the one window that starts before the range, into covered spans clipped to the range.
+// What both engines' history queries share. A machine's samples are found through its runs (the id's
+// part before the sequence, which names the machine) and the samples_by_run_start index (run,
+// start_ms, window_ms). For coverage the database returns the "islands" of the machine's windows
+// (each run of touching or overlapping windows, found with window functions, so a month of samples
+// never leaves the database); this turns them, with the one window that starts before the range,
+// into covered spans clipped to the range.
 import { coveredWindows } from '../billing/coverage.js';
 import type { TimeSpan } from './ledger.js';
 
@@ -19,8 +21,25 @@ export interface IslandRow {
   last: boolean;
 }
 
+/** One sample of a machine, in the columns MachineSample needs (aliases: r runs, s samples, h shapes). */
+export const SAMPLE_COLUMNS = 's.start_ms, s.start_ms + s.window_ms AS end_ms, h.cores, s.cpu_busy_us, s.mem_used_bytes, h.mem_total_bytes';
+export const MACHINE_SAMPLES_FROM = 'runs r JOIN samples s ON s.run = r.id JOIN shapes h ON h.id = s.shape';
+
+/** A machine's samples starting in [from, to), in start order. Parameters: machine, from, to. */
+export const machineSamplesSql = (p: (n: number) => string): string =>
+  `SELECT ${SAMPLE_COLUMNS} FROM ${MACHINE_SAMPLES_FROM} WHERE r.machine = ${p(1)} AND s.start_ms >= ${p(2)} AND s.start_ms < ${p(3)} ORDER BY s.start_ms`;
+
 /**
- * The islands query's SELECT, the same SQL on both engines: windows starting in [from, to), in index
+ * The latest window of a machine starting before `from`: the latest of each run's (one index probe per
+ * run, not a sort of the machine's whole history). Parameters: machine, from.
+ */
+export const windowBeforeSql = (p: (n: number) => string): string =>
+  `SELECT s.start_ms, s.start_ms + s.window_ms AS end_ms FROM runs r JOIN samples s ON s.run = r.id
+   WHERE r.machine = ${p(1)} AND s.start_ms = (SELECT MAX(x.start_ms) FROM samples x WHERE x.run = r.id AND x.start_ms < ${p(2)})
+   ORDER BY s.start_ms DESC LIMIT 1`;
+
+/**
+ * The islands query's SELECT, the same SQL on both engines: windows starting in [from, to), in start
  * order, keeping the island starts and the last row. Parameters: machine, from, to.
  */
 export function islandsSql(p: (n: number) => string): string {
@@ -29,7 +48,8 @@ export function islandsSql(p: (n: number) => string): string {
              MAX(end_ms) OVER (ORDER BY start_ms, end_ms ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end,
              MAX(end_ms) OVER (ORDER BY start_ms, end_ms ROWS UNBOUNDED PRECEDING) AS run_end,
              LEAD(start_ms) OVER (ORDER BY start_ms, end_ms) AS next_start
-      FROM samples WHERE machine = ${p(1)} AND start_ms >= ${p(2)} AND start_ms < ${p(3)}
+      FROM (SELECT s.start_ms, s.start_ms + s.window_ms AS end_ms FROM runs r JOIN samples s ON s.run = r.id
+            WHERE r.machine = ${p(1)} AND s.start_ms >= ${p(2)} AND s.start_ms < ${p(3)}) m
     ) w WHERE prev_end IS NULL OR start_ms > prev_end OR next_start IS NULL ORDER BY start_ms`;
 }
 

@@ -3,6 +3,10 @@
 export {
   LedgerGapError,
   LogBehindLedgerError,
+  SampleConflictError,
+  PruneHorizonError,
+  StaleCloseError,
+  OWN_USAGE,
   type Ledger,
   type LedgerEngine,
   type LedgerIdentity,
@@ -12,13 +16,19 @@ export {
   type OffsetReset,
   type MachineRow,
   type UsageRow,
+  type HourlyUsageRow,
+  type UsageFilter,
+  type RawSample,
+  type StoredPriceVersion,
+  type ClosedInvoiceRecord,
+  type CloseFingerprint,
+  type PruneState,
   type DlqCount,
   type LedgerCounts,
   type SentAlert,
   type TimeSpan,
   type MachineSample,
   type MachineHourUsage,
-  type RateCardRef,
 } from './ledger.js';
 export {
   LedgerUnavailableError,
@@ -32,5 +42,5 @@ export {
   ledgerErrorOf,
 } from './errors.js';
 export { openLedger, ledgerTarget, type LedgerTarget, type OpenLedgerOptions } from './open-ledger.js';
-export { ROW_FIELDS, emptyRows, pushRow, rowAt, canonicalLabels, type LedgerSample, type SampleRows, type LedgerReject } from './rows.js';
+export { ROW_FIELDS, emptyRows, pushRow, rowAt, splitId, idOf, canonicalLabels, type LedgerSample, type SampleRows, type LedgerReject } from './rows.js';
 export { splitRange, hourOf, monthOf, nextMonth, HOUR_MS, type RangeParts } from './time-buckets.js';

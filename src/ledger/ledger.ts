@@ -2,8 +2,8 @@
 // invoice` and `meter budgets` read. Two engines implement it: SQLite (one file, the embedded default
 // for one host) and PostgreSQL (processor hosts anywhere). Nothing outside src/ledger knows which.
 //
-// Every method is async, because PostgreSQL is. New read models (price versions, closed invoices,
-// coverage) are added here as methods, and to both engines.
+// Every method is async, because PostgreSQL is. Read models: usage (by range, by hour, raw samples),
+// price versions, closed invoices and the prune horizon, on both engines alike.
 import type { LedgerReject, SampleRows } from './rows.js';
 
 export type LedgerEngine = 'sqlite' | 'postgres';
@@ -41,8 +41,15 @@ export interface LedgerBatch {
   lastOffset: number;
   samples: SampleRows;
   rejects: LedgerReject[];
-  /** From registerRateCard(). */
-  rateCardId: number;
+  /**
+   * The prune horizon the batch was prepared with (the preparer refused samples starting before it). If
+   * the ledger has pruned further since, and a sample of the batch starts before the ledger's horizon,
+   * the batch is refused with PruneHorizonError: its id may have been pruned, so it could be billed twice.
+   */
+  prunedBefore?: number;
+  /** The latest Kafka message timestamp in the batch: how far event time has come (the prune horizon). */
+  maxTimestamp?: number;
+  /** When the batch is ingested (the ledger's clock for ingestion times). */
   now?: number;
 }
 
@@ -56,6 +63,8 @@ export interface ApplyResult {
   /** Invalid messages counted. */
   rejected: number;
   nextOffset: number;
+  /** The ledger's prune horizon as of this batch: prepare the next ones with it. */
+  prunedBefore: number;
 }
 
 export interface OffsetRow {
@@ -94,6 +103,88 @@ export interface UsageRow {
   samples: number;
   cpuBusyUs: bigint;
   memByteMs: bigint;
+  /** Sum of the samples' window lengths, ms: the time they cover (an agent's windows never overlap). */
+  coveredMs: number;
+}
+
+/** Usage of one machine under one label set in one hour (from the hourly rollups). */
+export interface HourlyUsageRow extends UsageRow {
+  hour: number;
+}
+
+/**
+ * Which rows a usage read sums, by the period whose invoice bills them (`adjusted_in`): 0 for a
+ * sample billed in its own period, else the start of the later period on whose invoice it is an
+ * adjustment (it arrived after its own period was closed). [from, to) on that value; all by default.
+ */
+export interface UsageFilter {
+  adjustedFrom: number;
+  adjustedTo: number;
+}
+
+/** Samples billed in their own period: what a closed invoice is made of. */
+export const OWN_USAGE: Readonly<UsageFilter> = Object.freeze({ adjustedFrom: 0, adjustedTo: 1 });
+
+/** One raw sample, as `meter invoice explain` shows it. */
+export interface RawSample {
+  id: string;
+  machine: string;
+  labels: Record<string, string>;
+  start: number;
+  end: number;
+  cores: number;
+  cpuBusyUs: bigint;
+  memUsedBytes: number;
+  memTotalBytes: number;
+  /** When the ledger ingested it. */
+  ingestedAt: number;
+  /** 0, or the period start whose invoice bills it as an adjustment. */
+  adjustedIn: number;
+}
+
+/** A price version as stored: its document (src/billing/price-versions.ts) and the budgets that came with it. */
+export interface StoredPriceVersion {
+  effectiveFrom: number;
+  digest: string;
+  /** JSON of a PriceVersionDocument. */
+  document: string;
+  /** JSON of the card's budgets list, or null. */
+  budgets: string | null;
+  addedAt: number;
+}
+
+/** A closed invoice as stored: never changed once written. */
+export interface ClosedInvoiceRecord {
+  /** YYYY-MM */
+  period: string;
+  periodStart: number;
+  number: number;
+  closedAt: number;
+  digest: string;
+  /** The invoice JSON, exactly as closed. */
+  document: string;
+}
+
+/**
+ * What a close was computed from; closePeriod() refuses (StaleCloseError) unless the ledger still
+ * says the same inside its transaction, so an invoice is never stored over data it did not see.
+ */
+export interface CloseFingerprint {
+  /** Samples billed on the period's invoice: its own, and the adjustments of earlier periods on it. */
+  samples: number;
+  versions: number;
+  closed: number;
+  /** Start of the latest closed period, or null. */
+  latestClosed: number | null;
+}
+
+export interface PruneState {
+  /** Raw samples starting before this were pruned (0: none). */
+  prunedBefore: number;
+  /** The latest Kafka message timestamp the ledger has seen (0: none). */
+  latestTimestamp: number;
+  /** Raw samples held. */
+  rawSamples: number;
 }
 
 export interface DlqCount {
@@ -150,12 +241,6 @@ export interface SentAlert {
   threshold: number;
 }
 
-export interface RateCardRef {
-  digest: string;
-  currency: string;
-  source: string;
-}
-
 export interface Ledger {
   readonly engine: LedgerEngine;
   readonly identity: LedgerIdentity;
@@ -175,12 +260,13 @@ export interface Ledger {
   resetOffset(reset: Omit<OffsetReset, 'skipped' | 'fromOffset'> & { skipped?: number }): Promise<OffsetReset>;
   offsetResets(): Promise<OffsetReset[]>;
 
-  registerRateCard(card: RateCardRef, now?: number): Promise<number>;
   /**
-   * Applies one Kafka batch in one transaction: new samples and their charges, the usage rollups of
-   * the samples actually inserted, DLQ counts, and the partition's next offset. Messages below the
-   * ledger's offset are skipped, checked inside the transaction, so a batch delivered twice is applied
-   * once; one that starts past it is refused (LedgerGapError).
+   * Applies one Kafka batch in one transaction: new samples, the usage rollups of the samples actually
+   * inserted, DLQ counts, and the partition's next offset. Messages below the ledger's offset are
+   * skipped, checked inside the transaction, so a batch delivered twice is applied once; one that
+   * starts past it is refused (LedgerGapError). A sample whose id is stored with another body is
+   * refused with SampleConflictError (nothing applied), so it can go to the DLQ first.
+   * A sample whose period is closed is billed as an adjustment on the first open period.
    */
   applyBatch(batch: LedgerBatch): Promise<ApplyResult>;
 
@@ -188,7 +274,39 @@ export interface Ledger {
   dlqCounts(): Promise<DlqCount[]>;
   machines(): Promise<MachineRow[]>;
   /** Usage per machine and label set of the samples whose window starts in [from, to), exactly, read consistently. */
-  usage(from: number, to: number): Promise<UsageRow[]>;
+  usage(from: number, to: number, filter?: UsageFilter): Promise<UsageRow[]>;
+  /** Usage per hour, machine and label set over whole hours [hourOf(from), to), from the hourly rollups. */
+  hourlyUsage(from: number, to: number, filter?: UsageFilter): Promise<HourlyUsageRow[]>;
+  /** Starts of the periods that have samples billed as adjustments on the period starting at `adjustedIn`. */
+  adjustedPeriods(adjustedIn: number): Promise<number[]>;
+  /** The raw samples starting in [from, to) of these machines (all when omitted), by machine and start. */
+  rawSamples(from: number, to: number, machines?: readonly string[]): Promise<RawSample[]>;
+
+  /** Every price version, by effective time. */
+  priceVersions(): Promise<StoredPriceVersion[]>;
+  /**
+   * Stores a price version, inside a transaction that first gives `check` every stored version and the
+   * end of the latest closed period (it throws to refuse). Returns false when this exact version is
+   * stored already.
+   */
+  addPriceVersion(
+    version: Omit<StoredPriceVersion, 'addedAt'>,
+    check: (stored: StoredPriceVersion[], closedUntil: number | null) => void,
+    now?: number,
+  ): Promise<boolean>;
+
+  closedInvoices(): Promise<ClosedInvoiceRecord[]>;
+  closeFingerprint(periodStart: number): Promise<CloseFingerprint>;
+  /** Stores a closed invoice if the ledger still matches `expected` (else StaleCloseError). */
+  closePeriod(record: ClosedInvoiceRecord, periodEnd: number, expected: CloseFingerprint): Promise<void>;
+
+  pruneState(): Promise<PruneState>;
+  /**
+   * Deletes up to `limit` raw samples that start before `before` (which must not pass the end of the
+   * latest closed period), after raising the prune horizon to `before` in the same transaction.
+   * Returns how many it deleted. The hourly rollups and closed invoices stay.
+   */
+  prune(before: number, limit: number): Promise<number>;
 
   // A machine's history (the console's detail view and sparklines). Reads of one machine use the
   // samples' (machine, start, end) index; see sqlite/history.ts and postgres/history.ts.
@@ -233,4 +351,31 @@ export class LogBehindLedgerError extends Error {
       `partition ${partition}'s log ends at offset ${logEnd}, behind the ledger's next offset ${nextOffset}: the topic was re-created or the broker's data lost`,
     );
   }
+}
+
+/** Samples of a batch whose ids are stored with another body (or whose id's run is another machine's). */
+export class SampleConflictError extends Error {
+  override readonly name = 'SampleConflictError';
+  constructor(
+    readonly partition: number,
+    readonly conflicts: { offset: number; id: string; reason: string }[],
+  ) {
+    super(`batch of partition ${partition} has ${conflicts.length} sample(s) whose id is already billed with another body`);
+  }
+}
+
+/** The ledger pruned raw samples past what the batch was prepared with: prepare it again. */
+export class PruneHorizonError extends Error {
+  override readonly name = 'PruneHorizonError';
+  constructor(
+    readonly partition: number,
+    readonly prunedBefore: number,
+  ) {
+    super(`raw samples before ${new Date(prunedBefore).toISOString()} were pruned after partition ${partition}'s batch was prepared`);
+  }
+}
+
+/** The ledger changed between computing a closed invoice and storing it: compute it again. */
+export class StaleCloseError extends Error {
+  override readonly name = 'StaleCloseError';
 }

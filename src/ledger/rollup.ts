@@ -6,13 +6,17 @@ import { HOUR_MS, MonthOfHour } from './time-buckets.js';
 
 const GIB = 2 ** 30;
 
-/** Usage of one machine under one label set in one hour or month. */
+/** Usage of one machine under one label set in one hour or month, billed in one period. */
 export interface UsageBucket {
   /** Hour or month start, epoch ms. */
   at: number;
   machine: string;
   labelSet: number;
+  /** 0, or the start of the period whose invoice bills these samples as an adjustment. */
+  adjustedIn: number;
   samples: number;
+  /** Sum of the window lengths, ms. */
+  coveredMs: number;
   /** Exact sums: numbers while they are safe integers, BigInt past 2^53 (big machines, long windows). */
   cpuBusyUs: number | bigint;
   /** byte-ms as whole GiB-ms plus a remainder (see memoryUsage), so sums never overflow 64 bits. */
@@ -56,8 +60,8 @@ export class RollupBuilder {
 
   constructor(private readonly months = new MonthOfHour()) {}
 
-  /** Adds row i of `rows`, interned as label set `labelSet`. */
-  add(rows: SampleRows, i: number, labelSet: number): void {
+  /** Adds row i of `rows`, interned as label set `labelSet`, billed in its own period (0) or as an adjustment. */
+  add(rows: SampleRows, i: number, labelSet: number, adjustedIn = 0): void {
     const v = rows.values;
     const b = i * ROW_FIELDS;
     const machine = rows.machines[i]!;
@@ -89,16 +93,17 @@ export class RollupBuilder {
     m.samples++;
     // A machine's samples in one batch mostly share an hour and labels: keep its last bucket at hand.
     let agg = m.bucket;
-    if (!agg || agg.at !== hour || agg.labelSet !== labelSet) {
-      const key = `${hour}\u0000${labelSet}\u0000${machine}`;
+    if (!agg || agg.at !== hour || agg.labelSet !== labelSet || agg.adjustedIn !== adjustedIn) {
+      const key = `${hour}\u0000${labelSet}\u0000${adjustedIn}\u0000${machine}`;
       agg = this.hourly.get(key);
       if (!agg) {
-        agg = { at: hour, machine, labelSet, samples: 0, cpuBusyUs: 0, memGibMs: 0, memRemByteMs: 0 };
+        agg = { at: hour, machine, labelSet, adjustedIn, samples: 0, coveredMs: 0, cpuBusyUs: 0, memGibMs: 0, memRemByteMs: 0 };
         this.hourly.set(key, agg);
       }
       m.bucket = agg;
     }
     agg.samples += 1;
+    agg.coveredMs += end - start;
     agg.cpuBusyUs = addExact(agg.cpuBusyUs, cpuBusyUs);
     agg.memGibMs = addExact(agg.memGibMs, gibMs);
     agg.memRemByteMs = addExact(agg.memRemByteMs, remByteMs);
@@ -108,10 +113,11 @@ export class RollupBuilder {
     const monthly = new Map<string, UsageBucket>();
     for (const g of this.hourly.values()) {
       const month = this.months.get(g.at);
-      const key = `${month}\u0000${g.labelSet}\u0000${g.machine}`;
+      const key = `${month}\u0000${g.labelSet}\u0000${g.adjustedIn}\u0000${g.machine}`;
       const agg = monthly.get(key);
       if (agg) {
         agg.samples += g.samples;
+        agg.coveredMs += g.coveredMs;
         agg.cpuBusyUs = addExact(agg.cpuBusyUs, g.cpuBusyUs);
         agg.memGibMs = addExact(agg.memGibMs, g.memGibMs);
         agg.memRemByteMs = addExact(agg.memRemByteMs, g.memRemByteMs);
@@ -127,21 +133,31 @@ export class RollupBuilder {
   }
 }
 
+export interface SummedUsage {
+  machine: string;
+  labelSet: number;
+  samples: number;
+  cpuBusyUs: bigint;
+  memByteMs: bigint;
+  coveredMs: number;
+}
+
 /** Adds usage rows' sums into a per (machine, label set) map: the shape both engines' usage() return. */
 export class UsageSums {
-  private readonly rows = new Map<string, { machine: string; labelSet: number; samples: number; cpuBusyUs: bigint; memByteMs: bigint }>();
+  private readonly rows = new Map<string, SummedUsage>();
 
-  add(machine: string, labelSet: number, samples: number, cpu: bigint, memByteMs: bigint): void {
+  add(machine: string, labelSet: number, samples: number, cpu: bigint, memByteMs: bigint, coveredMs: number): void {
     const key = `${machine}\u0000${labelSet}`;
     let row = this.rows.get(key);
-    if (!row) this.rows.set(key, (row = { machine, labelSet, samples: 0, cpuBusyUs: 0n, memByteMs: 0n }));
+    if (!row) this.rows.set(key, (row = { machine, labelSet, samples: 0, cpuBusyUs: 0n, memByteMs: 0n, coveredMs: 0 }));
     row.samples += samples;
     row.cpuBusyUs += cpu;
     row.memByteMs += memByteMs;
+    row.coveredMs += coveredMs;
   }
 
   /** Sorted by machine, then label set. */
-  list(): { machine: string; labelSet: number; samples: number; cpuBusyUs: bigint; memByteMs: bigint }[] {
+  list(): SummedUsage[] {
     return [...this.rows.values()].sort((x, y) => (x.machine < y.machine ? -1 : x.machine > y.machine ? 1 : x.labelSet - y.labelSet));
   }
 }

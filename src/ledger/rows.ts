@@ -1,7 +1,13 @@
 // The row format the worker hands to the ledger: a batch's accepted samples column by column, cheap to
 // build and cheap to pass to another thread (a few arrays instead of thousands of objects).
+//
+// A sample's id is stored split in two, so the ledger's unique key is two small integers instead of a
+// ~40-byte string: its run (everything before the last ":", interned once per agent start) and its
+// sequence number (the decimal after it). The agent's ids, `machine:agentStart:seq`, always split; an
+// id that does not end in a canonical decimal (no ":", "x:007", past 2^53) is a run of its own with
+// sequence 0, so every id round-trips exactly (idOf).
 
-/** One accepted sample, ready for the ledger: usage already in integer units, charge already rated. */
+/** One accepted sample, ready for the ledger: usage already in integer units. */
 export interface LedgerSample {
   offset: number;
   id: string;
@@ -14,8 +20,6 @@ export interface LedgerSample {
   cpuBusyUs: number;
   memUsedBytes: number;
   memTotalBytes: number;
-  cpuMicros: number;
-  memMicros: number;
 }
 
 /** Numbers per row in SampleRows.values, in this order. */
@@ -23,24 +27,49 @@ export const ROW_FIELDS = 9;
 
 /** The accepted samples of one batch, column by column. Every number is a safe integer. */
 export interface SampleRows {
-  ids: string[];
+  /** The run of each sample's id: the id up to its last ":" (or the whole id: see `whole`). */
+  runs: string[];
   machines: string[];
   /** Canonical JSON of each sample's labels (see canonicalLabels). */
   labels: string[];
-  /** offset, start, end, cores, cpuBusyUs, memUsedBytes, memTotalBytes, cpuMicros, memMicros per row. */
+  /** offset, start, end, cores, cpuBusyUs, memUsedBytes, memTotalBytes, seq, whole (1: the run is the whole id) per row. */
   values: number[];
 }
 
 /** Index of each field inside a row's slice of SampleRows.values. */
-export const F = { offset: 0, start: 1, end: 2, cores: 3, cpuBusyUs: 4, memUsedBytes: 5, memTotalBytes: 6, cpuMicros: 7, memMicros: 8 } as const;
+export const F = { offset: 0, start: 1, end: 2, cores: 3, cpuBusyUs: 4, memUsedBytes: 5, memTotalBytes: 6, seq: 7, whole: 8 } as const;
 
-export const emptyRows = (): SampleRows => ({ ids: [], machines: [], labels: [], values: [] });
+export const emptyRows = (): SampleRows => ({ runs: [], machines: [], labels: [], values: [] });
+
+/** A sample id split into its run and sequence; `whole` when the id has no canonical sequence. */
+export interface SplitId {
+  run: string;
+  seq: number;
+  whole: 0 | 1;
+}
+
+/** Splits an id at its last ":" when what follows is a canonical decimal (no leading zero, a safe integer). */
+export function splitId(id: string): SplitId {
+  const colon = id.lastIndexOf(':');
+  if (colon >= 0 && colon < id.length - 1) {
+    const tail = id.slice(colon + 1);
+    if (/^(0|[1-9][0-9]{0,15})$/.test(tail)) {
+      const seq = Number(tail);
+      if (Number.isSafeInteger(seq)) return { run: id.slice(0, colon), seq, whole: 0 };
+    }
+  }
+  return { run: id, seq: 0, whole: 1 };
+}
+
+/** The id back from its run and sequence. */
+export const idOf = (run: string, seq: number, whole: number): string => (whole ? run : `${run}:${seq}`);
 
 export function pushRow(rows: SampleRows, s: LedgerSample): void {
-  rows.ids.push(s.id);
+  const { run, seq, whole } = splitId(s.id);
+  rows.runs.push(run);
   rows.machines.push(s.machine);
   rows.labels.push(s.labels);
-  rows.values.push(s.offset, s.start, s.end, s.cores, s.cpuBusyUs, s.memUsedBytes, s.memTotalBytes, s.cpuMicros, s.memMicros);
+  rows.values.push(s.offset, s.start, s.end, s.cores, s.cpuBusyUs, s.memUsedBytes, s.memTotalBytes, seq, whole);
 }
 
 /** Row i as an object (tests, tools). */
@@ -48,7 +77,7 @@ export function rowAt(rows: SampleRows, i: number): LedgerSample {
   const v = rows.values;
   const b = i * ROW_FIELDS;
   return {
-    id: rows.ids[i]!,
+    id: idOf(rows.runs[i]!, v[b + 7]!, v[b + 8]!),
     machine: rows.machines[i]!,
     labels: rows.labels[i]!,
     offset: v[b]!,
@@ -58,10 +87,10 @@ export function rowAt(rows: SampleRows, i: number): LedgerSample {
     cpuBusyUs: v[b + 4]!,
     memUsedBytes: v[b + 5]!,
     memTotalBytes: v[b + 6]!,
-    cpuMicros: v[b + 7]!,
-    memMicros: v[b + 8]!,
   };
 }
+
+/** Rows `keep` of `rows`, in order (the rest dropped): a batch without the samples found to conflict. */
 
 /** One message that was not valid Sample v1 (already sent to the DLQ). */
 export interface LedgerReject {

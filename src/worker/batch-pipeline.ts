@@ -5,13 +5,13 @@
 // it (then the partition stops: partition-recovery.ts). Failed transactions back off and retry.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeterError, errorMessage } from '../cli/errors.js';
-import { LedgerGapError, LogBehindLedgerError, type ApplyResult } from '../ledger/index.js';
+import { LedgerGapError, LogBehindLedgerError, PruneHorizonError, SampleConflictError, type ApplyResult } from '../ledger/index.js';
 import type { Logger } from '../log/logger.js';
 import { dlqTopicFor } from './dlq.js';
 import type { LedgerWriter, TimedApplyResult } from './ledger-writer.js';
 import type { OffsetCommitter } from './offset-committer.js';
 import type { LogOffsets, PartitionRecovery } from './partition-recovery.js';
-import type { BatchPreparer, IncomingMessage, Rejected } from './prepare.js';
+import type { BatchPreparer, ForcedReject, IncomingMessage, Rejected } from './prepare.js';
 import { countedDlqCodes, type WorkerStats } from './worker-stats.js';
 
 /** What the pipeline needs of a kafkajs eachBatch payload. */
@@ -31,8 +31,7 @@ export interface BatchPayload {
 export interface BatchPipelineOptions {
   group: string;
   topic: string;
-  rateCardId: number;
-  preparer: Pick<BatchPreparer, 'prepare'>;
+  preparer: Pick<BatchPreparer, 'prepare' | 'prunedBefore'>;
   writer: Pick<LedgerWriter, 'apply'>;
   sendToDlq: (partition: number, rejects: Rejected[]) => Promise<void>;
   committer: Pick<OffsetCommitter, 'ack' | 'flush'>;
@@ -66,6 +65,8 @@ export class BatchPipeline {
   /** The ledger's next offset per partition, as of the latest result: a hint, the ledger checks. */
   private readonly nextHint = new Map<number, number>();
   private readonly now: () => number;
+  /** Per partition, offsets the ledger found conflicting (an id billed with another body): refused when read again. */
+  private readonly forced = new Map<number, Map<number, ForcedReject>>();
 
   constructor(private readonly options: BatchPipelineOptions) {
     this.now = options.now ?? Date.now;
@@ -113,7 +114,7 @@ export class BatchPipeline {
       o.stats.lag.logEndSeen(partition, highWatermark);
       // Everything is prepared: the ledger skips what it has inside its transaction. (Skipping here on
       // a hint could drop messages the ledger no longer has, after the recovery command moved it back.)
-      const prepared = o.preparer.prepare(batch.messages, this.now());
+      const prepared = o.preparer.prepare(batch.messages, this.forced.get(partition));
       // To the DLQ before the ledger moves past them: a crash in between sends them again.
       if (prepared.rejects.length > 0) await o.sendToDlq(partition, prepared.rejects);
       const gapUpTo = o.recovery.retentionGapUpTo(partition);
@@ -129,8 +130,10 @@ export class BatchPipeline {
           highWatermark,
           samples: prepared.samples,
           rejects: prepared.rejects,
-          rateCardId: o.rateCardId,
+          prunedBefore: o.preparer.prunedBefore,
+          maxTimestamp: prepared.maxTimestamp,
           retentionGap,
+          now: this.now(),
         })
         .then(
           (result) => this.applied(partition, result, prepared.rejects),
@@ -157,6 +160,12 @@ export class BatchPipeline {
     if (result.nextOffset > (this.nextHint.get(partition) ?? -1) || !this.nextHint.has(partition)) this.nextHint.set(partition, result.nextOffset);
     const dlqCodes = countedDlqCodes(rejects, result.rejected);
     o.stats.batchApplied({ partition, result, dlqCodes, seconds: result.seconds });
+    if (result.prunedBefore > o.preparer.prunedBefore) o.preparer.prunedBefore = result.prunedBefore;
+    const forced = this.forced.get(partition);
+    if (forced) {
+      for (const offset of forced.keys()) if (offset < result.nextOffset) forced.delete(offset);
+      if (forced.size === 0) this.forced.delete(partition);
+    }
     if (result.rejected > 0) {
       o.logger.warn('invalid messages sent to the DLQ', { partition, count: result.rejected, reasons: [...new Set(dlqCodes)], dlq: dlqTopicFor(o.topic) });
     }
@@ -171,7 +180,16 @@ export class BatchPipeline {
       o.recovery.stop(error);
       return;
     }
-    if (error instanceof LedgerGapError) {
+    if (error instanceof SampleConflictError) {
+      // Nothing was applied: read the batch again, with these sent to the DLQ first.
+      let forced = this.forced.get(partition);
+      if (!forced) this.forced.set(partition, (forced = new Map()));
+      for (const c of error.conflicts) forced.set(c.offset, { code: 'id-reused', reason: `sample id ${JSON.stringify(c.id)} seen again: ${c.reason}` });
+      o.logger.warn('samples whose id is already billed with another body: to the DLQ', { partition, count: error.conflicts.length, first: error.conflicts[0]?.id });
+    } else if (error instanceof PruneHorizonError) {
+      if (error.prunedBefore > o.preparer.prunedBefore) o.preparer.prunedBefore = error.prunedBefore;
+      o.logger.info('the ledger pruned raw samples since the batch was prepared; preparing it again', { partition });
+    } else if (error instanceof LedgerGapError) {
       o.stats.batchesRefused++;
       this.nextHint.set(partition, error.nextOffset);
       o.logger.info('batch refused: one before it was not applied; reading again from the ledger offset', { partition, ledgerOffset: error.nextOffset });

@@ -13,6 +13,8 @@ export const DLQ_HEADERS = {
   topic: 'meter-source-topic',
   partition: 'meter-source-partition',
   offset: 'meter-source-offset',
+  /** The source message's own timestamp: a replay keeps it, so the sample is judged at the same event time. */
+  timestamp: 'meter-source-timestamp',
 } as const;
 
 export function dlqMessage(reject: Rejected, topic: string, partition: number) {
@@ -26,6 +28,7 @@ export function dlqMessage(reject: Rejected, topic: string, partition: number) {
       [DLQ_HEADERS.topic]: topic,
       [DLQ_HEADERS.partition]: String(partition),
       [DLQ_HEADERS.offset]: String(reject.offset),
+      ...(reject.timestamp !== undefined ? { [DLQ_HEADERS.timestamp]: reject.timestamp } : {}),
     },
   };
 }

@@ -18,6 +18,8 @@ import { createKafka, ensureTopic, type KafkaConnection } from '../kafka/client.
 import type { Logger } from '../log/logger.js';
 import { ledgerTarget, openLedger, type ApplyResult, type Ledger } from '../ledger/index.js';
 import { describeRateCard, type RateCard } from '../billing/rate-card.js';
+import { DEFAULT_ACCEPTANCE_WINDOW, type AcceptanceWindow } from '../billing/acceptance.js';
+import { registerWorkerRates } from '../billing/price-store.js';
 import { BatchPreparer } from './prepare.js';
 import { dlqTopicFor, sendToDlq } from './dlq.js';
 import { InlineLedgerWriter, ThreadLedgerWriter, type LedgerWriter } from './ledger-writer.js';
@@ -32,6 +34,7 @@ import { WorkerStats } from './worker-stats.js';
 import { startUpError, type StartContext, type StartStep } from './start-up-errors.js';
 import type { MetricsAddress } from '../metrics/address.js';
 import type { MetricsServer } from '../metrics/server.js';
+import { Pruner } from './pruner.js';
 
 export interface WorkerOptions {
   connection: KafkaConnection;
@@ -39,8 +42,16 @@ export interface WorkerOptions {
   group: string;
   /** --ledger: a SQLite path or a postgres:// URL. */
   ledger: string;
+  /** The rate card to register as a price version (see registerWorkerRates). */
   rateCard: RateCard;
-  lateLimitMs: number;
+  /** Whether the card was given (--rates): else the defaults, registered only into a ledger without prices. */
+  explicitRates?: boolean;
+  /** The acceptance window, judged against each message's timestamp. */
+  acceptance?: AcceptanceWindow;
+  /** Keep raw samples at least this long before pruning them (pruning also needs their period closed). */
+  keepRawMs?: number;
+  /** The worker's clock (ingestion times, price registration); tests inject one. Never used to accept samples. */
+  now?: () => number;
   /** Partitions when the worker has to create the topic. */
   partitions: number;
   logger: Logger;
@@ -128,12 +139,18 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let recovery: PartitionRecovery | undefined;
   let pipeline: BatchPipeline | undefined;
   let progress: Progress | undefined;
+  let pruner: Pruner | undefined;
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
   failed.catch(() => {});
   const fail = (error: Error) => fatal?.(error);
   try {
-    const rateCardId = await ledger.registerRateCard(options.rateCard);
+    const clock = options.now ?? Date.now;
+    const prices = await registerWorkerRates(ledger, options.rateCard, options.explicitRates ?? false, clock());
+    if (prices.added) logger.info('rate card registered as a price version', { digest: prices.version.digest, effective: new Date(prices.version.effectiveFrom).toISOString() });
+    const acceptance = options.acceptance ?? DEFAULT_ACCEPTANCE_WINDOW;
+    const preparer = new BatchPreparer(acceptance);
+    preparer.prunedBefore = (await ledger.pruneState()).prunedBefore;
     writer =
       target.engine === 'sqlite' && !options.inlineLedger ? await ThreadLedgerWriter.start(target.location) : new InlineLedgerWriter(ledger);
     await step('connect', () => admin.connect());
@@ -188,8 +205,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     pipeline = new BatchPipeline({
       group,
       topic,
-      rateCardId,
-      preparer: new BatchPreparer(options.rateCard, options.lateLimitMs),
+      preparer,
       writer,
       sendToDlq: (partition, rejects) => sendToDlq(dlqProducer, topic, partition, rejects),
       committer,
@@ -201,6 +217,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       logger,
       fatal: fail,
       onBatch: options.onBatch,
+      now: clock,
     });
     supervisor = new ConsumerSupervisor({
       kafka,
@@ -228,8 +245,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       topic,
       ledger: ledger.identity.name,
       engine: ledger.engine,
-      rates: describeRateCard(options.rateCard),
-      lateLimitHours: options.lateLimitMs / 3_600_000,
+      prices: `${describeRateCard(prices.version.card)}, version ${prices.version.digest.slice(0, 12)} (effective ${new Date(prices.version.effectiveFrom).toISOString()})`,
+      acceptAheadMs: acceptance.aheadMs,
+      acceptBackHours: acceptance.backMs / 3_600_000,
       ...(metricsServer ? { metrics: metricsServer.url } : {}),
     });
     progress = new Progress({
@@ -242,6 +260,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       intervalMs: options.progressIntervalMs,
     });
     progress.start();
+    pruner = new Pruner(ledger, { window: acceptance, keepRawMs: options.keepRawMs }, logger);
+    pruner.start();
 
     let stoppedBy: unknown;
     try {
@@ -259,6 +279,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     await committer.flush();
   } finally {
     progress?.stop();
+    await pruner?.stop();
     await metricsServer?.close();
     pipeline?.stop();
     recovery?.close();

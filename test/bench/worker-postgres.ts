@@ -1,18 +1,30 @@
 // The PostgreSQL references for bench/worker.ts: the same rows into the same samples table with the
 // same client (pg), one transaction per batch of the worker's size, two ways:
-//   multi-row INSERT: one INSERT ... SELECT FROM unnest($1::text[], ...) ON CONFLICT DO NOTHING per
-//                     batch, the statement the PostgreSQL ledger uses;
-//   COPY:             COPY samples FROM STDIN per batch (pg-copy-streams), PostgreSQL's bulk path,
-//                     which cannot skip duplicate ids by itself.
+//   multi-row INSERT: one INSERT ... SELECT FROM unnest($1::bigint[], ...) ON CONFLICT DO NOTHING per
+//                     batch (what the PostgreSQL ledger falls back to when a batch has duplicates);
+//   COPY:             COPY samples FROM STDIN per batch (pg-copy-streams), PostgreSQL's bulk path and
+//                     the ledger's first try (it cannot skip duplicate ids by itself).
 // And the databases they run in: a private server (test/helpers/postgres.ts), or one the user names.
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { openLedger } from '../../src/ledger/index.js';
 import { busyMicros } from '../../src/billing/money.js';
-import { PG_MIGRATIONS } from '../../src/ledger/postgres/schema.js';
 import type { Sample } from '../../src/schema/sample.js';
 import { startPrivatePostgres, uniqueDatabase } from '../helpers/postgres.js';
+
+/** The rows the ledger stores for these samples: run and seq (the id), shape, window, usage. */
+export function leanRows(samples: Sample[]): number[][] {
+  const runs = new Map<string, number>();
+  return samples.map((s) => {
+    const colon = s.id.lastIndexOf(':');
+    const run = s.id.slice(0, colon);
+    let id = runs.get(run);
+    if (id === undefined) runs.set(run, (id = runs.size + 1));
+    return [id, Number(s.id.slice(colon + 1)), 1, s.start, s.end - s.start, busyMicros(s.cpu.busySeconds), s.mem.usedBytes, 1000, 0];
+  });
+}
 
 export interface BenchDatabases {
   /** A fresh, empty database on the server: its URL (no password; PGPASSWORD is set). */
@@ -46,21 +58,16 @@ export async function benchDatabases(target: string): Promise<BenchDatabases> {
   };
 }
 
-type Row = [string, string, number, number, number, number, number, number, number, number, number, number, number, number];
-
-function rowsOf(samples: Sample[], base: number): Row[] {
-  return samples.map((s, i) => [s.id, s.machine, 1, s.start, s.end, s.cpu.cores, busyMicros(s.cpu.busySeconds), s.mem.usedBytes, s.mem.totalBytes, 0, base + i, 1, 0, 0]);
-}
-
+/** The same rows the ledger stores (leanRows), the ledger's schema created by opening it. */
 async function freshTable(url: string): Promise<pg.Client> {
+  await (await openLedger(url)).close();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  await client.query(PG_MIGRATIONS[0]!.sql);
   return client;
 }
 
-const COLUMNS = 'id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes, src_partition, src_offset, rate_card, cpu_micros, mem_micros';
+const COLUMNS = 'run, seq, shape, start_ms, window_ms, cpu_busy_us, mem_used_bytes, ingest_lag_ms, adjusted_in';
+const rowsOf = (rows: number[][], from: number, count: number) => rows.slice(from, from + count);
 
 async function countRows(client: pg.Client): Promise<number> {
   return Number((await client.query('SELECT COUNT(*)::int AS n FROM samples')).rows[0].n);
@@ -70,12 +77,13 @@ async function countRows(client: pg.Client): Promise<number> {
 export async function pgInsertLoop(url: string, samples: Sample[], batchSize: number): Promise<number> {
   const client = await freshTable(url);
   try {
-    const sql = `INSERT INTO samples (${COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
-      $7::bigint[], $8::bigint[], $9::bigint[], $10::int[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[]) ON CONFLICT (id) DO NOTHING`;
+    const sql = `INSERT INTO samples (${COLUMNS}) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+      $7::bigint[], $8::bigint[], $9::bigint[]) ON CONFLICT (run, seq) DO NOTHING`;
+    const all = leanRows(samples);
     const t = performance.now();
     for (let i = 0; i < samples.length; i += batchSize) {
-      const rows = rowsOf(samples.slice(i, i + batchSize), i);
-      const columns = Array.from({ length: 14 }, (_, c) => rows.map((r) => r[c]));
+      const rows = rowsOf(all, i, batchSize);
+      const columns = Array.from({ length: 9 }, (_, c) => rows.map((r) => r[c]));
       await client.query('BEGIN');
       await client.query(sql, columns);
       await client.query('COMMIT');
@@ -92,10 +100,11 @@ export async function pgInsertLoop(url: string, samples: Sample[], batchSize: nu
 export async function pgCopyLoop(url: string, samples: Sample[], batchSize: number): Promise<number> {
   const client = await freshTable(url);
   try {
+    const all = leanRows(samples);
     const t = performance.now();
     for (let i = 0; i < samples.length; i += batchSize) {
-      const rows = rowsOf(samples.slice(i, i + batchSize), i);
-      // Text format: tab-separated; ids and machine names hold no tabs, newlines or backslashes.
+      const rows = rowsOf(all, i, batchSize);
+      // Text format: tab-separated integers.
       const text = rows.map((r) => r.join('\t')).join('\n') + '\n';
       await client.query('BEGIN');
       await pipeline(Readable.from([text]), client.query(copyFrom(`COPY samples (${COLUMNS}) FROM STDIN`)));

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { meterArgv, repoRoot } from '../helpers/cli.js';
 import { openLedger } from '../../src/ledger/index.js';
 import { parseRateCard, type BudgetAlert } from '../../src/billing/index.js';
-import { BatchPreparer } from '../../src/worker/prepare.js';
+import { writeSamples } from '../unit/ledger/write-samples.js';
 import { makeSample, message, tempLedgerPath } from '../unit/worker/fixtures.js';
 
 const HOUR = 3_600_000;
@@ -26,8 +26,8 @@ async function ledgerFile(): Promise<string> {
   ]).flat();
   const card = parseRateCard({ cpu: 1 });
   const ledger = await openLedger(path);
-  const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), NOV + 240 * HOUR);
-  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: await ledger.registerRateCard(card) });
+  void card;
+  await writeSamples(ledger, samples);
   await ledger.close();
   return path;
 }
@@ -68,7 +68,7 @@ test('exit 0 when every forecast is within budget, also exactly at it; 3 when on
 test('clear one-line errors: no budgets, bad webhook URL, missing ledger', async () => {
   const noBudgets = await meter(['budgets', '--ledger', ledger]);
   assert.equal(noBudgets.status, 2);
-  assert.match(noBudgets.stderr, /^meter: no budgets in the default rate card; pass --rates with a budgets: list/);
+  assert.match(noBudgets.stderr, /^meter: no budgets in the price version in force; pass --budgets with a rate card that has a budgets: list/);
   const badUrl = await meter(['budgets', '--ledger', ledger, '--rates', rates([{ label: 'team=a', amount: '1' }]), '--notify', 'not a url']);
   assert.equal(badUrl.status, 2);
   assert.match(badUrl.stderr, /--notify: "not a url" is not a URL/);

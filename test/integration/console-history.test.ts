@@ -15,9 +15,9 @@ import { skipWithout } from '../helpers/tools.js';
 import { startPrivatePostgres, uniqueDatabase, type PrivatePostgres } from '../helpers/postgres.js';
 import { openLedger } from '../../src/ledger/index.js';
 import { billingPeriod, loadRateCard } from '../../src/billing/index.js';
-import { BatchPreparer } from '../../src/worker/prepare.js';
 import { duration, money } from '../../src/console/format.js';
 import type { Sample } from '../../src/schema/sample.js';
+import { writeSamples } from '../unit/ledger/write-samples.js';
 import { expectedFlatCost, GiB } from '../unit/worker/fixtures.js';
 
 const missing = skipWithout('tmux', 'tmux') || skipWithout('pg_config', 'postgresql');
@@ -69,14 +69,9 @@ function history(now: number): { samples: Sample[]; gap: { start: number; end: n
 }
 
 async function writeLedger(target: string, samples: Sample[], now: number): Promise<void> {
+  // No price version registered: the ledger is priced at the defaults, as a worker without --rates bills it.
   const ledger = await openLedger(target);
-  const rateCardId = await ledger.registerRateCard(card, now);
-  const prepared = new BatchPreparer(card, 7 * 86_400_000).prepare(
-    samples.map((s, i) => ({ offset: String(i), key: Buffer.from(s.machine), value: Buffer.from(JSON.stringify(s)) })),
-    now,
-  );
-  assert.deepEqual(prepared.rejects, []);
-  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: samples.length - 1, samples: prepared.samples, rejects: [], rateCardId, now });
+  await writeSamples(ledger, samples, { now });
   await ledger.close();
 }
 

@@ -11,7 +11,7 @@ import { kcatReadTopic } from '../helpers/kcat.js';
 import { runMeter } from '../helpers/cli.js';
 import type { Sample } from '../../src/schema/sample.js';
 import type { Invoice } from '../../src/billing/index.js';
-import { GiB, expectedFlatCost, makeSample, micros } from '../unit/worker/fixtures.js';
+import { GiB, checkFlatInvoice, makeSample } from '../unit/worker/fixtures.js';
 import {
   appliedCount,
   committedOffsets,
@@ -121,18 +121,13 @@ test('samples, duplicates and invalid messages: the invoice matches, the DLQ say
   const result = runMeter(['invoice', '--ledger', ledger, '--from', from, '--to', to, '--format', 'json']);
   assert.equal(result.status, 0, result.stderr);
   const invoice = JSON.parse(result.stdout) as Invoice;
-  const expected = expectedFlatCost(valid, 31_611n, 4_237n);
-  assert.equal(micros(invoice.total), expected.total);
-  for (const line of invoice.lines) {
-    assert.equal(micros(line.total), expectedFlatCost(valid.filter((s) => s.machine === line.key), 31_611n, 4_237n).total, line.key);
-  }
+  checkFlatInvoice(invoice, valid, 31_611n, 4_237n);
   const byTeam = runMeter(['invoice', '--ledger', ledger, '--from', from, '--to', to, '--format', 'json', '--by', 'label:team']);
   const teams = JSON.parse(byTeam.stdout) as Invoice;
   assert.deepEqual(teams.lines.map((l) => l.key), ['search', 'storage']);
-  // Each line is rounded once: a team's line is its machines' exact cost, rounded.
-  for (const line of teams.lines) {
-    assert.equal(micros(line.total), expectedFlatCost(valid.filter((s) => s.labels.team === line.key), 31_611n, 4_237n).total, line.key);
-  }
+  // The same pools split by team: the same total, each team within a micro-unit per resource of its exact cost.
+  checkFlatInvoice(teams, valid, 31_611n, 4_237n, (s) => s.labels.team!);
+  assert.equal(teams.total, invoice.total);
 
   // Every invalid message is on the DLQ with its reason and where it came from.
   const source = kcatReadTopic(brokers, topic);

@@ -1,156 +1,140 @@
 // One Kafka batch into the PostgreSQL ledger, in one transaction. The partition's offset row is
 // locked first (SELECT ... FOR UPDATE), so a zombie member and its successor applying the same
-// partition serialise, and the second sees what the first committed.
+// partition serialise, and the second sees what the first committed. Every batch also holds the
+// close lock in share mode: `meter invoice close` takes it exclusively, so no batch is half-way while
+// a period closes, and every batch after it sees the period closed.
 //
-// Samples go in by COPY into a temporary staging table, then one INSERT ... SELECT ... ON CONFLICT DO
-// NOTHING RETURNING into samples (COPY alone cannot skip duplicate ids). test/bench/worker.ts measured
-// COPY at about 2.7x a multi-row INSERT of unnest() arrays for the same rows, most of that being pg's
-// array parameter encoding. The rollups, a few rows per machine, go in as unnest() arrays.
+// Samples go straight into the samples table by COPY, inside a savepoint: a duplicate id fails the
+// COPY on the unique key, and then the batch's samples go in again by INSERT ... ON CONFLICT DO
+// NOTHING RETURNING, which tells the new from the duplicates (whose stored bodies are then compared).
+// test/bench/worker.ts measured COPY well ahead of the INSERT of unnest() arrays (pg's array
+// encoding), and the staging table of earlier versions wrote every row twice. After a batch with
+// duplicates the next batch of that partition goes the INSERT way first (a replay is likely going on).
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { BATCH_STATEMENT_TIMEOUT_MS } from './connect.js';
-import { checkBatchStart, firstOffsetOf, rejectsByCode } from '../batch-rules.js';
-import type { ApplyResult, LedgerBatch } from '../ledger.js';
-import { RollupBuilder, type UsageBucket } from '../rollup.js';
-import { ROW_FIELDS } from '../rows.js';
+import { adjustedInFor, batchMaxTimestamp, checkBatchStart, checkPruneHorizon, firstOffsetOf, rejectsByCode } from '../batch-rules.js';
+import { SampleConflictError, type ApplyResult, type LedgerBatch } from '../ledger.js';
+import { RollupBuilder } from '../rollup.js';
+import { writeRollups } from './rollups.js';
+import { ROW_FIELDS, idOf } from '../rows.js';
+import { nextMonth } from '../time-buckets.js';
+import { PgInterner } from './interner.js';
 
-const SAMPLE_COLUMNS = `id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes, src_partition,
-  src_offset, rate_card, cpu_micros, mem_micros`;
-/** Per session; emptied at every commit (and by a rollback). */
+/** The advisory lock key of closing a period: batches share it, a close holds it alone. */
+export const CLOSE_LOCK = 7_166_300_802;
+
+const SAMPLE_COLUMNS = 'run, seq, shape, start_ms, window_ms, cpu_busy_us, mem_used_bytes, ingest_lag_ms, adjusted_in';
 // statement_timeout: a worker cut off the network in the middle of a COPY leaves its server session
 // waiting for data, "active" rather than idle in transaction, and holding its partition's offset row;
 // no statement of a batch takes nearly this long otherwise, and a batch that fails is read again.
-const BEGIN_BATCH = `BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL statement_timeout = ${BATCH_STATEMENT_TIMEOUT_MS}`;
-const CREATE_STAGING = 'CREATE TEMP TABLE IF NOT EXISTS staging_samples (LIKE samples) ON COMMIT DELETE ROWS';
-const COPY_STAGING = `COPY staging_samples (${SAMPLE_COLUMNS}) FROM STDIN`;
-// Not ON CONFLICT: its speculative insertion per row took twice as long. A sample already in the
-// ledger is left out by NOT EXISTS, probing the primary key row by row (BEGIN_BATCH turns off hash
-// and merge joins, which would read the whole samples table for every batch: the staging table has
-// no statistics); the same id inserted at that moment by another partition's transaction fails this
-// one on the unique key, and the batch is applied again (then it is a duplicate).
-const INSERT_SAMPLES = `INSERT INTO samples (${SAMPLE_COLUMNS}) SELECT ${SAMPLE_COLUMNS} FROM staging_samples s
-  WHERE NOT EXISTS (SELECT 1 FROM samples x WHERE x.id = s.id) RETURNING src_offset`;
+// Hash and merge joins off: the joins with a batch's unnest() arrays must probe the indexes, never
+// read a whole table (an array parameter has no statistics to tell the planner how short it is).
+const BEGIN_BATCH = `BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; SET LOCAL statement_timeout = ${BATCH_STATEMENT_TIMEOUT_MS}; SELECT pg_advisory_xact_lock_shared(${CLOSE_LOCK})`;
+const COPY_SAMPLES = `COPY samples (${SAMPLE_COLUMNS}) FROM STDIN`;
+const INSERT_SAMPLES = `INSERT INTO samples (${SAMPLE_COLUMNS})
+  SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+  ON CONFLICT (run, seq) DO NOTHING RETURNING run, seq`;
+const STORED_SAMPLES = `SELECT s.run, s.seq, s.shape, s.start_ms, s.window_ms, s.cpu_busy_us, s.mem_used_bytes
+  FROM samples s JOIN unnest($1::bigint[], $2::bigint[]) AS k(run, seq) USING (run, seq)`;
 
-/** A text value for COPY's text format: backslash, tab, newline and carriage return escaped. */
-const copyText = (value: string): string => (/[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : value);
-
-const upsertUsage = (table: 'usage_hourly' | 'usage_monthly', at: 'hour_ms' | 'month_ms') =>
-  `INSERT INTO ${table} (${at}, machine, label_set, samples, cpu_busy_us, mem_gib_ms, mem_rem_byte_ms)
-   SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-   ON CONFLICT (${at}, machine, label_set) DO UPDATE SET samples = ${table}.samples + excluded.samples,
-     cpu_busy_us = ${table}.cpu_busy_us + excluded.cpu_busy_us, mem_gib_ms = ${table}.mem_gib_ms + excluded.mem_gib_ms,
-     mem_rem_byte_ms = ${table}.mem_rem_byte_ms + excluded.mem_rem_byte_ms`;
-const UPSERT_HOURLY = upsertUsage('usage_hourly', 'hour_ms');
-const UPSERT_MONTHLY = upsertUsage('usage_monthly', 'month_ms');
-
-const UPSERT_MACHINES = `INSERT INTO machines (machine, label_set, first_seen_ms, last_seen_ms, samples)
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-  ON CONFLICT (machine) DO UPDATE SET
-    label_set = CASE WHEN excluded.last_seen_ms >= machines.last_seen_ms THEN excluded.label_set ELSE machines.label_set END,
-    first_seen_ms = LEAST(machines.first_seen_ms, excluded.first_seen_ms),
-    last_seen_ms = GREATEST(machines.last_seen_ms, excluded.last_seen_ms),
-    samples = machines.samples + excluded.samples`;
-
-const LOCK_OFFSET = 'SELECT next_offset FROM offsets WHERE grp = $1 AND topic = $2 AND partition = $3 FOR UPDATE';
+const LOCK_OFFSET = `SELECT next_offset, (SELECT value FROM ledger_meta WHERE key = 'pruned_before') AS pruned_before,
+  (SELECT MAX(period_ms) FROM closed_invoices) AS latest_closed
+  FROM offsets WHERE grp = $1 AND topic = $2 AND partition = $3 FOR UPDATE`;
 const CLAIM_OFFSET = `INSERT INTO offsets (grp, topic, partition, next_offset, updated_ms) VALUES ($1, $2, $3, $4, $5)
   ON CONFLICT DO NOTHING`;
 
-const bucketColumns = (buckets: UsageBucket[]) => [
-  buckets.map((g) => g.at),
-  buckets.map((g) => g.machine),
-  buckets.map((g) => g.labelSet),
-  buckets.map((g) => g.samples),
-  buckets.map((g) => g.cpuBusyUs),
-  buckets.map((g) => g.memGibMs),
-  buckets.map((g) => g.memRemByteMs),
-];
+/** One sample as it goes into the samples table, and where it came from in the batch. */
+interface Row {
+  i: number;
+  offset: number;
+  values: number[];
+}
+
+type StoredRow = { run: bigint; seq: bigint; shape: bigint; start_ms: bigint; window_ms: bigint; cpu_busy_us: bigint; mem_used_bytes: bigint };
+
+const sameBody = (values: number[], stored: StoredRow): boolean =>
+  Number(stored.shape) === values[2] &&
+  Number(stored.start_ms) === values[3] &&
+  Number(stored.window_ms) === values[4] &&
+  Number(stored.cpu_busy_us) === values[5] &&
+  Number(stored.mem_used_bytes) === values[6];
 
 export class PgBatchApplier {
-  /** Label set ids by canonical JSON, of committed transactions only. */
-  private readonly labelIds = new Map<string, number>();
-  /** Sessions that have their staging table. */
-  private readonly staged = new WeakSet<pg.PoolClient>();
-
-  /** Interns the batch's label sets this connection has not seen, inside the transaction. */
-  private async labelSets(client: pg.PoolClient, labels: string[], pending: Map<string, number>): Promise<void> {
-    const missing = [...new Set(labels.filter((l) => !this.labelIds.has(l)))].sort();
-    if (missing.length === 0) return;
-    await client.query('INSERT INTO label_sets (labels) SELECT unnest($1::text[]) ON CONFLICT (labels) DO NOTHING', [missing]);
-    const r = await client.query<{ id: bigint; labels: string }>('SELECT id, labels FROM label_sets WHERE labels = ANY($1::text[])', [missing]);
-    for (const row of r.rows) pending.set(row.labels, Number(row.id));
-  }
+  private readonly interner = new PgInterner();
+  /** Partitions whose last batch had duplicates: their next one skips the COPY attempt. */
+  private readonly replaying = new Set<number>();
 
   async apply(client: pg.PoolClient, batch: LedgerBatch): Promise<ApplyResult> {
     const now = batch.now ?? Date.now();
     const key = [batch.group, batch.topic, batch.partition];
-    const pending = new Map<string, number>();
-    // The staging table is created inside the transaction: it exists for this session only once that commits.
-    let createdStaging = false;
+    const tx = this.interner.begin();
     await client.query(BEGIN_BATCH);
     try {
-      let locked = await client.query<{ next_offset: bigint }>(LOCK_OFFSET, key);
+      type Locked = { next_offset: bigint; pruned_before: string | null; latest_closed: bigint | null };
+      let locked = await client.query<Locked>(LOCK_OFFSET, key);
       if (locked.rows.length === 0) {
         // Never claimed (a direct call, not the worker): start it where this batch starts, then lock it.
         await client.query(CLAIM_OFFSET, [...key, firstOffsetOf(batch), now]);
-        locked = await client.query<{ next_offset: bigint }>(LOCK_OFFSET, key);
+        locked = await client.query<Locked>(LOCK_OFFSET, key);
       }
-      const known = Number(locked.rows[0]!.next_offset);
+      const head = locked.rows[0]!;
+      const known = Number(head.next_offset);
       const { current, lost } = checkBatchStart(batch, known);
+      const prunedBefore = Number(head.pruned_before ?? 0);
+      checkPruneHorizon(batch, current, prunedBefore);
+      const latestClosed = head.latest_closed === null ? null : Number(head.latest_closed);
+      const firstOpen = latestClosed === null ? 0 : nextMonth(latestClosed);
 
-      const { ids, machines, labels, values: v } = batch.samples;
-      await this.labelSets(client, labels, pending);
-      const labelOf = (l: string) => this.labelIds.get(l) ?? pending.get(l)!;
-      const lines: string[] = [];
-      const rowOfOffset = new Map<number, number>();
-      const inBatch = new Set<string>();
+      const { runs, machines, labels, values: v } = batch.samples;
+      const fresh: number[] = [];
       let skipped = 0;
-      let duplicatesInBatch = 0;
-      const tail = `${batch.partition}\t`;
-      for (let i = 0, b = 0; i < ids.length; i++, b += ROW_FIELDS) {
+      for (let i = 0, b = 0; i < runs.length; i++, b += ROW_FIELDS) {
+        if (v[b]! < current) skipped++;
+        else fresh.push(i);
+      }
+      await tx.intern(
+        client,
+        fresh.map((i) => ({ labels: labels[i]!, prefix: runs[i]!, whole: v[i * ROW_FIELDS + 8]!, machine: machines[i]!, cores: v[i * ROW_FIELDS + 3]!, memTotalBytes: v[i * ROW_FIELDS + 6]! })),
+      );
+      const conflicts: SampleConflictError['conflicts'] = [];
+      const rows: Row[] = [];
+      const labelSetOf = new Map<number, number>();
+      const firstOfId = new Map<string, Row>();
+      let duplicates = 0;
+      for (const i of fresh) {
+        const b = i * ROW_FIELDS;
         const offset = v[b]!;
-        if (offset < current) {
-          skipped++;
+        const run = tx.run(runs[i]!, v[b + 8]!)!;
+        const id = () => idOf(runs[i]!, v[b + 7]!, v[b + 8]!);
+        if (run.machine !== machines[i]) {
+          conflicts.push({ offset, id: id(), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
           continue;
         }
-        // The same sample twice in one batch: the first is the one, the rest are duplicates.
-        if (inBatch.has(ids[i]!)) {
-          duplicatesInBatch++;
+        const shape = tx.shape(labels[i]!, v[b + 3]!, v[b + 6]!)!;
+        const start = v[b + 1]!;
+        const end = v[b + 2]!;
+        const row = { i, offset, values: [run.id, v[b + 7]!, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedInFor(start, latestClosed, firstOpen)] };
+        // The same id twice in one batch: the first is the one; a second with another body conflicts.
+        const idKey = `${run.id}:${v[b + 7]}`;
+        const first = firstOfId.get(idKey);
+        if (first) {
+          if (first.values.slice(2, 7).every((x, k) => x === row.values[k + 2])) duplicates++;
+          else conflicts.push({ offset, id: id(), reason: 'its id is already billed with another body' });
           continue;
         }
-        inBatch.add(ids[i]!);
-        rowOfOffset.set(offset, i);
-        lines.push(
-          `${copyText(ids[i]!)}\t${copyText(machines[i]!)}\t${labelOf(labels[i]!)}\t${v[b + 1]}\t${v[b + 2]}\t${v[b + 3]}\t${v[b + 4]}\t${v[b + 5]}\t${v[b + 6]}\t${tail}${offset}\t${batch.rateCardId}\t${v[b + 7]}\t${v[b + 8]}\n`,
-        );
+        firstOfId.set(idKey, row);
+        labelSetOf.set(i, shape.labelSet);
+        rows.push(row);
       }
+      const inserted = await this.insertSamples(client, batch.partition, rows, conflicts, batch, runs);
+      if (conflicts.length > 0) throw new SampleConflictError(batch.partition, conflicts.sort((a, b) => a.offset - b.offset));
+      duplicates += rows.length - inserted.length;
       const rollup = new RollupBuilder();
-      let inserted = 0;
-      if (rowOfOffset.size > 0) {
-        if (!this.staged.has(client)) {
-          await client.query(CREATE_STAGING);
-          createdStaging = true;
-        }
-        await pipeline(Readable.from([lines.join('')]), client.query(copyFrom(COPY_STAGING)));
-        const r = await client.query<{ src_offset: bigint }>(INSERT_SAMPLES);
-        inserted = r.rows.length;
-        const insertedRows = r.rows.map((row) => rowOfOffset.get(Number(row.src_offset))!).sort((a, b) => a - b);
-        for (const i of insertedRows) rollup.add(batch.samples, i, labelOf(labels[i]!));
-      }
-      const duplicates = rowOfOffset.size - inserted + duplicatesInBatch;
-      const { hourly, monthly, machines: seen } = rollup.build();
-      if (hourly.length) await client.query(UPSERT_HOURLY, bucketColumns(hourly));
-      if (monthly.length) await client.query(UPSERT_MONTHLY, bucketColumns(monthly));
-      if (seen.length) {
-        await client.query(UPSERT_MACHINES, [
-          seen.map((m) => m.machine),
-          seen.map((m) => m.labelSet),
-          seen.map((m) => m.firstSeen),
-          seen.map((m) => m.lastSeen),
-          seen.map((m) => m.samples),
-        ]);
-      }
+      for (const row of inserted.sort((a, b) => a.i - b.i)) rollup.add(batch.samples, row.i, labelSetOf.get(row.i)!, row.values[8]!);
+      await writeRollups(client, rollup);
       const rejects = rejectsByCode(batch, current);
       skipped += rejects.skipped;
       for (const [code, c] of rejects.byCode) {
@@ -163,17 +147,55 @@ export class PgBatchApplier {
       const nextOffset = Math.max(current, batch.lastOffset + 1);
       await client.query(
         `UPDATE offsets SET next_offset = GREATEST(next_offset, $4), updated_ms = $5, samples = samples + $6,
-           duplicates = duplicates + $7, dlq = dlq + $8, lost = lost + $9
+           duplicates = duplicates + $7, dlq = dlq + $8, lost = lost + $9, max_ts = GREATEST(max_ts, $10)
          WHERE grp = $1 AND topic = $2 AND partition = $3`,
-        [...key, nextOffset, now, inserted, duplicates, rejects.rejected, lost],
+        [...key, nextOffset, now, inserted.length, duplicates, rejects.rejected, lost, batchMaxTimestamp(batch)],
       );
       await client.query('COMMIT');
-      if (createdStaging) this.staged.add(client);
-      for (const [labelsJson, id] of pending) this.labelIds.set(labelsJson, id);
-      return { inserted, duplicates, skipped, rejected: rejects.rejected, nextOffset };
+      tx.commit();
+      if (duplicates > 0) this.replaying.add(batch.partition);
+      else this.replaying.delete(batch.partition);
+      return { inserted: inserted.length, duplicates, skipped, rejected: rejects.rejected, nextOffset, prunedBefore };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Inserts the rows and returns those that were new. By COPY when none is stored yet (the usual
+   * case); else by INSERT ... ON CONFLICT DO NOTHING, comparing the bodies of the ones already stored.
+   */
+  private async insertSamples(client: pg.PoolClient, partition: number, rows: Row[], conflicts: SampleConflictError['conflicts'], batch: LedgerBatch, runs: string[]): Promise<Row[]> {
+    if (rows.length === 0) return [];
+    if (!this.replaying.has(partition)) {
+      await client.query('SAVEPOINT copy_samples');
+      try {
+        const text = rows.map((r) => r.values.join('\t')).join('\n') + '\n';
+        await pipeline(Readable.from([text]), client.query(copyFrom(COPY_SAMPLES)));
+        await client.query('RELEASE SAVEPOINT copy_samples');
+        return rows;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '23505') throw error;
+        await client.query('ROLLBACK TO SAVEPOINT copy_samples');
+      }
+    }
+    const columns = Array.from({ length: 9 }, (_, c) => rows.map((r) => r.values[c]!));
+    const result = await client.query<{ run: bigint; seq: bigint }>(INSERT_SAMPLES, columns);
+    const insertedKeys = new Set(result.rows.map((r) => `${r.run}:${r.seq}`));
+    const inserted = rows.filter((r) => insertedKeys.has(`${r.values[0]}:${r.values[1]}`));
+    const dups = rows.filter((r) => !insertedKeys.has(`${r.values[0]}:${r.values[1]}`));
+    if (dups.length) {
+      const stored = await client.query<StoredRow>(STORED_SAMPLES, [dups.map((r) => r.values[0]), dups.map((r) => r.values[1])]);
+      const byKey = new Map(stored.rows.map((s) => [`${s.run}:${s.seq}`, s]));
+      for (const r of dups) {
+        const s = byKey.get(`${r.values[0]}:${r.values[1]}`);
+        if (s && !sameBody(r.values, s)) {
+          const b = r.i * ROW_FIELDS;
+          conflicts.push({ offset: r.offset, id: idOf(runs[r.i]!, batch.samples.values[b + 7]!, batch.samples.values[b + 8]!), reason: 'its id is already billed with another body' });
+        }
+      }
+    }
+    return inserted;
   }
 }

@@ -111,6 +111,7 @@ export async function migratePostgres(client: pg.PoolClient, name: string, reado
     for (const migration of PG_MIGRATIONS) {
       if (migration.version <= v) continue;
       await client.query(migration.sql);
+      await migration.upgrade?.(client);
       await client.query(
         `INSERT INTO ledger_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
         [String(migration.version)],

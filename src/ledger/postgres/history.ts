@@ -1,15 +1,13 @@
 // The PostgreSQL ledger's history reads (the console's detail view and sparklines), the same as the
 // SQLite ones (../sqlite/history.ts): one machine's sample windows, its hourly rollups, what its
-// windows cover (computed in the database, from the samples_by_machine index), and the fleet's latest
+// windows cover (computed in the database, from the samples_by_run_start index), and the fleet's latest
 // samples in one query. Each function runs on a client the engine lends it.
 import type pg from 'pg';
 import type { MachineHourUsage, MachineSample, TimeSpan } from '../ledger.js';
-import { islandsSql, spansFromIslands, type IslandRow } from '../history-spans.js';
+import { MACHINE_SAMPLES_FROM, SAMPLE_COLUMNS, islandsSql, machineSamplesSql, spansFromIslands, windowBeforeSql, type IslandRow } from '../history-spans.js';
 import { HOUR_MS } from '../time-buckets.js';
 
 type SampleRow = { machine?: string; start_ms: bigint; end_ms: bigint; cores: bigint; cpu_busy_us: bigint; mem_used_bytes: bigint; mem_total_bytes: bigint };
-
-const SAMPLE_COLUMNS = 'start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes';
 
 // BIGINT comes back as BigInt (connect.ts); these values are far inside 2^53.
 const toSample = (r: SampleRow): MachineSample => ({
@@ -23,7 +21,7 @@ const toSample = (r: SampleRow): MachineSample => ({
 
 export async function machineSamples(client: pg.ClientBase, machine: string, from: number, to: number): Promise<MachineSample[]> {
   const r = await client.query<SampleRow>(
-    `SELECT ${SAMPLE_COLUMNS} FROM samples WHERE machine = $1 AND start_ms >= $2 AND start_ms < $3 ORDER BY start_ms`,
+    machineSamplesSql((n) => `$${n}`),
     [machine, from, to],
   );
   return r.rows.map(toSample);
@@ -33,10 +31,10 @@ export async function recentSamples(client: pg.ClientBase, machines: readonly st
   const out = new Map<string, MachineSample[]>();
   if (machines.length === 0 || points <= 0) return out;
   const r = await client.query<Required<SampleRow>>(
-    `SELECT machine, ${SAMPLE_COLUMNS} FROM (
-       SELECT machine, ${SAMPLE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY machine ORDER BY start_ms DESC) AS n
-       FROM samples WHERE machine = ANY($1::text[]) AND start_ms >= $2
-     ) s WHERE n <= $3 ORDER BY machine, start_ms`,
+    `SELECT * FROM (
+       SELECT r.machine, ${SAMPLE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY r.machine ORDER BY s.start_ms DESC) AS n
+       FROM ${MACHINE_SAMPLES_FROM} WHERE r.machine = ANY($1::text[]) AND s.start_ms >= $2
+     ) t WHERE n <= $3 ORDER BY machine, start_ms`,
     [machines, since, points],
   );
   for (const row of r.rows) {
@@ -52,11 +50,12 @@ export async function machineHourlyUsage(client: pg.ClientBase, machine: string,
   if (first >= to) return [];
   // One index probe per hour (the rollup's key starts with the hour), not a scan of every machine's hours.
   const r = await client.query<{ hour_ms: bigint; labels: string; samples: bigint; cpu_busy_us: bigint; mem_gib_ms: bigint; mem_rem_byte_ms: bigint }>(
-    `SELECT u.hour_ms, l.labels, u.samples, u.cpu_busy_us, u.mem_gib_ms, u.mem_rem_byte_ms
+    `SELECT u.hour_ms, l.labels, SUM(u.samples)::bigint AS samples, SUM(u.cpu_busy_us)::bigint AS cpu_busy_us,
+            SUM(u.mem_gib_ms)::bigint AS mem_gib_ms, SUM(u.mem_rem_byte_ms)::bigint AS mem_rem_byte_ms
      FROM generate_series($1::bigint, $2::bigint - 1, ${HOUR_MS}) AS h(hour_ms)
      JOIN usage_hourly u ON u.hour_ms = h.hour_ms AND u.machine = $3
      JOIN label_sets l ON l.id = u.label_set
-     ORDER BY u.hour_ms, u.label_set`,
+     GROUP BY u.hour_ms, u.label_set, l.labels ORDER BY u.hour_ms, u.label_set`,
     [first, to, machine],
   );
   return r.rows.map((row) => ({
@@ -76,7 +75,7 @@ export async function machineCoverage(client: pg.ClientBase, machine: string, fr
     [machine, from, to],
   );
   const before = await client.query<{ start_ms: bigint; end_ms: bigint }>(
-    'SELECT start_ms, end_ms FROM samples WHERE machine = $1 AND start_ms < $2 ORDER BY start_ms DESC LIMIT 1',
+    windowBeforeSql((n) => `$${n}`),
     [machine, from],
   );
   const rows = islands.rows.map(

@@ -3,31 +3,36 @@
 // reads that must agree with each other run in one REPEATABLE READ transaction.
 import type pg from 'pg';
 import { MeterError } from '../../cli/errors.js';
-import type {
-  ApplyResult,
-  DlqCount,
-  Ledger,
-  LedgerBatch,
-  LedgerCounts,
-  LedgerIdentity,
-  MachineHourUsage,
-  MachineRow,
-  MachineSample,
-  OffsetReset,
-  OffsetRow,
-  RateCardRef,
-  SentAlert,
-  TimeSpan,
-  UsageRow,
+import {
+  StaleCloseError,
+  type ApplyResult,
+  type ClosedInvoiceRecord,
+  type CloseFingerprint,
+  type DlqCount,
+  type HourlyUsageRow,
+  type Ledger,
+  type LedgerBatch,
+  type LedgerCounts,
+  type LedgerIdentity,
+  type MachineHourUsage,
+  type MachineSample,
+  type MachineRow,
+  type OffsetReset,
+  type OffsetRow,
+  type PruneState,
+  type RawSample,
+  type SentAlert,
+  type TimeSpan,
+  type StoredPriceVersion,
+  type UsageFilter,
+  type UsageRow,
 } from '../ledger.js';
-import { UsageSums } from '../rollup.js';
-import { splitRange } from '../time-buckets.js';
-import { PgBatchApplier } from './apply.js';
+import { nextMonth } from '../time-buckets.js';
+import { PgUsageReads } from './usage-reads.js';
+import { CLOSE_LOCK, PgBatchApplier } from './apply.js';
 import * as history from './history.js';
 import { checkPostgresUrl, createPool, describePgError, migratePostgres, postgresLedgerName } from './connect.js';
 
-const USAGE_SUMS = 'SUM(samples) AS samples, SUM(cpu_busy_us) AS cpu, SUM(mem_gib_ms) AS gib, SUM(mem_rem_byte_ms) AS rem';
-type Summed = { machine: string; label_set: bigint; samples: bigint; cpu: bigint; gib: bigint; rem: bigint };
 
 export interface OpenPostgresOptions {
   readonly?: boolean;
@@ -39,7 +44,7 @@ export interface OpenPostgresOptions {
 export class PgLedger implements Ledger {
   readonly engine = 'postgres' as const;
   private readonly applier = new PgBatchApplier();
-  private readonly labelsById = new Map<number, Record<string, string>>();
+  private readonly reads = new PgUsageReads();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -188,20 +193,6 @@ export class PgLedger implements Ledger {
     }));
   }
 
-  async registerRateCard(card: RateCardRef, now = Date.now()): Promise<number> {
-    this.requireWritable();
-    return this.withClient(async (client) => {
-      await client.query('INSERT INTO rate_cards (digest, currency, source, first_used_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING', [
-        card.digest,
-        card.currency,
-        card.source,
-        now,
-      ]);
-      const r = await client.query<{ id: bigint }>('SELECT id FROM rate_cards WHERE digest = $1', [card.digest]);
-      return Number(r.rows[0]!.id);
-    });
-  }
-
   async applyBatch(batch: LedgerBatch): Promise<ApplyResult> {
     this.requireWritable();
     return this.withClient((client) => this.applier.apply(client, batch));
@@ -242,38 +233,154 @@ export class PgLedger implements Ledger {
     }));
   }
 
-  async usage(from: number, to: number): Promise<UsageRow[]> {
-    const parts = splitRange(from, to);
-    const sums = new UsageSums();
-    await this.inReadTransaction(async (client) => {
-      for (const [table, at, ranges] of [
-        ['usage_monthly', 'month_ms', parts.months],
-        ['usage_hourly', 'hour_ms', parts.hours],
-      ] as const) {
-        for (const [a, b] of ranges) {
-          const r = await client.query<Summed>(
-            `SELECT machine, label_set, ${USAGE_SUMS} FROM ${table} WHERE ${at} >= $1 AND ${at} < $2 GROUP BY machine, label_set`,
-            [a, b],
-          );
-          for (const row of r.rows) sums.add(row.machine, Number(row.label_set), Number(row.samples), row.cpu, (row.gib << 30n) + row.rem);
-        }
-      }
-      for (const [a, b] of parts.raw) {
-        const r = await client.query<{ machine: string; label_set: bigint; samples: bigint; cpu: bigint; mem: bigint }>(
-          `SELECT machine, label_set, COUNT(*)::bigint AS samples, SUM(cpu_busy_us) AS cpu,
-                  SUM(mem_used_bytes::numeric * (end_ms - start_ms)) AS mem
-           FROM samples WHERE start_ms >= $1 AND start_ms < $2 GROUP BY machine, label_set`,
-          [a, b],
-        );
-        for (const row of r.rows) sums.add(row.machine, Number(row.label_set), Number(row.samples), row.cpu, row.mem);
-      }
-      const missing = [...new Set(sums.list().map((s) => s.labelSet))].filter((id) => !this.labelsById.has(id));
-      if (missing.length) {
-        const r = await client.query<{ id: bigint; labels: string }>('SELECT id, labels FROM label_sets WHERE id = ANY($1::bigint[])', [missing]);
-        for (const row of r.rows) this.labelsById.set(Number(row.id), JSON.parse(row.labels) as Record<string, string>);
+  async usage(from: number, to: number, filter?: UsageFilter): Promise<UsageRow[]> {
+    return this.inReadTransaction((client) => this.reads.usage(client, from, to, filter));
+  }
+
+  async hourlyUsage(from: number, to: number, filter?: UsageFilter): Promise<HourlyUsageRow[]> {
+    return this.withClient((client) => this.reads.hourlyUsage(client, from, to, filter));
+  }
+
+  async adjustedPeriods(adjustedIn: number): Promise<number[]> {
+    const r = await this.query<{ month_ms: bigint }>('SELECT DISTINCT month_ms FROM usage_monthly WHERE adjusted_in = $1 ORDER BY month_ms', [adjustedIn]);
+    return r.rows.map((row) => Number(row.month_ms));
+  }
+
+  async rawSamples(from: number, to: number, machines?: readonly string[]): Promise<RawSample[]> {
+    return this.withClient((client) => this.reads.rawSamples(client, from, to, machines));
+  }
+
+  private static async versionsOn(client: pg.ClientBase): Promise<StoredPriceVersion[]> {
+    const r = await client.query<{ effective_ms: bigint; digest: string; document: string; budgets: string | null; added_ms: bigint }>(
+      'SELECT effective_ms, digest, document, budgets, added_ms FROM price_versions ORDER BY effective_ms',
+    );
+    return r.rows.map((row) => ({ effectiveFrom: Number(row.effective_ms), digest: row.digest, document: row.document, budgets: row.budgets, addedAt: Number(row.added_ms) }));
+  }
+
+  async priceVersions(): Promise<StoredPriceVersion[]> {
+    return this.withClient((client) => PgLedger.versionsOn(client));
+  }
+
+  private static async closedUntilOn(client: pg.ClientBase): Promise<number | null> {
+    const r = await client.query<{ latest: bigint | null }>('SELECT MAX(period_ms) AS latest FROM closed_invoices');
+    return r.rows[0]!.latest === null ? null : nextMonth(Number(r.rows[0]!.latest));
+  }
+
+  /** Runs `fn` in a transaction holding the close lock alone: no batch is in flight, none starts. */
+  private inCloseLock<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.requireWritable();
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [CLOSE_LOCK]);
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
       }
     });
-    return sums.list().map((row) => ({ ...row, labels: this.labelsById.get(row.labelSet) ?? {} }));
+  }
+
+  async addPriceVersion(
+    version: Omit<StoredPriceVersion, 'addedAt'>,
+    check: (stored: StoredPriceVersion[], closedUntil: number | null) => void,
+    now = Date.now(),
+  ): Promise<boolean> {
+    return this.inCloseLock(async (client) => {
+      const existing = await PgLedger.versionsOn(client);
+      if (existing.some((v) => v.digest === version.digest)) return false;
+      check(existing, await PgLedger.closedUntilOn(client));
+      await client.query('INSERT INTO price_versions (effective_ms, digest, document, budgets, added_ms) VALUES ($1, $2, $3, $4, $5)', [
+        version.effectiveFrom,
+        version.digest,
+        version.document,
+        version.budgets,
+        now,
+      ]);
+      return true;
+    });
+  }
+
+  async closedInvoices(): Promise<ClosedInvoiceRecord[]> {
+    const r = await this.query<{ period: string; period_ms: bigint; number: bigint; closed_ms: bigint; digest: string; document: string }>(
+      'SELECT period, period_ms, number, closed_ms, digest, document FROM closed_invoices ORDER BY period_ms',
+    );
+    return r.rows.map((row) => ({
+      period: row.period,
+      periodStart: Number(row.period_ms),
+      number: Number(row.number),
+      closedAt: Number(row.closed_ms),
+      digest: row.digest,
+      document: row.document,
+    }));
+  }
+
+  private static async fingerprintOn(client: pg.ClientBase, periodStart: number): Promise<CloseFingerprint> {
+    const r = await client.query<{ samples: bigint; versions: bigint; closed: bigint; latest: bigint | null }>(
+      `SELECT (SELECT COALESCE(SUM(samples), 0) FROM usage_monthly WHERE (month_ms = $1 AND adjusted_in = 0) OR adjusted_in = $1) AS samples,
+              (SELECT COUNT(*) FROM price_versions) AS versions, (SELECT COUNT(*) FROM closed_invoices) AS closed,
+              (SELECT MAX(period_ms) FROM closed_invoices) AS latest`,
+      [periodStart],
+    );
+    const row = r.rows[0]!;
+    return { samples: Number(row.samples), versions: Number(row.versions), closed: Number(row.closed), latestClosed: row.latest === null ? null : Number(row.latest) };
+  }
+
+  async closeFingerprint(periodStart: number): Promise<CloseFingerprint> {
+    return this.inReadTransaction((client) => PgLedger.fingerprintOn(client, periodStart));
+  }
+
+  async closePeriod(record: ClosedInvoiceRecord, _periodEnd: number, expected: CloseFingerprint): Promise<void> {
+    await this.inCloseLock(async (client) => {
+      const now = await PgLedger.fingerprintOn(client, record.periodStart);
+      if (JSON.stringify(now) !== JSON.stringify(expected)) throw new StaleCloseError('the ledger changed while the invoice was being closed');
+      await client.query('INSERT INTO closed_invoices (period, period_ms, number, closed_ms, digest, document) VALUES ($1, $2, $3, $4, $5, $6)', [
+        record.period,
+        record.periodStart,
+        record.number,
+        record.closedAt,
+        record.digest,
+        record.document,
+      ]);
+    });
+  }
+
+  async pruneState(): Promise<PruneState> {
+    return this.inReadTransaction(async (client) => {
+      const r = await client.query<{ pruned_before: string | null; pruned: string | null; latest: bigint; samples: bigint }>(
+        `SELECT (SELECT value FROM ledger_meta WHERE key = 'pruned_before') AS pruned_before,
+                (SELECT value FROM ledger_meta WHERE key = 'pruned') AS pruned,
+                (SELECT COALESCE(MAX(max_ts), 0) FROM offsets) AS latest, (SELECT COALESCE(SUM(samples), 0) FROM offsets) AS samples`,
+      );
+      const row = r.rows[0]!;
+      return { prunedBefore: Number(row.pruned_before ?? 0), latestTimestamp: Number(row.latest), rawSamples: Number(row.samples) - Number(row.pruned ?? 0) };
+    });
+  }
+
+  async prune(before: number, limit: number): Promise<number> {
+    // Under the close lock in exclusive mode: no batch is between reading the horizon and committing.
+    return this.inCloseLock(async (client) => {
+      const until = await PgLedger.closedUntilOn(client);
+      if (until === null || before > until) {
+        throw new MeterError(`cannot prune raw samples before ${new Date(before).toISOString()}: their period is not closed`);
+      }
+      await client.query(
+        `INSERT INTO ledger_meta (key, value) VALUES ('pruned_before', $1) ON CONFLICT (key) DO UPDATE
+         SET value = GREATEST(ledger_meta.value::bigint, excluded.value::bigint)::text`,
+        [String(before)],
+      );
+      const r = await client.query('DELETE FROM samples WHERE ctid = ANY (ARRAY(SELECT ctid FROM samples WHERE start_ms < $1 LIMIT $2))', [before, limit]);
+      const deleted = r.rowCount ?? 0;
+      if (deleted) {
+        await client.query(
+          `INSERT INTO ledger_meta (key, value) VALUES ('pruned', $1) ON CONFLICT (key) DO UPDATE SET value = (ledger_meta.value::bigint + excluded.value::bigint)::text`,
+          [String(deleted)],
+        );
+      }
+      return deleted;
+    });
   }
 
   machineSamples(machine: string, from: number, to: number): Promise<MachineSample[]> {

@@ -6,12 +6,19 @@
 // Differences from SQLite, both for many writers at once: the running counts live on each partition's
 // offsets row (locked by its batch anyway) instead of in shared counter rows that every batch would
 // queue on; and samples' id is the primary key.
+import type pg from 'pg';
 import type { Migration } from '../sqlite/schema.js';
+import { V2_LEAN_SAMPLES } from './v2-lean-samples.js';
+
+/** A PostgreSQL migration: its SQL, then (in the same transaction) a data move that SQL cannot do. */
+export interface PgMigration extends Migration {
+  upgrade?: (client: pg.ClientBase) => Promise<void>;
+}
 
 /** The advisory lock key migrations hold: any number unique to meter's ledger. */
 export const MIGRATION_LOCK = 7_166_300_801;
 
-export const PG_MIGRATIONS: Migration[] = [
+export const PG_MIGRATIONS: PgMigration[] = [
   {
     version: 1,
     description: 'the whole ledger: samples, usage rollups, machines, offsets with counts, DLQ counts, rate cards, alerts, identity, resets',
@@ -119,11 +126,14 @@ export const PG_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  V2_LEAN_SAMPLES,
   {
-    version: 2,
+    version: 3,
     description: "one machine's samples by time: the console's history and coverage",
     sql: `
-      CREATE INDEX IF NOT EXISTS samples_by_machine ON samples (machine, start_ms, end_ms);
+      -- A machine's samples in time order (the console's detail view, sparklines and coverage) through
+      -- its runs; with window_ms in it, what a machine's windows cover is read from the index alone.
+      CREATE INDEX IF NOT EXISTS samples_by_run_start ON samples (run, start_ms, window_ms);
     `,
   },
 ];

@@ -2,16 +2,37 @@
 // share the file: one writer at a time, the others wait on the busy timeout). Synchronous: it runs on
 // the worker's ledger thread.
 import type Database from 'better-sqlite3';
-import { checkBatchStart, rejectsByCode } from '../batch-rules.js';
-import type { ApplyResult, LedgerBatch } from '../ledger.js';
-import { RollupBuilder } from '../rollup.js';
-import { ROW_FIELDS } from '../rows.js';
+import { adjustedInFor, batchMaxTimestamp, checkBatchStart, checkPruneHorizon, rejectsByCode } from '../batch-rules.js';
+import { SampleConflictError, type ApplyResult, type LedgerBatch } from '../ledger.js';
+import { RollupBuilder, type Rollups } from '../rollup.js';
+import { ROW_FIELDS, idOf } from '../rows.js';
+import { nextMonth } from '../time-buckets.js';
+import { SqliteInterner, type RunRef, type ShapeRef } from './interner.js';
 import type { ReadStatements, WriteStatements } from './statements.js';
 
+type Stored = { shape: number; start_ms: number; window_ms: number; cpu_busy_us: number; mem_used_bytes: number };
+
+/** Writes a batch's rollups: one upsert per hour, month and machine bucket. */
+export function writeRollups(w: WriteStatements, { hourly, monthly, machines }: Rollups): void {
+  for (const g of hourly) w.upsertHourly.run(g.at, g.machine, g.labelSet, g.adjustedIn, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs, g.coveredMs);
+  for (const g of monthly) w.upsertMonthly.run(g.at, g.machine, g.labelSet, g.adjustedIn, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs, g.coveredMs);
+  for (const m of machines) w.upsertMachine.run(m.machine, m.labelSet, m.firstSeen, m.lastSeen, m.samples);
+}
+
+/** A machine's last run and shape: consecutive samples of a machine almost always share both. */
+interface MachineIds {
+  prefix: string;
+  whole: number;
+  run: RunRef;
+  labels: string;
+  cores: number;
+  memTotalBytes: number;
+  shape: ShapeRef;
+}
+
 export class SqliteBatchApplier {
-  /** Label set ids by canonical JSON; only ids of committed transactions. */
-  private readonly labelIds = new Map<string, number>();
-  private pendingLabels?: Map<string, number>;
+  private readonly interner: SqliteInterner;
+  private readonly lastIds = new Map<string, MachineIds>();
   private readonly transaction: Database.Transaction<(batch: LedgerBatch) => ApplyResult>;
 
   constructor(
@@ -19,78 +40,77 @@ export class SqliteBatchApplier {
     private readonly r: ReadStatements,
     private readonly w: WriteStatements,
   ) {
+    this.interner = new SqliteInterner(db);
     this.transaction = db.transaction((batch: LedgerBatch) => this.applyInTransaction(batch));
   }
 
   apply(batch: LedgerBatch): ApplyResult {
-    const pending = new Map<string, number>();
-    this.pendingLabels = pending;
     try {
-      const result = this.transaction.immediate(batch);
-      for (const [labels, id] of pending) this.labelIds.set(labels, id);
-      return result;
-    } finally {
-      this.pendingLabels = undefined;
+      return this.transaction.immediate(batch);
+    } catch (error) {
+      // Ids interned by the rolled-back transaction may be given to other values later.
+      this.interner.forget();
+      this.lastIds.clear();
+      throw error;
     }
   }
 
-  private labelSetId(labels: string): number {
-    const known = this.labelIds.get(labels) ?? this.pendingLabels?.get(labels);
-    if (known !== undefined) return known;
-    this.w.insertLabels.run(labels);
-    const id = (this.r.labelId.get(labels) as { id: number }).id;
-    // Only cached once the transaction commits: a rolled-back id may be reused for other labels.
-    this.pendingLabels?.set(labels, id);
-    return id;
-  }
-
   private applyInTransaction(batch: LedgerBatch): ApplyResult {
-    const w = this.w;
+    const { r, w, interner } = this;
     const now = batch.now ?? Date.now();
-    const known = (this.r.getOffset.get(batch.group, batch.topic, batch.partition) as { next_offset: number } | undefined)?.next_offset;
+    const known = (r.getOffset.get(batch.group, batch.topic, batch.partition) as { next_offset: number } | undefined)?.next_offset;
     const { current, lost } = checkBatchStart(batch, known);
+    const prunedBefore = Number((r.meta.get('pruned_before') as { value: string } | undefined)?.value ?? 0);
+    checkPruneHorizon(batch, current, prunedBefore);
+    const latestClosed = (r.latestClosed.get() as { period_ms: number | null }).period_ms;
+    const firstOpen = latestClosed === null ? 0 : nextMonth(latestClosed);
     if (lost) w.addCounter.run('lost', lost);
     let inserted = 0;
     let duplicates = 0;
     let skipped = 0;
+    const conflicts: SampleConflictError['conflicts'] = [];
     const rollup = new RollupBuilder();
     const insertSample = w.insertSample;
-    const { partition, rateCardId } = batch;
-    const { ids, machines, labels, values: v } = batch.samples;
-    for (let i = 0, b = 0; i < ids.length; i++, b += ROW_FIELDS) {
+    const { runs, machines, labels, values: v } = batch.samples;
+    for (let i = 0, b = 0; i < runs.length; i++, b += ROW_FIELDS) {
       const offset = v[b]!;
       if (offset < current) {
         skipped++;
         continue;
       }
-      const labelSet = this.labelSetId(labels[i]!);
-      const info = insertSample.run(
-        ids[i]!,
-        machines[i]!,
-        labelSet,
-        v[b + 1]!,
-        v[b + 2]!,
-        v[b + 3]!,
-        v[b + 4]!,
-        v[b + 5]!,
-        v[b + 6]!,
-        partition,
-        offset,
-        rateCardId,
-        v[b + 7]!,
-        v[b + 8]!,
-      );
+      const machine = machines[i]!;
+      const start = v[b + 1]!;
+      const end = v[b + 2]!;
+      const seq = v[b + 7]!;
+      let ids = this.lastIds.get(machine);
+      if (!ids || ids.prefix !== runs[i] || ids.whole !== v[b + 8] || ids.labels !== labels[i] || ids.cores !== v[b + 3] || ids.memTotalBytes !== v[b + 6]) {
+        const run = interner.run(runs[i]!, v[b + 8]!, machine);
+        ids = { prefix: runs[i]!, whole: v[b + 8]!, run, labels: labels[i]!, cores: v[b + 3]!, memTotalBytes: v[b + 6]!, shape: interner.shape(labels[i]!, v[b + 3]!, v[b + 6]!) };
+        if (this.lastIds.size > 100_000) this.lastIds.clear();
+        this.lastIds.set(machine, ids);
+      }
+      const { run, shape } = ids;
+      if (run.machine !== machine) {
+        conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
+        continue;
+      }
+      const adjustedIn = adjustedInFor(start, latestClosed, firstOpen);
+      const info = insertSample.run(run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedIn);
       if (info.changes === 0) {
-        duplicates++;
+        const stored = r.storedSample.get(run.id, seq) as Stored;
+        if (stored.shape !== shape.id || stored.start_ms !== start || stored.window_ms !== end - start || stored.cpu_busy_us !== v[b + 4] || stored.mem_used_bytes !== v[b + 5]) {
+          conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: 'its id is already billed with another body' });
+        } else {
+          duplicates++;
+        }
         continue;
       }
       inserted++;
-      rollup.add(batch.samples, i, labelSet);
+      rollup.add(batch.samples, i, shape.labelSet, adjustedIn);
     }
-    const { hourly, monthly, machines: seen } = rollup.build();
-    for (const g of hourly) w.upsertHourly.run(g.at, g.machine, g.labelSet, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs);
-    for (const g of monthly) w.upsertMonthly.run(g.at, g.machine, g.labelSet, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs);
-    for (const m of seen) w.upsertMachine.run(m.machine, m.labelSet, m.firstSeen, m.lastSeen, m.samples);
+    // Nothing is applied: the pipeline sends these to the DLQ, then applies the batch without them.
+    if (conflicts.length > 0) throw new SampleConflictError(batch.partition, conflicts.sort((a, b) => a.offset - b.offset));
+    writeRollups(w, rollup.build());
     const rejects = rejectsByCode(batch, current);
     skipped += rejects.skipped;
     for (const [code, c] of rejects.byCode) w.upsertDlq.run(batch.topic, code, c.count, c.reason, now);
@@ -98,7 +118,7 @@ export class SqliteBatchApplier {
     if (duplicates) w.addCounter.run('duplicates', duplicates);
     if (rejects.rejected) w.addCounter.run('dlq', rejects.rejected);
     const nextOffset = Math.max(current, batch.lastOffset + 1);
-    w.upsertOffset.run(batch.group, batch.topic, batch.partition, nextOffset, now);
-    return { inserted, duplicates, skipped, rejected: rejects.rejected, nextOffset };
+    w.upsertOffset.run(batch.group, batch.topic, batch.partition, nextOffset, now, batchMaxTimestamp(batch));
+    return { inserted, duplicates, skipped, rejected: rejects.rejected, nextOffset, prunedBefore };
   }
 }

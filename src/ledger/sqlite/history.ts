@@ -1,15 +1,13 @@
 // The SQLite ledger's history reads (the console's detail view and sparklines): one machine's sample
 // windows, its hourly rollups, what its windows cover, and the fleet's latest samples in one read.
-// Reads of one machine go through samples_by_machine (machine, start_ms, end_ms); coverage is
-// answered from that index alone.
+// Reads of one machine go through its runs and samples_by_run_start (run, start_ms, window_ms);
+// coverage is answered from that index alone.
 import type Database from 'better-sqlite3';
 import type { MachineHourUsage, MachineSample, TimeSpan } from '../ledger.js';
-import { islandsSql, spansFromIslands, type IslandRow } from '../history-spans.js';
+import { MACHINE_SAMPLES_FROM, SAMPLE_COLUMNS, islandsSql, machineSamplesSql, spansFromIslands, windowBeforeSql, type IslandRow } from '../history-spans.js';
 import { HOUR_MS } from '../time-buckets.js';
 
 type SampleRow = { machine?: string; start_ms: number; end_ms: number; cores: number; cpu_busy_us: number; mem_used_bytes: number; mem_total_bytes: number };
-
-const SAMPLE_COLUMNS = 'start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes';
 
 const toSample = (r: SampleRow): MachineSample => ({
   start: r.start_ms,
@@ -29,18 +27,18 @@ export class SqliteHistory {
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
-    this.samples = p(`SELECT ${SAMPLE_COLUMNS} FROM samples WHERE machine = ? AND start_ms >= ? AND start_ms < ? ORDER BY start_ms`);
-    this.recent = p(`SELECT machine, ${SAMPLE_COLUMNS} FROM (
-        SELECT machine, ${SAMPLE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY machine ORDER BY start_ms DESC) AS n
-        FROM samples WHERE machine IN (SELECT value FROM json_each(?)) AND start_ms >= ?
+    this.samples = p(machineSamplesSql(() => '?'));
+    this.recent = p(`SELECT * FROM (
+        SELECT r.machine, ${SAMPLE_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY r.machine ORDER BY s.start_ms DESC) AS n
+        FROM ${MACHINE_SAMPLES_FROM} WHERE r.machine IN (SELECT value FROM json_each(?)) AND s.start_ms >= ?
       ) WHERE n <= ? ORDER BY machine, start_ms`);
     // One index seek per hour (the rollup's key starts with the hour), not a scan of every machine's hours.
     this.hourly = p(`WITH RECURSIVE hours(h) AS (SELECT ? UNION ALL SELECT h + ${HOUR_MS} FROM hours WHERE h + ${HOUR_MS} < ?)
-        SELECT u.hour_ms, l.labels, u.samples, u.cpu_busy_us, u.mem_gib_ms, u.mem_rem_byte_ms
+        SELECT u.hour_ms, l.labels, SUM(u.samples) AS samples, SUM(u.cpu_busy_us) AS cpu_busy_us, SUM(u.mem_gib_ms) AS mem_gib_ms, SUM(u.mem_rem_byte_ms) AS mem_rem_byte_ms
         FROM hours JOIN usage_hourly u ON u.hour_ms = hours.h AND u.machine = ? JOIN label_sets l ON l.id = u.label_set
-        ORDER BY u.hour_ms, u.label_set`).safeIntegers(true);
+        GROUP BY u.hour_ms, u.label_set ORDER BY u.hour_ms, u.label_set`).safeIntegers(true);
     this.islands = p(islandsSql(() => '?'));
-    this.before = p('SELECT start_ms, end_ms FROM samples WHERE machine = ? AND start_ms < ? ORDER BY start_ms DESC LIMIT 1');
+    this.before = p(windowBeforeSql(() => '?'));
   }
 
   machineSamples(machine: string, from: number, to: number): MachineSample[] {

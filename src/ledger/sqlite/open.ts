@@ -27,6 +27,7 @@ function migrate(db: Database.Database, path: string): void {
     for (const migration of MIGRATIONS) {
       if (migration.version <= version) continue;
       db.exec(migration.sql);
+      migration.upgrade?.(db);
       db.pragma(`user_version = ${migration.version}`);
     }
   }).immediate();

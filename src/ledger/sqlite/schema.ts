@@ -7,8 +7,12 @@
 //   mem_gib_ms, mem_rem_byte_ms
 //                    memory used x window, in byte-milliseconds, split as gib_ms x 2^30 + rem so that
 //                    sums never overflow 64 bits
-//   *_micros         money in micro-units of the rate card's currency
-// A sample belongs to the hour (and month, UTC) in which its window starts.
+//   covered_ms       sum of the samples' window lengths
+// A sample belongs to the hour (and month, UTC) in which its window starts. Versions 1 to 3 are kept
+// as they shipped (ledgers of every version are migrated from where they are); version 4, the lean
+// samples table, price versions and closed invoices, is in v4-lean-samples.ts.
+import type Database from 'better-sqlite3';
+import { V4_LEAN_SAMPLES } from './v4-lean-samples.js';
 
 export interface Migration {
   version: number;
@@ -16,7 +20,12 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [
+/** A SQLite migration: its SQL, then (in the same transaction) a data move that SQL cannot do. */
+export interface SqliteMigration extends Migration {
+  upgrade?: (db: Database.Database) => void;
+}
+
+export const MIGRATIONS: SqliteMigration[] = [
   {
     version: 1,
     description: 'samples, label sets, charges, hourly and monthly usage, machines, offsets, DLQ counts',
@@ -160,13 +169,14 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  V4_LEAN_SAMPLES,
   {
-    version: 4,
+    version: 5,
     description: "one machine's samples by time: the console's history and coverage",
     sql: `
-      -- A machine's samples in time order (the console's detail view, sparklines and coverage); with
-      -- end_ms in it, what a machine's windows cover is read from the index alone.
-      CREATE INDEX IF NOT EXISTS samples_by_machine ON samples (machine, start_ms, end_ms);
+      -- A machine's samples in time order (the console's detail view, sparklines and coverage) through
+      -- its runs; with window_ms in it, what a machine's windows cover is read from the index alone.
+      CREATE INDEX IF NOT EXISTS samples_by_run_start ON samples (run, start_ms, window_ms);
     `,
   },
 ];

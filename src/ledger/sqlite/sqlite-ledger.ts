@@ -5,32 +5,36 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { MeterError } from '../../cli/errors.js';
-import type {
-  ApplyResult,
-  DlqCount,
-  Ledger,
-  LedgerBatch,
-  LedgerCounts,
-  LedgerIdentity,
-  MachineHourUsage,
-  MachineRow,
-  MachineSample,
-  OffsetReset,
-  OffsetRow,
-  RateCardRef,
-  SentAlert,
-  TimeSpan,
-  UsageRow,
+import { nextMonth } from '../time-buckets.js';
+import {
+  StaleCloseError,
+  type ApplyResult,
+  type ClosedInvoiceRecord,
+  type CloseFingerprint,
+  type DlqCount,
+  type HourlyUsageRow,
+  type Ledger,
+  type LedgerBatch,
+  type LedgerCounts,
+  type LedgerIdentity,
+  type MachineHourUsage,
+  type MachineSample,
+  type MachineRow,
+  type OffsetReset,
+  type OffsetRow,
+  type PruneState,
+  type RawSample,
+  type SentAlert,
+  type TimeSpan,
+  type StoredPriceVersion,
+  type UsageFilter,
+  type UsageRow,
 } from '../ledger.js';
-import { UsageSums } from '../rollup.js';
-import { splitRange } from '../time-buckets.js';
 import { SqliteBatchApplier } from './apply.js';
 import { SqliteHistory } from './history.js';
 import { openSqliteDatabase, type OpenSqliteOptions } from './open.js';
 import { prepareReads, prepareWrites, type ReadStatements, type WriteStatements } from './statements.js';
-
-type Summed = { machine: string; label_set: bigint; samples: bigint; cpu: bigint; gib: bigint; rem: bigint };
-type Raw = { machine: string; label_set: bigint; start_ms: bigint; end_ms: bigint; cpu_busy_us: bigint; mem_used_bytes: bigint };
+import { SqliteUsageReads } from './usage-reads.js';
 
 /** The name people know a SQLite ledger by: its absolute path and the host it is on. */
 export const sqliteLedgerName = (path: string): string => `${resolve(path)} on ${hostname()}`;
@@ -38,8 +42,8 @@ export const sqliteLedgerName = (path: string): string => `${resolve(path)} on $
 export class SqliteLedger implements Ledger {
   readonly engine = 'sqlite' as const;
   readonly identity: LedgerIdentity;
-  private readonly labelsById = new Map<number, Record<string, string>>();
   private readonly r: ReadStatements;
+  private readonly reads: SqliteUsageReads;
   private writes?: WriteStatements;
   private applier?: SqliteBatchApplier;
 
@@ -49,6 +53,7 @@ export class SqliteLedger implements Ledger {
     readonly readonly: boolean,
   ) {
     this.r = prepareReads(db);
+    this.reads = new SqliteUsageReads(db, this.r);
     const id = (this.r.meta.get('id') as { value: string } | undefined)?.value ?? '';
     this.identity = { id, name: sqliteLedgerName(path) };
   }
@@ -115,15 +120,6 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  async registerRateCard(card: RateCardRef, now = Date.now()): Promise<number> {
-    return this.db
-      .transaction(() => {
-        this.w.insertRateCard.run(card.digest, card.currency, card.source, now);
-        return (this.w.rateCardId.get(card.digest) as { id: number }).id;
-      })
-      .immediate();
-  }
-
   /** applyBatch on the calling thread, synchronously (the worker's ledger thread). */
   applyBatchSync(batch: LedgerBatch): ApplyResult {
     this.applier ??= new SqliteBatchApplier(this.db, this.r, this.w);
@@ -134,12 +130,16 @@ export class SqliteLedger implements Ledger {
     return this.applyBatchSync(batch);
   }
 
-  async counts(): Promise<LedgerCounts> {
+  private countsSync(): LedgerCounts {
     const counts: LedgerCounts = { samples: 0, duplicates: 0, dlq: 0, lost: 0, skipped: 0 };
     for (const { name, value } of this.r.counters.all() as { name: keyof LedgerCounts; value: number }[]) {
       if (name in counts) counts[name] = value;
     }
     return counts;
+  }
+
+  async counts(): Promise<LedgerCounts> {
+    return this.countsSync();
   }
 
   async dlqCounts(): Promise<DlqCount[]> {
@@ -149,16 +149,6 @@ export class SqliteLedger implements Ledger {
       count: r.count,
       lastDetail: r.last_detail,
     }));
-  }
-
-  private labels(labelSet: number): Record<string, string> {
-    let labels = this.labelsById.get(labelSet);
-    if (!labels) {
-      const row = this.r.labelsById.get(labelSet) as { labels: string } | undefined;
-      labels = row ? (JSON.parse(row.labels) as Record<string, string>) : {};
-      this.labelsById.set(labelSet, labels);
-    }
-    return labels;
   }
 
   async machines(): Promise<MachineRow[]> {
@@ -172,26 +162,121 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  /** Whole months from the monthly table, whole hours from the hourly one, the ragged ends from raw samples; one read transaction. */
-  async usage(from: number, to: number): Promise<UsageRow[]> {
-    const parts = splitRange(from, to);
-    const sums = new UsageSums();
-    this.db.transaction(() => {
-      for (const [stmt, ranges] of [
-        [this.r.monthly, parts.months],
-        [this.r.hourly, parts.hours],
-      ] as const) {
-        for (const [a, b] of ranges) {
-          for (const r of stmt.all(a, b) as Summed[]) sums.add(r.machine, Number(r.label_set), Number(r.samples), r.cpu, (r.gib << 30n) + r.rem);
-        }
-      }
-      for (const [a, b] of parts.raw) {
-        for (const r of this.r.raw.all(a, b) as Raw[]) {
-          sums.add(r.machine, Number(r.label_set), 1, r.cpu_busy_us, r.mem_used_bytes * (r.end_ms - r.start_ms));
-        }
-      }
+  async usage(from: number, to: number, filter?: UsageFilter): Promise<UsageRow[]> {
+    return this.reads.usage(from, to, filter);
+  }
+
+  async hourlyUsage(from: number, to: number, filter?: UsageFilter): Promise<HourlyUsageRow[]> {
+    return this.reads.hourlyUsage(from, to, filter);
+  }
+
+  async adjustedPeriods(adjustedIn: number): Promise<number[]> {
+    return (this.r.adjustedPeriods.all(adjustedIn) as { month_ms: number }[]).map((r) => r.month_ms);
+  }
+
+  async rawSamples(from: number, to: number, machines?: readonly string[]): Promise<RawSample[]> {
+    return this.reads.rawSamples(from, to, machines);
+  }
+
+  async priceVersions(): Promise<StoredPriceVersion[]> {
+    return this.priceVersionsSync();
+  }
+
+  private closedUntil(): number | null {
+    const latest = (this.r.latestClosed.get() as { period_ms: number | null }).period_ms;
+    return latest === null ? null : nextMonth(latest);
+  }
+
+  async addPriceVersion(
+    version: Omit<StoredPriceVersion, 'addedAt'>,
+    check: (stored: StoredPriceVersion[], closedUntil: number | null) => void,
+    now = Date.now(),
+  ): Promise<boolean> {
+    const w = this.w;
+    return this.db
+      .transaction(() => {
+        const existing = this.priceVersionsSync();
+        if (existing.some((v) => v.digest === version.digest)) return false;
+        check(existing, this.closedUntil());
+        w.insertPriceVersion.run(version.effectiveFrom, version.digest, version.document, version.budgets, now);
+        return true;
+      })
+      .immediate();
+  }
+
+  private priceVersionsSync(): StoredPriceVersion[] {
+    type Row = { effective_ms: number; digest: string; document: string; budgets: string | null; added_ms: number };
+    return (this.r.priceVersions.all() as Row[]).map((r) => ({ effectiveFrom: r.effective_ms, digest: r.digest, document: r.document, budgets: r.budgets, addedAt: r.added_ms }));
+  }
+
+  async closedInvoices(): Promise<ClosedInvoiceRecord[]> {
+    type Row = { period: string; period_ms: number; number: number; closed_ms: number; digest: string; document: string };
+    return (this.r.closedInvoices.all() as Row[]).map((r) => ({
+      period: r.period,
+      periodStart: r.period_ms,
+      number: r.number,
+      closedAt: r.closed_ms,
+      digest: r.digest,
+      document: r.document,
+    }));
+  }
+
+  private fingerprintSync(periodStart: number): CloseFingerprint {
+    return {
+      samples: (this.r.ownSamplesOfMonth.get(periodStart, periodStart) as { n: number }).n,
+      versions: (this.r.countVersions.get() as { n: number }).n,
+      closed: (this.r.countClosed.get() as { n: number }).n,
+      latestClosed: (this.r.latestClosed.get() as { period_ms: number | null }).period_ms,
+    };
+  }
+
+  async closeFingerprint(periodStart: number): Promise<CloseFingerprint> {
+    return this.db.transaction(() => this.fingerprintSync(periodStart))();
+  }
+
+  async closePeriod(record: ClosedInvoiceRecord, _periodEnd: number, expected: CloseFingerprint): Promise<void> {
+    const w = this.w;
+    // IMMEDIATE: no batch commits between the check and the insert (SQLite has one writer at a time).
+    this.db
+      .transaction(() => {
+        const now = this.fingerprintSync(record.periodStart);
+        if (JSON.stringify(now) !== JSON.stringify(expected)) throw new StaleCloseError('the ledger changed while the invoice was being closed');
+        w.insertClosed.run(record.period, record.periodStart, record.number, record.closedAt, record.digest, record.document);
+      })
+      .immediate();
+  }
+
+  async pruneState(): Promise<PruneState> {
+    return this.db.transaction(() => {
+      const counts = this.countsSync();
+      return {
+        prunedBefore: Number((this.r.meta.get('pruned_before') as { value: string } | undefined)?.value ?? 0),
+        latestTimestamp: (this.r.latestTimestamp.get() as { ts: number }).ts,
+        rawSamples: counts.samples - this.counter('pruned'),
+      };
     })();
-    return sums.list().map((row) => ({ ...row, labels: this.labels(row.labelSet) }));
+  }
+
+  private counter(name: string): number {
+    return (this.r.counters.all() as { name: string; value: number }[]).find((c) => c.name === name)?.value ?? 0;
+  }
+
+  async prune(before: number, limit: number): Promise<number> {
+    const w = this.w;
+    return this.db
+      .transaction(() => {
+        const until = this.closedUntil();
+        if (until === null || before > until) {
+          throw new MeterError(`cannot prune raw samples before ${new Date(before).toISOString()}: their period is not closed`);
+        }
+        const current = Number((this.r.meta.get('pruned_before') as { value: string } | undefined)?.value ?? 0);
+        // The horizon first, in the same transaction: a batch committing after this refuses samples before it.
+        if (before > current) w.setMeta.run('pruned_before', String(before));
+        const deleted = w.pruneBatch.run(before, limit).changes;
+        if (deleted) w.addCounter.run('pruned', deleted);
+        return deleted;
+      })
+      .immediate();
   }
 
   private historyReads?: SqliteHistory;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { budgetLevel, evaluateBudgets, parseRateCard, RateCardError } from '../../../src/billing/index.js';
+import { addLedgerPriceVersion, budgetLevel, evaluateBudgets, parseRateCard, RateCardError } from '../../../src/billing/index.js';
 import { openLedger } from '../../../src/ledger/index.js';
-import { BatchPreparer } from '../../../src/worker/prepare.js';
+import { writeSamples } from '../ledger/write-samples.js';
 import { makeSample, message, tempLedgerPath } from '../worker/fixtures.js';
 
 const HOUR = 3_600_000;
@@ -55,9 +55,9 @@ test('the forecast on a known history: 10 days at 1/hour in a 30-day month is 72
       { label: 'team=nobody', amount: 10 }, // no usage at all
     ],
   });
-  const prepared = new BatchPreparer(card, 60 * 24 * HOUR).prepare(samples.map((s, i) => message(s, i)), now);
-  await ledger.applyBatch({ group: 'g', topic: 't', partition: 0, lastOffset: samples.length - 1, ...prepared, rateCardId: await ledger.registerRateCard(card) });
-  const statuses = await evaluateBudgets(ledger, { rateCard: card, now });
+  await addLedgerPriceVersion(ledger, card, NOV);
+  await writeSamples(ledger, samples, { now });
+  const statuses = await evaluateBudgets(ledger, { budgets: card.budgets!, now });
   await ledger.close();
   assert.deepEqual(
     statuses.map((s) => [s.name, s.actual, s.forecast, s.forecastPercent, s.level]),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openLedger } from '../../../src/ledger/index.js';
 import { billingPeriod, loadRateCard } from '../../../src/billing/index.js';
-import { BatchPreparer } from '../../../src/worker/prepare.js';
+import { writeSamples } from '../ledger/write-samples.js';
 import type { Sample } from '../../../src/schema/sample.js';
 import { LedgerReader } from '../../../src/console/ledger-reader.js';
 import { LedgerStore } from '../../../src/console/ledger-store.js';
@@ -21,19 +21,13 @@ const GiB = 2 ** 30;
 /** A ledger with `machines` machines over the last `minutes` minutes, a sample a minute each. */
 async function writeLedger(path: string, machines: number, minutes: number, now: number): Promise<void> {
   const ledger = await openLedger(path);
-  const rateCardId = await ledger.registerRateCard(card, now);
-  const preparer = new BatchPreparer(card, 7 * 24 * HOUR);
-  let offset = 0;
   for (let m = 0; m < minutes; m++) {
     const samples: Sample[] = [];
     for (let i = 0; i < machines; i++) {
       const start = now - (minutes - m) * 60_000;
       samples.push({ v: 1, id: `m-${i}:1:${m}`, machine: `m-${i}`, labels: { team: `t${i % 3}` }, start, end: start + 60_000, cpu: { cores: 4, busySeconds: 60 + (i % 100) }, mem: { totalBytes: 16 * GiB, usedBytes: 4 * GiB } });
     }
-    const messages = samples.map((s) => ({ offset: String(offset++), key: Buffer.from(s.machine), value: Buffer.from(JSON.stringify(s)) }));
-    const prepared = preparer.prepare(messages, now);
-    assert.deepEqual(prepared.rejects, []);
-    await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, lastOffset: offset - 1, samples: prepared.samples, rejects: [], rateCardId, now });
+    await writeSamples(ledger, samples, { now });
   }
   await ledger.close();
 }

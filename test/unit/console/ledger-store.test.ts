@@ -32,15 +32,14 @@ function sample(machine: string, start: number, labels: Record<string, string>, 
 async function writeLedger(): Promise<string> {
   const path = join(mkdtempSync(join(tmpdir(), 'meter-console-ledger-')), 'ledger.db');
   const ledger = await openLedger(path);
-  const rateCardId = await ledger.registerRateCard(card, NOW);
-  const preparer = new BatchPreparer(card, 7 * 24 * HOUR);
+  const preparer = new BatchPreparer();
   const samples: Sample[] = [];
   for (let t = NOW - 2 * HOUR; t < NOW; t += 5000) {
     samples.push(sample('web-1', t, { team: 'search' }), sample('db-1', t, { team: 'data' }, 8, 20));
   }
-  const messages = samples.map((s, i) => ({ offset: String(i), key: Buffer.from(s.machine), value: Buffer.from(JSON.stringify(s)) }));
-  const prepared = preparer.prepare(messages, NOW);
-  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, fetchedOffset: 0, lastOffset: messages.length - 1, samples: prepared.samples, rejects: [], rateCardId, now: NOW });
+  const messages = samples.map((s, i) => ({ offset: String(i), key: Buffer.from(s.machine), value: Buffer.from(JSON.stringify(s)), timestamp: String(s.end) }));
+  const prepared = preparer.prepare(messages);
+  await ledger.applyBatch({ group: 'billing', topic: 'resource_usage', partition: 0, fetchedOffset: 0, lastOffset: messages.length - 1, samples: prepared.samples, rejects: [], now: NOW });
   await ledger.close();
   return path;
 }

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import fc from 'fast-check';
-import { BatchPreparer, type IncomingMessage } from '../../../src/worker/prepare.js';
+import { BatchPreparer, type ForcedReject, type IncomingMessage, type PreparedBatch } from '../../../src/worker/prepare.js';
 import { checkSample, MAX_CORES, MAX_FUTURE_MS, MAX_TOTAL_BYTES, type RejectCode, type Sample } from '../../../src/schema/sample.js';
-import { openLedger } from '../../../src/ledger/index.js';
+import { SampleConflictError, openLedger, rowAt, type ApplyResult } from '../../../src/ledger/index.js';
 import { loadRateCard } from '../../../src/billing/index.js';
 import { tempLedgerPath } from '../worker/fixtures.js';
 
@@ -17,7 +17,7 @@ const NOW = Date.UTC(2026, 10, 20, 12);
 const LATE_LIMIT_MS = 7 * 86_400_000;
 const REJECT_CODES = new Set<RejectCode>([
   'empty', 'not-json', 'not-object', 'unknown-field', 'bad-version', 'bad-field', 'bad-machine', 'key-mismatch',
-  'bad-labels', 'bad-window', 'future', 'too-late', 'bad-cores', 'bad-busy', 'bad-memory',
+  'bad-labels', 'bad-window', 'future', 'too-late', 'bad-cores', 'bad-busy', 'bad-memory', 'no-timestamp', 'id-reused',
 ]);
 
 const ledgerPath = tempLedgerPath('fuzz.db');
@@ -157,19 +157,22 @@ function assertContract(s: Sample): void {
 
 test('over 100,000 generated and mutated messages: never a crash, billed or on the DLQ with a reason, counts add up', { timeout: 600_000 }, async (t) => {
   const rateCard = loadRateCard();
-  const preparer = new BatchPreparer(rateCard, LATE_LIMIT_MS);
+  void rateCard;
+  const preparer = new BatchPreparer({ aheadMs: 5 * 60_000, backMs: LATE_LIMIT_MS });
   const ledger = await openLedger(ledgerPath);
-  const rateCardId = await ledger.registerRateCard(rateCard);
-  const totals = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, untouchedBilled: 0 };
+  const totals = { messages: 0, inserted: 0, duplicates: 0, rejected: 0, untouchedBilled: 0, conflicts: 0 };
   const billedIds = new Set<string>();
   let nextOffset = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(fc.array(generatedMessage, { minLength: 1, maxLength: 700, size: 'max' }), async (generated) => {
+      fc.asyncProperty(fc.array(generatedMessage, { minLength: 1, maxLength: 700, size: 'max' }), async (batch) => {
+        // Exact replays too (an agent resending its spool): a few valid messages again at the end.
+        const generated = [...batch, ...batch.filter((g) => g.untouched).slice(0, 3).map((g) => ({ ...g, untouched: false }))];
         const messages: IncomingMessage[] = generated.map((g, i) => ({
           offset: String(nextOffset + i),
           key: g.key === null ? null : Buffer.from(g.key),
           value: g.value,
+          timestamp: String(NOW),
         }));
         // The validator alone: a verdict for every message, and a known reason for each rejection.
         for (const m of messages) {
@@ -178,29 +181,43 @@ test('over 100,000 generated and mutated messages: never a crash, billed or on t
           else assert.ok(REJECT_CODES.has(check.code) && check.reason.length > 0, `${check.code}: ${check.reason}`);
         }
         // The worker's preparer and a ledger transaction, as the worker runs them.
-        const prepared = preparer.prepare(messages, NOW);
-        assert.equal(prepared.samples.ids.length + prepared.rejects.length, messages.length);
-        for (const r of prepared.rejects) {
-          assert.ok(REJECT_CODES.has(r.code), r.code);
-          assert.ok(r.reason.length > 0);
-        }
-        const result = await ledger.applyBatch({
-          group: 'fuzz',
-          topic: 'resource_usage',
-          partition: 0,
-          fetchedOffset: nextOffset,
-          lastOffset: nextOffset + messages.length - 1,
-          samples: prepared.samples,
-          rejects: prepared.rejects,
-          rateCardId,
-          now: NOW,
-        });
+        // An id already billed with another body is refused by the ledger; the worker then prepares the
+        // batch again with those to the DLQ (id-reused), as here.
+        const apply = async (forced?: Map<number, ForcedReject>): Promise<{ prepared: PreparedBatch; result: ApplyResult }> => {
+          const prepared = preparer.prepare(messages, forced);
+          assert.equal(prepared.samples.runs.length + prepared.rejects.length, messages.length);
+          for (const r of prepared.rejects) {
+            assert.ok(REJECT_CODES.has(r.code), r.code);
+            assert.ok(r.reason.length > 0);
+          }
+          try {
+            const result = await ledger.applyBatch({
+              group: 'fuzz',
+              topic: 'resource_usage',
+              partition: 0,
+              fetchedOffset: nextOffset,
+              lastOffset: nextOffset + messages.length - 1,
+              samples: prepared.samples,
+              rejects: prepared.rejects,
+              now: NOW,
+            });
+            return { prepared, result };
+          } catch (error) {
+            assert.ok(error instanceof SampleConflictError && !forced, String(error));
+            totals.conflicts += error.conflicts.length;
+            return apply(new Map(error.conflicts.map((c) => [c.offset, { code: 'id-reused' as const, reason: c.reason }])));
+          }
+        };
+        const { prepared, result } = await apply();
         assert.equal(result.skipped, 0);
         assert.equal(result.inserted + result.duplicates + result.rejected, messages.length);
         assert.equal(result.nextOffset, nextOffset + messages.length);
         // Inserted are exactly the ids never billed before (within the batch, the first of each id).
         let fresh = 0;
-        for (const id of prepared.samples.ids) if (!billedIds.has(id)) (billedIds.add(id), fresh++);
+        for (let i = 0; i < prepared.samples.runs.length; i++) {
+          const id = rowAt(prepared.samples, i).id;
+          if (!billedIds.has(id)) (billedIds.add(id), fresh++);
+        }
         assert.equal(result.inserted, fresh);
         nextOffset += messages.length;
         totals.messages += messages.length;
@@ -219,7 +236,7 @@ test('over 100,000 generated and mutated messages: never a crash, billed or on t
   } finally {
     await ledger.close();
   }
-  t.diagnostic(`messages ${totals.messages}: billed ${totals.inserted}, duplicates ${totals.duplicates}, DLQ ${totals.rejected}`);
+  t.diagnostic(`messages ${totals.messages}: billed ${totals.inserted}, duplicates ${totals.duplicates}, DLQ ${totals.rejected} (${totals.conflicts} ids seen again with another body)`);
   assert.ok(totals.messages >= 100_000, `only ${totals.messages} messages`);
   // The generators are not degenerate: plenty of each outcome.
   assert.ok(totals.inserted > 10_000 && totals.rejected > 10_000 && totals.duplicates > 100, JSON.stringify(totals));

@@ -3,18 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LedgerGapError, LogBehindLedgerError, type Ledger, type LedgerBatch } from '../../../src/ledger/index.js';
-import { loadRateCard } from '../../../src/billing/index.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import type { Sample } from '../../../src/schema/sample.js';
 import { GiB, makeSample, message } from '../worker/fixtures.js';
 
 export const HOUR = 3_600_000;
 export const T0 = Date.UTC(2026, 10, 30, 22, 0, 0); // 2026-11-30T22:00Z, two hours before December
-const card = loadRateCard();
 
-export function batchOf(partition: number, offsets: [number, Sample | string][], now = T0 + 10 * HOUR, rateCardId = 1): LedgerBatch {
-  const preparer = new BatchPreparer(card, 7 * 24 * HOUR);
-  const prepared = preparer.prepare(offsets.map(([o, s]) => message(s, o)), now);
+export function batchOf(partition: number, offsets: [number, Sample | string][], now = T0 + 10 * HOUR): LedgerBatch {
+  const preparer = new BatchPreparer();
+  const prepared = preparer.prepare(offsets.map(([o, s]) => message(s, o)));
   return {
     group: 'billing',
     topic: 'resource_usage',
@@ -22,41 +20,42 @@ export function batchOf(partition: number, offsets: [number, Sample | string][],
     lastOffset: Math.max(...offsets.map(([o]) => o)),
     samples: prepared.samples,
     rejects: prepared.rejects,
-    rateCardId,
+    maxTimestamp: prepared.maxTimestamp,
     now,
   };
 }
 
+/** A test body run against a fresh ledger from `open`, closed afterwards, pass or fail. */
+export const ledgerTest = (open: () => Promise<Ledger>) => (fn: (ledger: Ledger) => Promise<void>) => async () => {
+  const ledger = await open();
+  try {
+    await fn(ledger);
+  } finally {
+    await ledger.close();
+  }
+};
+
 /** Registers the contract's tests; `open` gives a fresh, empty, writable ledger each time. */
 export function ledgerContract(engine: string, open: () => Promise<Ledger>): void {
-  const withLedger = (fn: (ledger: Ledger) => Promise<void>) => async () => {
-    const ledger = await open();
-    try {
-      await fn(ledger);
-    } finally {
-      await ledger.close();
-    }
-  };
+  const withLedger = ledgerTest(open);
 
   test(`${engine}: a batch writes samples, rollups, DLQ counts and the offset; a replay of it changes nothing`, withLedger(async (ledger) => {
-    const rateCardId = await ledger.registerRateCard(card);
-    assert.equal(await ledger.registerRateCard(card), rateCardId, 'a rate card is registered once');
     const s1 = makeSample({ machine: 'web-1', start: T0, labels: { team: 'a' } });
     const s2 = makeSample({ machine: 'web-1', start: T0 + 5000, labels: { team: 'a' } });
     const s3 = makeSample({ machine: 'db-1', start: T0 + HOUR, cores: 4, busySeconds: 1 });
-    const batch = batchOf(0, [[10, s1], [11, s2], [12, s1], [13, 'not json'], [14, s3]], undefined, rateCardId);
-    assert.deepEqual(await ledger.applyBatch(batch), { inserted: 3, duplicates: 1, skipped: 0, rejected: 1, nextOffset: 15 });
+    const batch = batchOf(0, [[10, s1], [11, s2], [12, s1], [13, 'not json'], [14, s3]]);
+    assert.deepEqual(await ledger.applyBatch(batch), { inserted: 3, duplicates: 1, skipped: 0, rejected: 1, nextOffset: 15, prunedBefore: 0 });
     assert.equal(await ledger.nextOffset('billing', 'resource_usage', 0), 15);
     assert.deepEqual(await ledger.counts(), { samples: 3, duplicates: 1, dlq: 1, lost: 0, skipped: 0 });
     assert.deepEqual(await ledger.dlqCounts(), [{ topic: 'resource_usage', reason: 'not-json', count: 1, lastDetail: 'value is not JSON' }]);
     // The same batch again (a crash before the Kafka commit): everything below offset 15 is skipped.
-    assert.deepEqual(await ledger.applyBatch(batch), { inserted: 0, duplicates: 0, skipped: 5, rejected: 0, nextOffset: 15 });
+    assert.deepEqual(await ledger.applyBatch(batch), { inserted: 0, duplicates: 0, skipped: 5, rejected: 0, nextOffset: 15, prunedBefore: 0 });
     assert.equal((await ledger.dlqCounts())[0]!.count, 1, 'DLQ counted once');
     // The same samples at new offsets (an agent replaying its spool): ids dedupe them.
-    const replay = await ledger.applyBatch(batchOf(0, [[15, s1], [16, s2], [17, s3]], undefined, rateCardId));
-    assert.deepEqual(replay, { inserted: 0, duplicates: 3, skipped: 0, rejected: 0, nextOffset: 18 });
+    const replay = await ledger.applyBatch(batchOf(0, [[15, s1], [16, s2], [17, s3]]));
+    assert.deepEqual(replay, { inserted: 0, duplicates: 3, skipped: 0, rejected: 0, nextOffset: 18, prunedBefore: 0 });
     // Samples are unique across the whole ledger: the same sample on another partition is a duplicate too.
-    const elsewhere = await ledger.applyBatch(batchOf(2, [[0, s3]], undefined, rateCardId));
+    const elsewhere = await ledger.applyBatch(batchOf(2, [[0, s3]]));
     assert.equal(elsewhere.duplicates, 1);
     const usage = await ledger.usage(T0, T0 + 2 * HOUR);
     assert.equal(usage.reduce((a, r) => a + r.samples, 0), 3);

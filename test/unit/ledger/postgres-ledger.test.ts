@@ -4,10 +4,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openLedger, ledgerTarget, type Ledger } from '../../../src/ledger/index.js';
 import { UsageError } from '../../../src/cli/errors.js';
-import { PG_SCHEMA_VERSION } from '../../../src/ledger/postgres/schema.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../../src/ledger/postgres/schema.js';
 import { startPrivatePostgres, uniqueDatabase, type PrivatePostgres } from '../../helpers/postgres.js';
 import { makeSample } from '../worker/fixtures.js';
-import { T0, batchOf, ledgerContract } from './contract.js';
+import { HOUR, T0, batchOf, ledgerContract } from './contract.js';
+import { ledgerBillingContract } from './contract-billing.js';
 import { historyContract } from './history-contract.js';
 
 let pg: PrivatePostgres;
@@ -21,6 +22,7 @@ after(() => pg?.stop());
 const fresh = async (): Promise<Ledger> => openLedger(pg.createDatabase(uniqueDatabase('ledger')));
 
 ledgerContract('postgres', fresh);
+ledgerBillingContract('postgres', fresh);
 historyContract('postgres', fresh);
 
 test('postgres: a password in the URL is refused, and the name never shows one', () => {
@@ -119,6 +121,28 @@ test('postgres: a connection the server ends mid-transaction fails that batch on
     assert.equal((await ledger.counts()).samples, 2);
   } finally {
     await blocker.end();
+    await ledger.close();
+  }
+});
+
+test('postgres: a v1 ledger is migrated: samples split into runs, rollups rebuilt with coverage, nothing lost', async () => {
+  const url = pg.createDatabase(uniqueDatabase('v1'));
+  const db = url.split('/').pop();
+  pg.psql(`CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); ${PG_MIGRATIONS[0]!.sql}; INSERT INTO ledger_meta VALUES ('schema_version', '1')`, db);
+  pg.psql(`INSERT INTO label_sets (id, labels) VALUES (1, '{"team":"a"}'), (2, '{}');
+    INSERT INTO samples (id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes, src_partition, src_offset, rate_card, cpu_micros, mem_micros) VALUES
+    ('web-1:1:0', 'web-1', 1, ${T0}, ${T0 + 5000}, 4, 1000000, 1024, 4096, 0, 0, 1, 0, 0),
+    ('web-1:1:1', 'web-1', 1, ${T0 + 5000}, ${T0 + 10000}, 4, 1000001, 1024, 4096, 0, 1, 1, 0, 0),
+    ('odd id', 'db-1', 2, ${T0 + HOUR}, ${T0 + HOUR + 5000}, 4, 1000002, 1024, 4096, 0, 2, 1, 0, 0),
+    ('web-1:1:2', 'db-1', 2, ${T0 + 2 * HOUR}, ${T0 + 2 * HOUR + 5000}, 4, 1000003, 1024, 4096, 0, 3, 1, 0, 0)`, db);
+  const ledger = await openLedger(url);
+  try {
+    const raw = await ledger.rawSamples(T0 - HOUR, T0 + 5 * HOUR);
+    assert.deepEqual(raw.map((r) => [r.machine, r.id]), [['db-1', 'odd id'], ['db-1', 'web-1:1:2'], ['web-1', 'web-1:1:0'], ['web-1', 'web-1:1:1']]);
+    const usage = await ledger.usage(T0 - HOUR, T0 + 23 * HOUR);
+    assert.deepEqual(usage.map((u) => [u.machine, u.samples, u.cpuBusyUs, u.coveredMs]), [['db-1', 2, 2_000_005n, 10_000], ['web-1', 2, 2_000_001n, 10_000]]);
+    assert.deepEqual((await ledger.machines()).map((m) => [m.machine, m.samples]), [['db-1', 2], ['web-1', 2]]);
+  } finally {
     await ledger.close();
   }
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { splitRange } from '../../../src/ledger/index.js';
 import { openSqliteLedger } from '../../../src/ledger/sqlite/sqlite-ledger.js';
-import { LEDGER_SCHEMA_VERSION } from '../../../src/ledger/sqlite/schema.js';
+import { LEDGER_SCHEMA_VERSION, MIGRATIONS } from '../../../src/ledger/sqlite/schema.js';
 import { loadRateCard } from '../../../src/billing/index.js';
 import { MeterError } from '../../../src/cli/errors.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
@@ -14,9 +14,11 @@ import type { Sample } from '../../../src/schema/sample.js';
 import { GiB, makeSample, message, tempLedgerPath } from '../worker/fixtures.js';
 
 import { HOUR, T0, batchOf, ledgerContract } from './contract.js';
+import { ledgerBillingContract } from './contract-billing.js';
 import { historyContract } from './history-contract.js';
 
 ledgerContract('sqlite', async () => openSqliteLedger(tempLedgerPath()));
+ledgerBillingContract('sqlite', async () => openSqliteLedger(tempLedgerPath()));
 historyContract('sqlite', async () => openSqliteLedger(tempLedgerPath()));
 
 test('a new ledger is created in WAL mode with the schema, and opening it again changes nothing', async () => {
@@ -29,7 +31,7 @@ test('a new ledger is created in WAL mode with the schema, and opening it again 
       (r) => r.name,
     );
   const before = tables();
-  for (const t of ['samples', 'charges', 'usage_hourly', 'usage_monthly', 'offsets', 'dlq_counts', 'label_sets', 'machines']) {
+  for (const t of ['samples', 'samples_id', 'samples_by_start', 'runs', 'shapes', 'price_versions', 'closed_invoices', 'usage_hourly', 'usage_monthly', 'offsets', 'dlq_counts', 'label_sets', 'machines']) {
     assert.ok(before.includes(t), t);
   }
   const second = openSqliteLedger(path);
@@ -123,4 +125,40 @@ test('splitRange answers a range with whole months, whole hours and raw edges', 
   assert.deepEqual(splitRange(nov + 10, nov + 20), { months: [], hours: [], raw: [[nov + 10, nov + 20]] });
   assert.deepEqual(splitRange(nov + 10, nov + HOUR + 20), { months: [], hours: [], raw: [[nov + 10, nov + HOUR + 20]] });
   assert.deepEqual(splitRange(nov, nov), { months: [], hours: [], raw: [] });
+});
+
+test('a v3 ledger is migrated: samples split into runs, rollups rebuilt with coverage, nothing lost', async () => {
+  const path = tempLedgerPath();
+  const db = new Database(path);
+  db.exec('CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+  for (const m of MIGRATIONS.slice(0, 3)) db.exec(m.sql);
+  db.pragma('user_version = 3');
+  db.prepare("INSERT INTO label_sets (id, labels) VALUES (1, '{\"team\":\"a\"}'), (2, '{}')").run();
+  db.prepare("INSERT INTO rate_cards (id, digest, currency, source, first_used_ms) VALUES (1, 'd', 'USD', 'defaults', 0)").run();
+  const insert = db.prepare(`INSERT INTO samples (id, machine, label_set, start_ms, end_ms, cores, cpu_busy_us, mem_used_bytes, mem_total_bytes,
+    src_partition, src_offset, rate_card, cpu_micros, mem_micros) VALUES (?,?,?,?,?,?,?,?,?,0,?,1,0,0)`);
+  const rows: [string, string, number, number][] = [
+    ['web-1:1:0', 'web-1', 1, T0],
+    ['web-1:1:1', 'web-1', 1, T0 + 5000],
+    ['web-1:2:0', 'web-1', 1, T0 + HOUR],
+    ['odd id', 'db-1', 2, T0 + 2 * HOUR],
+    ['web-1:1:2', 'db-1', 2, T0 + 3 * HOUR],
+  ];
+  rows.forEach(([id, machine, labelSet, start], i) => insert.run(id, machine, labelSet, start, start + 5000, 4, 1_000_000 + i, 2 * GiB, 8 * GiB, i));
+  db.exec("INSERT INTO counters (name, value) VALUES ('samples', 5)");
+  db.close();
+  const ledger = openSqliteLedger(path);
+  assert.equal(ledger.db.pragma('user_version', { simple: true }), LEDGER_SCHEMA_VERSION);
+  const raw = await ledger.rawSamples(T0 - HOUR, T0 + 5 * HOUR);
+  assert.deepEqual(raw.map((r) => [r.machine, r.id, r.start]).sort(), rows.map(([id, machine, , start]) => [machine, id, start]).sort());
+  const usage = await ledger.usage(T0 - HOUR, T0 + 23 * HOUR);
+  assert.deepEqual(usage.map((u) => [u.machine, u.samples, u.cpuBusyUs, u.coveredMs, u.labels]), [
+    ['db-1', 2, 2_000_007n, 10_000, {}],
+    ['web-1', 3, 3_000_003n, 15_000, { team: 'a' }],
+  ]);
+  assert.deepEqual((await ledger.machines()).map((m) => [m.machine, m.samples]), [['db-1', 2], ['web-1', 3]]);
+  assert.equal((await ledger.counts()).samples, 5);
+  // The migrated ids still deduplicate.
+  assert.equal((await ledger.applyBatch(batchOf(0, [[0, makeSample({ machine: 'web-1', seq: 1, agentStart: 1, start: T0 + 5000, cores: 4, busySeconds: 1.000001, usedBytes: 2 * GiB, totalBytes: 8 * GiB, labels: { team: 'a' } })]]))).duplicates, 1);
+  await ledger.close();
 });

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LedgerGapError, LogBehindLedgerError, type ApplyResult, type LedgerBatch } from '../../../src/ledger/index.js';
-import { loadRateCard } from '../../../src/billing/rate-card.js';
 import { BatchPipeline, type BatchPayload } from '../../../src/worker/batch-pipeline.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import { WorkerStats } from '../../../src/worker/worker-stats.js';
@@ -38,8 +37,7 @@ function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>) {
   const p = new BatchPipeline({
     group: 'g',
     topic: 't',
-    rateCardId: 1,
-    preparer: new BatchPreparer(loadRateCard(), 7 * 86_400_000),
+    preparer: new BatchPreparer(),
     writer: { apply },
     sendToDlq: async () => {},
     committer: { ack: (part, o) => events.push(`ack ${part}@${o}`), flush: async () => {} },
@@ -62,7 +60,7 @@ function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>) {
   return { p, events, fatals, stats, stopped };
 }
 
-const ok = (batch: LedgerBatch): ApplyResult => ({ inserted: batch.samples.ids.length, duplicates: 0, skipped: 0, rejected: 0, nextOffset: batch.lastOffset + 1 });
+const ok = (batch: LedgerBatch): ApplyResult => ({ inserted: batch.samples.runs.length, duplicates: 0, skipped: 0, rejected: 0, nextOffset: batch.lastOffset + 1, prunedBefore: 0 });
 
 test('a batch goes to the writer with its fetch position and log end, is resolved, and its result is acked', async () => {
   const seen: LedgerBatch[] = [];
@@ -139,7 +137,7 @@ test('lag is the log end minus the ledger next offset: batches fetched but not y
 test('DLQ counts by reason are those the ledger counted; failed and refused transactions are counted', async () => {
   const seen: LedgerBatch[] = [];
   // The ledger already has offsets below 11: of the batch's rejects (10, 11, 13), it counts 11 and 13.
-  const w = pipeline(async (b) => (seen.push(b), { inserted: 1, duplicates: 0, skipped: 1, rejected: 2, nextOffset: 14 }));
+  const w = pipeline(async (b) => (seen.push(b), { inserted: 1, duplicates: 0, skipped: 1, rejected: 2, nextOffset: 14, prunedBefore: 0 }));
   const p = payload(0, 10, 4, 20);
   p.batch.messages[0] = message('not json', 10);
   p.batch.messages[1] = message('{"v":2}', 11);

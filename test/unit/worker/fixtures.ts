@@ -39,10 +39,26 @@ export function makeSample(spec: SampleSpec): Sample {
   };
 }
 
-export function message(sample: Sample | string, offset: number, key?: string | null): IncomingMessage {
+/** The window end of a sample (or of a JSON string holding one), else undefined. */
+function endOf(sample: Sample | string): number | undefined {
+  if (typeof sample !== 'string') return sample.end;
+  try {
+    const parsed = JSON.parse(sample) as { end?: unknown };
+    return typeof parsed.end === 'number' ? parsed.end : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A Kafka message holding `sample`, keyed by its machine, with a timestamp: `timestamp` when given
+ * (null: none), else the sample's window end (when it was produced, as an agent does).
+ */
+export function message(sample: Sample | string, offset: number, key?: string | null, timestamp?: number | null): IncomingMessage {
   const value = typeof sample === 'string' ? sample : JSON.stringify(sample);
   const k = key === undefined ? (typeof sample === 'string' ? null : sample.machine) : key;
-  return { offset: String(offset), key: k === null ? null : Buffer.from(k), value: Buffer.from(value) };
+  const ts = timestamp === undefined ? endOf(sample) : timestamp;
+  return { offset: String(offset), key: k === null ? null : Buffer.from(k), value: Buffer.from(value), timestamp: ts === null || ts === undefined ? '-1' : String(ts) };
 }
 
 /**
@@ -65,6 +81,27 @@ export function expectedFlatCost(samples: Sample[], cpuMicrosPerCoreHour: bigint
   const cpu = round(busyUs * cpuMicrosPerCoreHour, 3_600_000_000n);
   const mem = round(byteMs * memMicrosPerGiBHour, 3_600_000n * 1_073_741_824n);
   return { cpu, mem, total: cpu + mem };
+}
+
+/**
+ * Checks an invoice of the fleet account at flat prices against the raw samples, independently of
+ * src/billing: the total is the fleet's exact cost rounded once per resource (the account's pools),
+ * and each line is its exact share within a micro-unit per resource (largest remainder).
+ */
+export function checkFlatInvoice(
+  invoice: { total: string; lines: readonly { key: string; total: string }[] },
+  samples: Sample[],
+  cpuMicrosPerCoreHour: bigint,
+  memMicrosPerGiBHour: bigint,
+  keyOf: (s: Sample) => string = (s) => s.machine,
+): void {
+  const all = expectedFlatCost(samples, cpuMicrosPerCoreHour, memMicrosPerGiBHour);
+  if (micros(invoice.total) !== all.total) throw new Error(`invoice total ${invoice.total} is not the fleet's exact cost ${all.total} micro-units`);
+  for (const line of invoice.lines) {
+    const own = expectedFlatCost(samples.filter((s) => keyOf(s) === line.key), cpuMicrosPerCoreHour, memMicrosPerGiBHour).total;
+    const d = micros(line.total) - own;
+    if (d < -2n || d > 2n) throw new Error(`line ${line.key}: ${line.total} is ${d} micro-units from its exact cost`);
+  }
 }
 
 export const micros = (amount: string): bigint => {

@@ -4,7 +4,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LedgerGapError } from '../../../src/ledger/index.js';
 import { openSqliteLedger } from '../../../src/ledger/sqlite/sqlite-ledger.js';
-import { loadRateCard } from '../../../src/billing/rate-card.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import { ThreadLedgerWriter } from '../../../src/worker/ledger-writer.js';
 import { makeSample, message, tempLedgerPath } from './fixtures.js';
@@ -14,14 +13,13 @@ const NOW = Date.now();
 test('the ledger thread applies batches in order, reports results and refuses gaps', async () => {
   const path = tempLedgerPath();
   const main = openSqliteLedger(path);
-  const rateCardId = await main.registerRateCard(loadRateCard());
   const writer = await ThreadLedgerWriter.start(path);
-  const preparer = new BatchPreparer(loadRateCard(), 7 * 86_400_000);
+  const preparer = new BatchPreparer();
   const batch = (from: number, count: number) => {
     const messages = Array.from({ length: count }, (_, i) => message(makeSample({ seq: from + i, start: NOW - 600_000 + (from + i) * 1000 }), from + i));
     messages.push(message('not json', from + count));
-    const prepared = preparer.prepare(messages, NOW);
-    return { group: 'g', topic: 't', partition: 0, fetchedOffset: from, lastOffset: from + count, ...prepared, rateCardId };
+    const prepared = preparer.prepare(messages);
+    return { group: 'g', topic: 't', partition: 0, fetchedOffset: from, lastOffset: from + count, ...prepared };
   };
   // Queued together, applied in order.
   const results = await Promise.all([writer.apply(batch(0, 10)), writer.apply(batch(11, 10)), writer.apply(batch(5, 10))]);

@@ -16,6 +16,7 @@ const result = (nextOffset: number, inserted = 10, extra: Partial<{ duplicates: 
   skipped: 0,
   rejected: 0,
   nextOffset,
+  prunedBefore: 0,
   ...extra,
 });
 
