@@ -38,7 +38,7 @@ const positionals = new Set(commands.flatMap((c) => [...String(c.command ?? '').
 /** Options yargs itself declares, which no variable sets. */
 const notFromEnv = new Set([...positionals, 'help', 'version', 'config']);
 
-type ParserInstance = { getOptions(): DeclaredOptions & { key: Record<string, unknown> } };
+type ParserInstance = { getOptions(): DeclaredOptions & { key: Record<string, unknown>; choices: Record<string, unknown[]> } };
 
 /**
  * Runs the CLI. The environment is read here, once: METER_* variables for the options the running

@@ -22,7 +22,9 @@ export function givenAsFlag(key: string, commandLine: readonly string[]): boolea
   return false;
 }
 
-function coerce(key: string, raw: string, declared: DeclaredOptions): unknown {
+type Declared = DeclaredOptions & { key: Record<string, unknown>; choices?: Record<string, unknown[]> };
+
+function coerce(key: string, raw: string, declared: Declared): unknown {
   const variable = envName(key);
   if (declared.boolean.includes(key)) {
     const value = raw.trim().toLowerCase();
@@ -36,6 +38,8 @@ function coerce(key: string, raw: string, declared: DeclaredOptions): unknown {
     return value;
   }
   if (declared.array.includes(key)) return [raw];
+  const choices = declared.choices?.[key];
+  if (choices && !choices.includes(raw)) throw new UsageError(`${variable}: ${JSON.stringify(raw)} is not one of ${choices.join(', ')} (for --${key})`);
   return raw;
 }
 
@@ -44,7 +48,7 @@ function coerce(key: string, raw: string, declared: DeclaredOptions): unknown {
  * Positionals (`meter kafka <action>`) are never taken from the environment. Keys in both spellings.
  */
 export function optionValuesFromEnv(
-  declared: DeclaredOptions & { key: Record<string, unknown> },
+  declared: Declared,
   env: Env,
   commandLine: readonly string[],
   skip: ReadonlySet<string>,
