@@ -3,6 +3,8 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { MeterError, UsageError, errorMessage } from './errors.js';
 import { checkConfigValues, isPasswordFlag, readConfigFile, type DeclaredOptions, type LoadedConfig } from '../config/config-file.js';
+import { givenAsFlag, optionValuesFromEnv } from '../config/env-options.js';
+import { resolveConfig, type Env } from '../config/resolve.js';
 import { commands } from '../commands/index.js';
 
 /**
@@ -20,60 +22,54 @@ function refusePasswordFlag(argv: string[]): void {
   }
 }
 
-function report(error: unknown): number {
+function report(error: unknown, env: Env): number {
   if (error instanceof UsageError || error instanceof MeterError) {
     process.stderr.write(`meter: ${error.message}\n`);
     return error.exitCode;
   }
   process.stderr.write(`meter: unexpected error: ${errorMessage(error)}\n`);
-  if (process.env.METER_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  if (env.METER_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   else process.stderr.write('meter: set METER_DEBUG=1 for the stack trace, and please report it\n');
   return 1;
 }
 
-/**
- * --home decides other flags' defaults (spool, ledger, broker data), which yargs computes before any
- * middleware runs, so it is applied to the environment before parsing.
- */
-function applyHomeFlag(argv: string[]): void {
-  const i = argv.findIndex((a) => a === '--home' || a.startsWith('--home='));
-  if (i < 0) return;
-  const value = argv[i]!.includes('=') ? argv[i]!.slice('--home='.length) : argv[i + 1];
-  if (value) process.env.METER_HOME = value;
-}
+/** Positional names (`kafka <action>`, `rates <action> [file]`): never taken from METER_* variables. */
+const positionals = new Set(commands.flatMap((c) => [...String(c.command ?? '').matchAll(/[<[]([^>\]|.]+)/g)].map((m) => m[1]!)));
+/** Options yargs itself declares, which no variable sets. */
+const notFromEnv = new Set([...positionals, 'help', 'version', 'config']);
 
-export async function main(argv: string[]): Promise<void> {
+type ParserInstance = { getOptions(): DeclaredOptions & { key: Record<string, unknown>; choices: Record<string, unknown[]> } };
+
+/**
+ * Runs the CLI. The environment is read here, once: METER_* variables for the options the running
+ * command declares, and the rest into the resolved configuration handed to the command as argv.meter.
+ */
+export async function main(argv: string[], env: Env = process.env): Promise<void> {
   try {
     refusePasswordFlag(argv);
   } catch (error) {
-    process.exitCode = report(error);
+    process.exitCode = report(error, env);
     return;
   }
-  applyHomeFlag(argv);
+  // METER_CONFIG names the config file as --config does (the flag wins); yargs reads the file while parsing.
+  if (env.METER_CONFIG && !givenAsFlag('config', argv)) argv = ['--config', env.METER_CONFIG, ...argv];
   const config: LoadedConfig = {};
   let parser = yargs(argv)
     .scriptName('meter')
     .usage('$0 <command> [options]\n\nUsage metering and billing for a fleet of machines, over Apache Kafka.')
-    .env('METER')
     .config('config', 'JSON or YAML file of option values (flags and METER_* variables win over it)', (path: string) => readConfigFile(path, config))
     .options({
       home: { type: 'string', global: true, describe: "Directory for meter's data: ledger, spools, local broker (env METER_HOME)", defaultDescription: '~/.local/share/meter' },
       'log-level': { type: 'string', global: true, choices: ['debug', 'info', 'warn', 'error'], describe: 'Log detail (env METER_LOG_LEVEL)' },
-      // Read straight from the environment by the modules that need them; declared so that
-      // .env('METER') under .strict() does not reject them as unknown flags.
-      cache: { type: 'string', global: true, hidden: true },
-      debug: { type: 'boolean', global: true, hidden: true },
-      'sasl-password': { type: 'string', global: true, hidden: true },
-      // The test runner's (test/run.mjs): its broker, secured listeners, per-file timeout and process marks.
-      'test-brokers': { type: 'string', global: true, hidden: true },
-      'test-secure': { type: 'string', global: true, hidden: true },
-      'test-file-timeout': { type: 'string', global: true, hidden: true },
-      'test-marks': { type: 'string', global: true, hidden: true },
-      'exit-with-parent': { type: 'string', global: true, hidden: true },
     })
-    .middleware(((args: Record<string, unknown>, instance: { getOptions(): DeclaredOptions }) => {
-      checkConfigValues(config, instance.getOptions(), args, argv);
-      if (typeof args['log-level'] === 'string') process.env.METER_LOG_LEVEL = args['log-level'];
+    // Before validation, so that choices and strict mode see what the environment gave: a variable
+    // wins over the config file and the default, a flag over the variable.
+    .middleware(((args: Record<string, unknown>, instance: ParserInstance) => {
+      Object.assign(args, optionValuesFromEnv(instance.getOptions(), env, argv, notFromEnv));
+    }) as never, true)
+    .middleware(((args: Record<string, unknown>, instance: ParserInstance) => {
+      checkConfigValues(config, instance.getOptions(), args, argv, env);
+      args.meter = resolveConfig(args, env);
     }) as never)
     .strict()
     .demandCommand(1, 'Name a command; see meter --help')
@@ -98,7 +94,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await parser.parseAsync();
   } catch (error) {
-    process.exitCode = report(error);
+    process.exitCode = report(error, env);
   }
 }
 

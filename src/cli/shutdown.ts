@@ -5,10 +5,11 @@
 
 let requested: Promise<string> | undefined;
 
-/** Set by `meter up` on its children, so that they never outlive it. */
-export const EXIT_WITH_PARENT_ENV = 'METER_EXIT_WITH_PARENT';
+/** Set by `meter up` on its children, so that they never outlive it (read into MeterConfig.exitWithParent). */
+export { EXIT_WITH_PARENT_ENV } from '../config/resolve.js';
 
-export function shutdownRequested(): Promise<string> {
+/** The first call installs the handlers; exitWithParent (from the resolved configuration) also watches stdin. */
+export function shutdownRequested(options: { exitWithParent?: boolean } = {}): Promise<string> {
   requested ??= new Promise<string>((resolve) => {
     let signals = 0;
     const on = (reason: string) => {
@@ -17,7 +18,7 @@ export function shutdownRequested(): Promise<string> {
       resolve(reason);
     };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => on(signal));
-    if (process.env[EXIT_WITH_PARENT_ENV] === '1' && process.stdin && !process.stdin.isTTY) {
+    if (options.exitWithParent && process.stdin && !process.stdin.isTTY) {
       process.stdin.on('end', () => on('parent exited'));
       process.stdin.on('error', () => on('parent exited'));
       process.stdin.resume();

@@ -77,7 +77,7 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
     // handshake and its retry on a loaded machine.)
     const { checkKafkaConnection } = await import('../kafka/check-connection.js');
     await checkKafkaConnection(connection, 10_000);
-    const logger = createLogger({ fields: { mode: 'agent' } });
+    const logger = createLogger({ level: argv.meter.logLevel, fields: { mode: 'agent' } });
     const { runAgent } = await import('../agent/run-agent.js');
     await runAgent({
       connection,
@@ -86,11 +86,12 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
       intervalMs: intervalSeconds * 1000,
       machine,
       labels,
-      spoolDir: argv.spool ?? join(defaultSpoolDir(), simulate > 0 ? `sim-${simulate}` : encodeURIComponent(machine)),
+      spoolDir: argv.spool ?? join(defaultSpoolDir(argv.meter.home), simulate > 0 ? `sim-${simulate}` : encodeURIComponent(machine)),
       spoolMaxBytes: Math.round(spoolMaxMb * 1024 * 1024),
       simulate,
       logger,
       metrics,
+      stopSignal: (await import('../cli/shutdown.js')).shutdownRequested({ exitWithParent: argv.meter.exitWithParent }),
     });
   },
 };

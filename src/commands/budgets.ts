@@ -6,8 +6,9 @@ import { UsageError } from '../cli/errors.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import type { BudgetStatus } from '../billing/index.js';
 import { budgetBar, textTable } from '../format/index.js';
+import type { ConfiguredArgv } from '../config/resolve.js';
 
-interface BudgetsArgv {
+interface BudgetsArgv extends ConfiguredArgv {
   ledger?: string;
   rates?: string;
   budgets?: string;
@@ -76,7 +77,7 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
     const fromFile = argv.budgets === undefined ? undefined : loadRateCard(argv.budgets);
     const now = argv.now ? parseInstant('now', argv.now) : Date.now();
     // Notifying records what was sent in the ledger, so it opens it for writing.
-    const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: notifyUrl === undefined });
+    const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: notifyUrl === undefined });
     try {
       // Budgets: a file's, the what-if card's, else those stored with the price version in force now.
       let budgets = fromFile?.budgets ?? (whatIf?.budgets?.length ? whatIf.budgets : undefined);

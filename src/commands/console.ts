@@ -95,7 +95,7 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
       brokers: connection.brokers,
       topic: argv.topic,
       group: argv.group,
-      ledgerPath: ledgerValue(argv.ledger),
+      ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
       rateCard,
       intervalMs: intervalSeconds * 1000,
       refreshMs,

@@ -45,7 +45,7 @@ export const dlqCommand: CommandModule<object, DlqArgv> = {
     };
     if (argv.action === 'list') {
       const { openLedger } = await import('../ledger/index.js');
-      const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: true, applicationName: 'meter-dlq' });
+      const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: true, applicationName: 'meter-dlq' });
       try {
         const rows = await summariseDlq(kafka, argv.topic, await ledger.dlqCounts()).catch(fail);
         if (format === 'json') {

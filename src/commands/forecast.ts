@@ -3,8 +3,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
+import type { ConfiguredArgv } from '../config/resolve.js';
 
-interface ForecastArgv {
+interface ForecastArgv extends ConfiguredArgv {
   ledger?: string;
   backtest: boolean;
   horizons: string;
@@ -37,7 +38,7 @@ export const forecastCommand: CommandModule<object, ForecastArgv> = {
     const { parseInstant, computeInvoice, billingPeriod } = await import('../billing/index.js');
     const { openLedger } = await import('../ledger/index.js');
     const now = argv.now ? parseInstant('now', argv.now) : Date.now();
-    const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: true, applicationName: 'meter-forecast' });
+    const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: true, applicationName: 'meter-forecast' });
     try {
       if (!argv.backtest) {
         const period = billingPeriod(now);

@@ -4,8 +4,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
+import type { ConfiguredArgv } from '../config/resolve.js';
 
-interface InvoiceArgv {
+interface InvoiceArgv extends ConfiguredArgv {
   action?: 'close' | 'verify' | 'explain';
   ledger?: string;
   from?: string;
@@ -74,7 +75,7 @@ export const invoiceCommand: CommandModule<object, InvoiceArgv> = {
     if (action && format === 'csv') throw new UsageError(`meter invoice ${action}: --format is table or json`);
     const graceMs = parseDuration('grace', argv.grace, { maxMs: 366 * 86_400_000 });
     const { openLedger } = await import('../ledger/index.js');
-    const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: action !== 'close', applicationName: 'meter-invoice' });
+    const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: action !== 'close', applicationName: 'meter-invoice' });
     try {
       const out = await import('./invoice-actions.js');
       if (action === 'close') await out.close(ledger, { period, now, graceMs, force: argv.force, format });

@@ -1,12 +1,15 @@
 // `meter kafka start|stop|status|fetch`: a local single-node Apache Kafka (KRaft) for development,
 // demos and tests. The work is in src/kafka/local-broker.ts; this file parses flags and prints.
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { positive } from '../config/options.js';
 import type { LocalBrokerOptions, SecureBrokerInfo } from '../kafka/local-broker.js';
 import { progressPrinter } from '../kafka/progress-printer.js';
+import { KAFKA_VERSION, kafkaCacheDir } from '../kafka/kafka-jars.js';
+import type { ConfiguredArgv } from '../config/resolve.js';
 
-interface KafkaArgv {
+interface KafkaArgv extends ConfiguredArgv {
   action: 'start' | 'stop' | 'status' | 'fetch';
   'data-dir'?: string;
   port?: number;
@@ -22,7 +25,9 @@ function brokerOptions(argv: KafkaArgv): LocalBrokerOptions {
     value === undefined ? undefined : positive(name, value, { integer: true, max: 65535 });
   if (argv['data-dir'] !== undefined && !String(argv['data-dir']).trim()) throw new UsageError('--data-dir: give a directory');
   return {
-    dataDir: argv['data-dir'],
+    // meter's home and cache as resolved for this run, not as the library would read them from the environment.
+    dataDir: argv['data-dir'] ?? join(argv.meter.home, 'kafka'),
+    cacheDir: kafkaCacheDir(KAFKA_VERSION, argv.meter.cache),
     port: port('port', argv.port),
     controllerPort: port('controller-port', argv['controller-port']),
     timeoutMs: argv.timeout === undefined ? undefined : positive('timeout', argv.timeout, { max: 3600 }) * 1000,
@@ -111,7 +116,7 @@ export const kafkaCommand: CommandModule<object, KafkaArgv> = {
     const progress = progressPrinter();
     if (argv.action === 'fetch') {
       try {
-        const jars = await broker.ensureKafkaJars({ onProgress: progress.onProgress });
+        const jars = await broker.ensureKafkaJars({ cacheDir: options.cacheDir, onProgress: progress.onProgress });
         if (argv.json) return out(JSON.stringify(jars));
         return out(`Apache Kafka ${jars.version} is ${jars.fetched ? 'fetched' : 'already cached'} in ${jars.libDir}`);
       } finally {

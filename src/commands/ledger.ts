@@ -65,7 +65,7 @@ export const ledgerCommand: CommandModule<object, LedgerArgv> = {
     const { openLedger } = await import('../ledger/index.js');
     const { createKafka } = await import('../kafka/client.js');
     const { ledgerStats } = await import('../billing/index.js');
-    const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: reset === undefined, applicationName: 'meter-ledger' });
+    const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: reset === undefined, applicationName: 'meter-ledger' });
     const admin = createKafka(connection, silentLogger).admin();
     try {
       let logs: Map<number, { low: number; high: number }>;
@@ -150,7 +150,7 @@ async function prune(argv: LedgerArgv, format: string): Promise<void> {
   const keepRawMs = /^0+[a-z]*$/.test(String(argv['keep-raw']).trim()) ? 0 : parseDuration('keep-raw', argv['keep-raw'], { maxMs: 100 * 366 * 86_400_000 });
   const { openLedger } = await import('../ledger/index.js');
   const { pruneLedger } = await import('../billing/retention.js');
-  const ledger = await openLedger(ledgerValue(argv.ledger), { applicationName: 'meter-ledger' });
+  const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { applicationName: 'meter-ledger' });
   try {
     const result = await pruneLedger(ledger, { window: { aheadMs: 5 * 60_000, backMs }, keepRawMs });
     const state = await ledger.pruneState();

@@ -4,8 +4,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
+import type { ConfiguredArgv } from '../config/resolve.js';
 
-interface RatesArgv {
+interface RatesArgv extends ConfiguredArgv {
   action: 'add' | 'list';
   file?: string;
   effective?: string;
@@ -37,7 +38,7 @@ export const ratesCommand: CommandModule<object, RatesArgv> = {
       if (!argv.effective) throw new UsageError('meter rates add needs --effective TIME: when the prices take effect (e.g. 2027-01-01)');
       const effective = parseInstant('effective', argv.effective);
       const card = loadRateCard(argv.file);
-      const ledger = await openLedger(ledgerValue(argv.ledger), { applicationName: 'meter-rates' });
+      const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { applicationName: 'meter-rates' });
       try {
         const { version, added } = await addLedgerPriceVersion(ledger, card, effective);
         const what = { added, effectiveFrom: new Date(version.effectiveFrom).toISOString(), digest: version.digest, prices: describeRateCard(card) };
@@ -49,7 +50,7 @@ export const ratesCommand: CommandModule<object, RatesArgv> = {
       return;
     }
     if (argv.file) throw new UsageError('meter rates list takes no file');
-    const ledger = await openLedger(ledgerValue(argv.ledger), { readonly: true, applicationName: 'meter-rates' });
+    const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: true, applicationName: 'meter-rates' });
     try {
       const versions = (await ledgerPriceVersions(ledger)).map((v) => ({
         effectiveFrom: new Date(v.version.effectiveFrom).toISOString(),

@@ -4,10 +4,10 @@ import { hostname } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, kafkaSecurityArgs, positive, type KafkaArgv } from '../config/options.js';
-import { meterHome } from '../config/paths.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { createLogger, silentLogger } from '../log/logger.js';
 import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
+import { childEnv } from '../config/resolve.js';
 
 interface UpArgv extends KafkaArgv {
   topic: string;
@@ -53,10 +53,10 @@ export const upCommand: CommandModule<object, UpArgv> = {
       const { loadRateCard } = await import('../billing/index.js');
       loadRateCard(rateCardPath);
     }
-    const logger = createLogger({ fields: { mode: 'up' } });
+    const logger = createLogger({ level: argv.meter.logLevel, fields: { mode: 'up' } });
     const { runUp } = await import('../up/run-up.js');
     const { shutdownRequested } = await import('../cli/shutdown.js');
-    const stopSignal = shutdownRequested();
+    const stopSignal = shutdownRequested({ exitWithParent: argv.meter.exitWithParent });
     const code = await runUp({
       connection,
       securityArgs: kafkaSecurityArgs(argv),
@@ -64,8 +64,9 @@ export const upCommand: CommandModule<object, UpArgv> = {
       group: argv.group,
       fleet,
       intervalSeconds,
-      home: meterHome(),
-      ledgerPath: ledgerValue(argv.ledger),
+      home: argv.meter.home,
+      childEnv: childEnv(argv.meter),
+      ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
       rates: rateCardPath,
       headless,
       machine: argv.machine,
@@ -85,7 +86,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
               brokers,
               topic: argv.topic,
               group: argv.group,
-              ledgerPath: ledgerValue(argv.ledger),
+              ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
               rateCard: loadRateCard(rateCardPath),
               intervalMs: intervalSeconds * 1000,
               refreshMs: DEFAULT_REFRESH_MS,

@@ -98,14 +98,14 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     const { StatusLine } = await import('../worker/status.js');
     const tty = Boolean(process.stderr.isTTY);
     const status = tty ? new StatusLine(process.stderr) : undefined;
-    const logger = createLogger({ stream: status?.statusAwareStream(), fields: { mode: 'worker' } });
+    const logger = createLogger({ stream: status?.statusAwareStream(), level: argv.meter.logLevel, fields: { mode: 'worker' } });
     const { runWorker } = await import('../worker/run-worker.js');
     try {
       await runWorker({
         connection,
         topic: argv.topic,
         group: argv.group,
-        ledger: ledgerValue(argv.ledger),
+        ledger: ledgerValue(argv.ledger, argv.meter.home),
         rateCard,
         explicitRates: Boolean(argv.rates),
         acceptance: { aheadMs: futureLimitMs, backMs: lateLimitMs },
@@ -116,6 +116,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         sessionTimeoutMs,
         maxBytesPerPartition,
         metrics,
+        stopSignal: (await import('../cli/shutdown.js')).shutdownRequested({ exitWithParent: argv.meter.exitWithParent }),
       });
     } finally {
       // Everything is flushed and closed (or failed and reported). After a broker outage kafkajs can

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { UsageError, errorMessage } from '../cli/errors.js';
+import { envName, givenAsFlag } from './env-options.js';
+import type { Env } from './resolve.js';
 
 /** What one run of the CLI read from its --config file. */
 export interface LoadedConfig {
@@ -53,21 +55,12 @@ const show = (value: unknown): string => {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 };
 
-function givenElsewhere(key: string, camel: string, commandLine: string[]): boolean {
-  if (process.env[`METER_${key.replace(/-/g, '_').toUpperCase()}`] !== undefined) return true;
-  const names = new Set([key, camel, `no-${key}`]);
-  return commandLine.some((arg) => {
-    const name = /^--?([^=]+)/.exec(arg)?.[1];
-    return name !== undefined && names.has(name);
-  });
-}
-
 /**
  * Checks (and, for scalars YAML reads as numbers where a string is meant, converts) each config value
  * against its option's type, in argv (both spellings yargs keeps). Unknown keys are left to yargs's
  * strict mode. Throws a UsageError naming the first bad field.
  */
-export function checkConfigValues(config: LoadedConfig, declared: DeclaredOptions, argv: Record<string, unknown>, commandLine: string[]): void {
+export function checkConfigValues(config: LoadedConfig, declared: DeclaredOptions, argv: Record<string, unknown>, commandLine: string[], env: Env): void {
   if (!config.values) return;
   const bad = (key: string, what: string, value: unknown) =>
     new UsageError(`--config: ${config.path}: "${key}" must be ${what}, not ${show(value)}`);
@@ -81,7 +74,7 @@ export function checkConfigValues(config: LoadedConfig, declared: DeclaredOption
     // an object) even when the command line gives the flag too: refused before the precedence below.
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) throw bad(key, 'a single value', value);
     // A flag on the command line or a METER_* variable wins over the file; its value is yargs's to check.
-    if (givenElsewhere(key, camel, commandLine)) continue;
+    if (env[envName(key)] !== undefined || givenAsFlag(key, commandLine)) continue;
     if (declared.array.includes(key)) {
       const list = Array.isArray(value) ? value : [value];
       if (list.some((v) => typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v)))) throw bad(key, 'a list of strings', value);

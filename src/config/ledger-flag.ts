@@ -13,10 +13,10 @@ export function ledgerFlag(what: string): Options {
   };
 }
 
-/** The --ledger value, or the default SQLite file. A config file can give anything: a non-string is a usage error. */
-export function ledgerValue(value: unknown): string {
+/** The --ledger value, or the default SQLite file in meter's home. A config file can give anything: a non-string is a usage error. */
+export function ledgerValue(value: unknown, home: string): string {
   if (value !== undefined && typeof value !== 'string') {
     throw new UsageError(`--ledger: ${JSON.stringify(value)} is not a SQLite file path or a postgres://USER@HOST:PORT/DATABASE URL`);
   }
-  return value?.trim() ? value.trim() : defaultLedgerPath();
+  return value?.trim() ? value.trim() : defaultLedgerPath(home);
 }

@@ -1,5 +1,5 @@
 // Flags shared by several commands. Precedence is yargs's own: flags, then METER_* environment
-// variables (.env('METER') in cli.ts), then the --config file, then these defaults.
+// variables (src/config/env-options.ts), then the --config file, then these defaults.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -7,6 +7,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Options } from 'yargs';
 import { UsageError } from '../cli/errors.js';
 import type { KafkaConnection } from '../kafka/client.js';
+import type { ConfiguredArgv } from './resolve.js';
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
 export const DEFAULT_TOPIC = 'resource_usage';
@@ -44,7 +45,7 @@ export const kafkaFlags = {
   },
 } satisfies Record<string, Options>;
 
-export interface KafkaArgv {
+export interface KafkaArgv extends ConfiguredArgv {
   brokers: string;
   tls: boolean;
   'tls-ca'?: string;
@@ -137,7 +138,7 @@ function saslOptions(argv: KafkaArgv, tls: boolean): KafkaConnection['sasl'] {
   if (mechanism === 'plain' && !tls && !argv['allow-plaintext-sasl']) {
     throw new UsageError('--sasl-mechanism plain without TLS would send the password in clear: add --tls (or --tls-ca), or --allow-plaintext-sasl if you mean it');
   }
-  let password = process.env[SASL_PASSWORD_ENV];
+  let password = argv.meter.saslPassword;
   const file = argv['sasl-password-file'];
   if (file) password = readFlagFile('sasl-password-file', file, 'a file holding the password').replace(/\r?\n$/, '');
   if (!password) {
@@ -155,7 +156,7 @@ export function kafkaConnectionFromArgv(argv: KafkaArgv, clientId: string): Kafk
 
 /**
  * The connection flags again, for a child process (`meter up`): paths, never the password, which
- * reaches the child through its file or the environment it inherits.
+ * reaches the child through its file or the environment it is spawned with.
  */
 export function kafkaSecurityArgs(argv: KafkaArgv): string[] {
   const args: string[] = [];

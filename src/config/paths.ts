@@ -1,25 +1,29 @@
 // Where meter keeps its files. Everything lives outside the repository: the broker's jars and data,
-// the agent's spool, the default ledger.
+// the agent's spool, the default ledger. The environment is a parameter: the CLI resolves it once
+// (src/config/resolve.ts) and passes the result down; the process.env default serves library callers
+// (the test helpers' private brokers) that have no resolved configuration.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /** METER_HOME, else $XDG_DATA_HOME/meter, else ~/.local/share/meter. */
-export function meterHome(): string {
-  if (process.env.METER_HOME) return process.env.METER_HOME;
-  const xdg = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+export function meterHome(env: Env = process.env): string {
+  if (env.METER_HOME) return env.METER_HOME;
+  const xdg = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
   return join(xdg, 'meter');
 }
 
 /** Downloaded artifacts (the broker's jars): METER_CACHE, else $XDG_CACHE_HOME/meter, else ~/.cache/meter. */
-export function meterCache(): string {
-  if (process.env.METER_CACHE) return process.env.METER_CACHE;
-  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+export function meterCache(env: Env = process.env): string {
+  if (env.METER_CACHE) return env.METER_CACHE;
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(xdg, 'meter');
 }
 
-export const defaultLedgerPath = (): string => join(meterHome(), 'ledger.db');
-export const defaultSpoolDir = (): string => join(meterHome(), 'spool');
+export const defaultLedgerPath = (home: string): string => join(home, 'ledger.db');
+export const defaultSpoolDir = (home: string): string => join(home, 'spool');
 
 /**
  * Writes a file only its owner may read (it holds money or secrets), also when it existed before

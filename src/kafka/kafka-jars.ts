@@ -45,8 +45,8 @@ export interface KafkaJars {
   fetched: boolean;
 }
 
-export function kafkaCacheDir(version = KAFKA_VERSION): string {
-  return join(meterCache(), 'kafka', version);
+export function kafkaCacheDir(version = KAFKA_VERSION, cache = meterCache()): string {
+  return join(cache, 'kafka', version);
 }
 
 export function javaCommand(): string {

@@ -26,7 +26,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
   const json = options.json ?? !stream.isTTY;
-  const level = options.level ?? ((process.env.METER_LOG_LEVEL as LogLevel | undefined) ?? 'info');
+  const level = options.level ?? 'info';
   const min = RANK[level] ?? RANK.info;
   const base = options.fields ?? {};
 

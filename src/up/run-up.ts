@@ -20,6 +20,8 @@ export interface UpOptions {
   fleet: number;
   intervalSeconds: number;
   home: string;
+  /** The children's environment: this run's, with its resolved home and log level. */
+  childEnv: NodeJS.ProcessEnv;
   ledgerPath: string;
   rates?: string;
   headless: boolean;
@@ -109,7 +111,7 @@ export async function runUp(o: UpOptions): Promise<number> {
 
   say(`meter up: ledger ${o.ledgerPath}`);
   for (const spec of specs) {
-    supervisor.start({ ...spec, env: { ...process.env, METER_HOME: o.home } });
+    supervisor.start({ ...spec, env: o.childEnv });
     say(`meter up: ${spec.name} logs to ${spec.logFile}`);
   }
 

@@ -40,7 +40,7 @@ function billedMachines(path: string): string[] {
   try {
     const ledger = openSqliteLedger(path, { readonly: true });
     try {
-      return (ledger.db.prepare('SELECT DISTINCT machine FROM samples').all() as { machine: string }[]).map((r) => r.machine);
+      return (ledger.db.prepare('SELECT DISTINCT r.machine FROM samples s JOIN runs r ON r.id = s.run').all() as { machine: string }[]).map((r) => r.machine);
     } finally {
       ledger.db.close();
     }
