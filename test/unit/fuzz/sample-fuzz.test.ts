@@ -62,15 +62,18 @@ const junk = fc.oneof(
 const fieldPaths = ['v', 'id', 'machine', 'labels', 'start', 'end', 'cpu', 'mem', 'cpu.cores', 'cpu.busySeconds', 'mem.totalBytes', 'mem.usedBytes', 'labels.team'];
 
 type Mutation = (sample: Record<string, unknown>) => void;
+// Junk is copied where it is put: the constant objects ({}, [1]...) are shared by every run, and a later
+// mutation writing into one would leave it changed (even circular) for the runs after.
+const fresh = (value: unknown): unknown => (typeof value === 'object' && value !== null ? structuredClone(value) : value);
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   // A field set to junk, or removed.
-  fc.tuple(fc.constantFrom(...fieldPaths), junk).map(([path, value]): Mutation => (s) => setPath(s, path, value)),
+  fc.tuple(fc.constantFrom(...fieldPaths), junk).map(([path, value]): Mutation => (s) => setPath(s, path, fresh(value))),
   fc.constantFrom(...fieldPaths).map((path): Mutation => (s) => setPath(s, path, undefined)),
   // A field the contract does not have, at the top or inside cpu/mem, including prototype names.
   fc.tuple(fc.constantFrom('', 'cpu.', 'mem.'), fc.constantFrom('extra', '__proto__', 'constructor', 'toString', 'v2'), junk).map(
     ([at, name, value]): Mutation => (s) => {
       const target = at ? (s[at.slice(0, -1)] as Record<string, unknown>) : s;
-      if (typeof target === 'object' && target !== null) Object.defineProperty(target, name, { value, enumerable: true, configurable: true, writable: true });
+      if (typeof target === 'object' && target !== null) Object.defineProperty(target, name, { value: fresh(value), enumerable: true, configurable: true, writable: true });
     },
   ),
   // The window turned around, stretched past the late limit, or moved into the future.
