@@ -9,18 +9,10 @@ import { coveredWindows } from '../../../src/billing/coverage.js';
 import type { Sample } from '../../../src/schema/sample.js';
 import { GiB, makeSample } from '../worker/fixtures.js';
 import { HOUR, T0, batchOf } from './contract.js';
+import { seededRandom } from '../../../src/agent/fleet-simulator.js';
 
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded generator (mulberry32, the fleet simulator's), so a failure can be replayed.
+const random = seededRandom;
 
 /**
  * Windows as agents write them, over [start, start + span): tiling windows of 5-60 s, with gaps (an
