@@ -84,6 +84,27 @@ test('per machine: cost per hour, period cost and forecast; fleet totals add up 
   store.stop();
 });
 
+test("the fleet totals carry the forecast's short-history flag and whether the prices are a --rates what-if", async () => {
+  const path = await writeLedger();
+  const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
+  await store.poll();
+  // Two hours of history: a run-rate flagged as short, with no interval yet.
+  assert.equal(store.fleet.whatIf, false, "no --rates: the ledger's prices");
+  assert.equal(store.fleet.forecastShortHistory, true);
+  assert.equal(store.fleet.forecastLower, null);
+  assert.equal(store.fleet.forecast, store.forecast!.total);
+  store.stop();
+  const file = join(mkdtempSync(join(tmpdir(), 'meter-console-rates-')), 'rates.yaml');
+  writeFileSync(file, 'cpu: 1\nmemory: 0\n');
+  const whatIf = new LedgerStore({ path, rateCard: loadRateCard(file), pollMs: 1000, costBy: 'machine', now: () => NOW });
+  assert.equal(whatIf.fleet.whatIf, true, 'said before the first poll too');
+  await whatIf.poll();
+  assert.equal(whatIf.fleet.whatIf, true);
+  // 4 + 8 core-hours at 1 a core-hour: priced with the card, not the ledger's defaults.
+  assert.equal(whatIf.fleet.periodCost, '12.000000');
+  whatIf.stop();
+});
+
 test('the cost pane can total by a label', async () => {
   const path = await writeLedger();
   const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
