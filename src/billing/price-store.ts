@@ -96,6 +96,31 @@ export async function addLedgerPriceVersion(
 }
 
 /**
+ * `meter rates add`: a ledger with no version yet prices every hour at the defaults (ledgerPriceBook),
+ * and a first version would price the hours before it too (the earliest version prices everything
+ * before it), silently re-pricing what was billed. So the defaults that priced those hours are stored
+ * first, as the version they already were: effective since the epoch, with the same digest, so no
+ * invoice changes (or from the end of the last closed period, whose invoices are stored anyway).
+ * A kill between the two leaves only the defaults stored, which prices exactly as before.
+ */
+export async function addRatesVersion(
+  ledger: Pick<Ledger, 'addPriceVersion' | 'priceVersions' | 'closedInvoices'>,
+  card: RateCard,
+  effectiveFrom: number,
+  now = Date.now(),
+): Promise<{ version: PriceVersion; added: boolean; defaultsKept: PriceVersion | null }> {
+  let defaultsKept: PriceVersion | null = null;
+  if ((await ledger.priceVersions()).length === 0) {
+    const latest = (await ledger.closedInvoices()).at(-1);
+    const closedUntil = latest ? new Date(latest.periodStart).setUTCMonth(new Date(latest.periodStart).getUTCMonth() + 1) : 0;
+    if (hourCeil(effectiveFrom) > hourCeil(closedUntil)) {
+      defaultsKept = (await addLedgerPriceVersion(ledger, parseRateCard({}, 'defaults'), closedUntil, now)).version;
+    }
+  }
+  return { ...(await addLedgerPriceVersion(ledger, card, effectiveFrom, now)), defaultsKept };
+}
+
+/**
  * The worker's --rates: registered as a version effective from `now` when it differs from the version
  * that would price the coming hour; without --rates, the defaults are registered only into a ledger
  * that has no version at all. A different version already set for that hour is a one-line error.
