@@ -58,6 +58,13 @@ export async function ledgerPriceBook(ledger: Pick<Ledger, 'priceVersions'>): Pr
   return versions.length > 0 ? PriceBook.of(versions) : whatIfBook(parseRateCard({}, 'defaults'));
 }
 
+/** The budgets stored with the price version in force at `now` (the first version before any), and that version. */
+export async function budgetsInForce(ledger: Pick<Ledger, 'priceVersions'>, now: number): Promise<{ budgets: Budget[]; version: PriceVersion | null }> {
+  const versions = await ledgerPriceVersions(ledger);
+  const inForce = versions.filter((v) => v.version.effectiveFrom <= now).at(-1) ?? versions[0];
+  return { budgets: inForce?.budgets ?? [], version: inForce?.version ?? null };
+}
+
 /** A book holding only `card`, effective since the epoch: a what-if (`--rates FILE` on a reader). */
 export const whatIfBook = (card: RateCard): PriceBook => PriceBook.of([createPriceVersion(card, 0)]);
 

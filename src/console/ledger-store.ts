@@ -6,6 +6,7 @@ import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, ledgerE
 import { LedgerConnection } from './ledger-connection.js';
 import {
   billingPeriod,
+  budgetsInForce,
   computeInvoice,
   evaluateBudgets,
   formatMicros,
@@ -221,8 +222,10 @@ export class LedgerStore implements LedgerSource {
       };
       this.forecast = forecast;
       // Worst first, so the cost pane never cuts off the budget that needs attention.
-      this.budgets = rateCard.budgets?.length
-        ? (await evaluateBudgets(ledger, { budgets: rateCard.budgets, now, whatIf, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
+      // The what-if card's budgets, else those stored with the price version in force (as `meter budgets`).
+      const budgets = whatIf ? (rateCard.budgets ?? []) : (await budgetsInForce(ledger, now)).budgets;
+      this.budgets = budgets.length
+        ? (await evaluateBudgets(ledger, { budgets, now, whatIf, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
       const { lost, skipped } = await ledger.counts();
       this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openLedger } from '../../../src/ledger/index.js';
-import { loadRateCard } from '../../../src/billing/index.js';
+import { addLedgerPriceVersion, loadRateCard, parseRateCard } from '../../../src/billing/index.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import type { Sample } from '../../../src/schema/sample.js';
 import { LedgerStore, sumDecimals } from '../../../src/console/ledger-store.js';
@@ -103,6 +103,18 @@ test("the fleet totals carry the forecast's short-history flag and whether the p
   // 4 + 8 core-hours at 1 a core-hour: priced with the card, not the ledger's defaults.
   assert.equal(whatIf.fleet.periodCost, '12.000000');
   whatIf.stop();
+});
+
+test('without --rates, the budgets are those stored with the price version in force, as `meter budgets` reads them', async () => {
+  const path = await writeLedger();
+  const ledger = await openLedger(path);
+  await addLedgerPriceVersion(ledger, parseRateCard({ budgets: [{ label: 'team=search', amount: 1 }] }), NOW - 30 * 24 * HOUR, NOW);
+  await ledger.close();
+  const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
+  await store.poll();
+  assert.equal(store.view.state, 'ok', store.view.message);
+  assert.deepEqual(store.budgets.map((b) => [b.name, b.level]), [['team=search', 'over']]);
+  store.stop();
 });
 
 test('the cost pane can total by a label', async () => {
