@@ -105,13 +105,13 @@ export async function addLedgerPriceVersion(
 /**
  * `meter rates add`: a ledger with no version yet prices every hour at the defaults (ledgerPriceBook),
  * and a first version would price the hours before it too (the earliest version prices everything
- * before it), silently re-pricing what was billed. So the defaults that priced those hours are stored
- * first, as the version they already were: effective since the epoch, with the same digest, so no
+ * before it), silently re-pricing what was billed. So when the ledger has usage from before it, the
+ * defaults that priced those hours are stored first, as the version they already were: effective since the epoch, with the same digest, so no
  * invoice changes (or from the end of the last closed period, whose invoices are stored anyway).
  * A kill between the two leaves only the defaults stored, which prices exactly as before.
  */
 export async function addRatesVersion(
-  ledger: Pick<Ledger, 'addPriceVersion' | 'priceVersions' | 'closedInvoices'>,
+  ledger: Pick<Ledger, 'addPriceVersion' | 'priceVersions' | 'closedInvoices' | 'machines'>,
   card: RateCard,
   effectiveFrom: number,
   now = Date.now(),
@@ -120,7 +120,9 @@ export async function addRatesVersion(
   if ((await ledger.priceVersions()).length === 0) {
     const latest = (await ledger.closedInvoices()).at(-1);
     const closedUntil = latest ? new Date(latest.periodStart).setUTCMonth(new Date(latest.periodStart).getUTCMonth() + 1) : 0;
-    if (hourCeil(effectiveFrom) > hourCeil(closedUntil)) {
+    // Only when something was billed before the new version: else there is nothing to keep.
+    const firstSeen = Math.min(...(await ledger.machines()).map((m) => m.firstSeen));
+    if (firstSeen < hourCeil(effectiveFrom) && hourCeil(effectiveFrom) > hourCeil(closedUntil)) {
       defaultsKept = (await addLedgerPriceVersion(ledger, parseRateCard({}, 'defaults'), closedUntil, now)).version;
     }
   }
