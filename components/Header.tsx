@@ -1,5 +1,6 @@
 // Header: broker state (with a badge), topic, group, machine count, the clock; then the fleet's cost
-// per hour right now, period-to-date cost and forecast, budgets forecast past 80% or 100%, and the
+// per hour right now, period-to-date cost and forecast with its interval (WHAT-IF first when the
+// prices are the --rates card's, not the ledger's), budgets forecast past 80% or 100%, and the
 // pipeline's lag in one word, and a warning when the ledger says offsets will never be billed; under
 // `meter up`, a third line for a process that died.
 
@@ -72,21 +73,30 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const perHour = money(fleet.costPerHour, currency);
   const period = money(fleet.periodCost, currency);
   const forecast = money(fleet.forecast, currency);
+  // The forecast's interval, or that it stands on short history; narrower forms drop the level, then all of it.
+  const hasInterval = fleet.forecastLower !== null && fleet.forecastUpper !== null;
+  const range = hasInterval ? `${money(fleet.forecastLower, currency)}–${money(fleet.forecastUpper, currency)}` : '';
+  const spread = hasInterval ? ` (${fleet.forecastLevel ?? 80}% ${range})` : fleet.forecastShortHistory ? ' (short history)' : '';
+  const spreadNarrow = hasInterval ? ` (${range})` : fleet.forecastShortHistory ? ' (short)' : '';
+  // Prices from the --rates card rather than the ledger's: said first, and never the part that is cut.
+  const whatIfText = fleet.whatIf ? 'WHAT-IF' : '';
+  const whatIfWidth = whatIfText ? whatIfText.length + 1 : 0;
   const over = snapshot.budgets.filter((b) => b.level === 'over').length;
   const warn = snapshot.budgets.filter((b) => b.level === 'warn').length;
   const budgetText = over || warn ? `budgets ${[over ? `${over} over` : '', warn ? `${warn} >80%` : ''].filter(Boolean).join(' ')} · ` : '';
   const costs = firstThatFits(
     ledgerOk
       ? [
-          `fleet ${perHour}/h now · period ${period} · forecast ${forecast} · ${budgetText}`,
-          `${perHour}/h now · period ${period} · forecast ${forecast} · ${budgetText}`,
+          `fleet ${perHour}/h now · period ${period} · forecast ${forecast}${spread} · ${budgetText}`,
+          `${perHour}/h now · period ${period} · forecast ${forecast}${spread} · ${budgetText}`,
+          `${perHour}/h · period ${period} · fcst ${forecast}${spreadNarrow} · ${budgetText}`,
           `${perHour}/h · period ${period} · fcst ${forecast} · ${budgetText}`,
           `${perHour}/h · period ${period} · fcst ${forecast} · `,
         ]
       : [`costs: ledger ${snapshot.ledger.state} · `],
-    Math.max(0, width - lagText.length - status.length - textWidth(unbilledText)),
+    Math.max(0, width - whatIfWidth - lagText.length - status.length - textWidth(unbilledText)),
   );
-  const tailShown = textWidth(costs) + lagText.length + status.length + textWidth(unbilledText) + tail.length <= width ? tail : '';
+  const tailShown = whatIfWidth + textWidth(costs) + lagText.length + status.length + textWidth(unbilledText) + tail.length <= width ? tail : '';
   return (
     <Box flexDirection="column" width={width} height={headerRows(snapshot)}>
       <Text wrap="truncate-end">
@@ -102,6 +112,12 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
         {` ${time}`}
       </Text>
       <Text wrap="truncate-end">
+        {whatIfText ? (
+          <Text bold inverse color={theme.tone('warn')}>
+            {whatIfText}
+          </Text>
+        ) : null}
+        {whatIfText ? ' ' : ''}
         {costs}
         {lagText}
         <Text bold color={theme.tone(STATUS_TONE[lag.status])}>

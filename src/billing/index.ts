@@ -52,7 +52,7 @@ export {
   type BudgetStatus,
 } from './budgets.js';
 export { notifyBudgets, type BudgetAlert, type NotifyOptions, type NotifyResult } from './budget-notify.js';
-export { ledgerPriceBook, ledgerPriceVersions, addLedgerPriceVersion, registerWorkerRates, whatIfBook, type LedgerPriceVersion } from './price-store.js';
+export { ledgerPriceBook, ledgerPriceVersions, addLedgerPriceVersion, addRatesVersion, budgetsInForce, registerWorkerRates, whatIfBook, type LedgerPriceVersion } from './price-store.js';
 export { PriceBook, PriceVersionError, versionRef, type PriceVersion, type PriceVersionRef } from './price-versions.js';
 export { DEFAULT_ACCEPTANCE_WINDOW, type AcceptanceWindow } from './acceptance.js';
 export { costRates, coveredWindows, coverageGaps, coveredMs, type CostRate, type RateGrouping, type TimeWindow } from './coverage.js';

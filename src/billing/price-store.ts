@@ -58,6 +58,13 @@ export async function ledgerPriceBook(ledger: Pick<Ledger, 'priceVersions'>): Pr
   return versions.length > 0 ? PriceBook.of(versions) : whatIfBook(parseRateCard({}, 'defaults'));
 }
 
+/** The budgets stored with the price version in force at `now` (the first version before any), and that version. */
+export async function budgetsInForce(ledger: Pick<Ledger, 'priceVersions'>, now: number): Promise<{ budgets: Budget[]; version: PriceVersion | null }> {
+  const versions = await ledgerPriceVersions(ledger);
+  const inForce = versions.filter((v) => v.version.effectiveFrom <= now).at(-1) ?? versions[0];
+  return { budgets: inForce?.budgets ?? [], version: inForce?.version ?? null };
+}
+
 /** A book holding only `card`, effective since the epoch: a what-if (`--rates FILE` on a reader). */
 export const whatIfBook = (card: RateCard): PriceBook => PriceBook.of([createPriceVersion(card, 0)]);
 
@@ -93,6 +100,33 @@ export async function addLedgerPriceVersion(
     now,
   );
   return { version, added };
+}
+
+/**
+ * `meter rates add`: a ledger with no version yet prices every hour at the defaults (ledgerPriceBook),
+ * and a first version would price the hours before it too (the earliest version prices everything
+ * before it), silently re-pricing what was billed. So when the ledger has usage from before it, the
+ * defaults that priced those hours are stored first, as the version they already were: effective since the epoch, with the same digest, so no
+ * invoice changes (or from the end of the last closed period, whose invoices are stored anyway).
+ * A kill between the two leaves only the defaults stored, which prices exactly as before.
+ */
+export async function addRatesVersion(
+  ledger: Pick<Ledger, 'addPriceVersion' | 'priceVersions' | 'closedInvoices' | 'machines'>,
+  card: RateCard,
+  effectiveFrom: number,
+  now = Date.now(),
+): Promise<{ version: PriceVersion; added: boolean; defaultsKept: PriceVersion | null }> {
+  let defaultsKept: PriceVersion | null = null;
+  if ((await ledger.priceVersions()).length === 0) {
+    const latest = (await ledger.closedInvoices()).at(-1);
+    const closedUntil = latest ? new Date(latest.periodStart).setUTCMonth(new Date(latest.periodStart).getUTCMonth() + 1) : 0;
+    // Only when something was billed before the new version: else there is nothing to keep.
+    const firstSeen = Math.min(...(await ledger.machines()).map((m) => m.firstSeen));
+    if (firstSeen < hourCeil(effectiveFrom) && hourCeil(effectiveFrom) > hourCeil(closedUntil)) {
+      defaultsKept = (await addLedgerPriceVersion(ledger, parseRateCard({}, 'defaults'), closedUntil, now)).version;
+    }
+  }
+  return { ...(await addLedgerPriceVersion(ledger, card, effectiveFrom, now)), defaultsKept };
 }
 
 /**

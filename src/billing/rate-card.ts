@@ -255,7 +255,7 @@ export function loadRateCard(path?: string): RateCard {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory' : 'cannot be read';
-    throw new RateCardError(`rate card ${path} ${why}; pass --rates with a JSON or YAML rate card (see examples/rates.example.yaml)`);
+    throw new RateCardError(`rate card ${path} ${why}; give the path of a JSON or YAML rate card (see examples/rates.example.yaml)`);
   }
   let document: unknown;
   try {

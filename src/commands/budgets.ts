@@ -71,7 +71,7 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
         throw new UsageError(`--notify: only http and https webhooks are supported, not ${notifyUrl.protocol}`);
       }
     }
-    const { evaluateBudgets, loadRateCard, notifyBudgets, parseInstant, ledgerPriceVersions } = await import('../billing/index.js');
+    const { budgetsInForce, evaluateBudgets, loadRateCard, notifyBudgets, parseInstant } = await import('../billing/index.js');
     const { openLedger } = await import('../ledger/index.js');
     const whatIf = argv.rates === undefined ? undefined : loadRateCard(argv.rates);
     const fromFile = argv.budgets === undefined ? undefined : loadRateCard(argv.budgets);
@@ -83,10 +83,9 @@ export const budgetsCommand: CommandModule<object, BudgetsArgv> = {
       let budgets = fromFile?.budgets ?? (whatIf?.budgets?.length ? whatIf.budgets : undefined);
       let source = argv.budgets ? `rate card ${argv.budgets}` : argv.rates ? `rate card ${argv.rates}` : 'the price version in force';
       if (!budgets) {
-        const versions = await ledgerPriceVersions(ledger);
-        const inForce = versions.filter((v) => v.version.effectiveFrom <= now).at(-1) ?? versions[0];
-        budgets = inForce?.budgets;
-        if (inForce) source = `price version ${inForce.version.digest.slice(0, 12)}`;
+        const inForce = await budgetsInForce(ledger, now);
+        budgets = inForce.budgets;
+        if (inForce.version) source = `price version ${inForce.version.digest.slice(0, 12)}`;
       }
       if (!budgets?.length) {
         throw new UsageError(`no budgets in ${source}; pass --budgets with a rate card that has a budgets: list (see examples/rates.example.yaml), or add one with \`meter rates add\``);

@@ -49,7 +49,11 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
       .options({
         group: { type: 'string', default: DEFAULT_GROUP, describe: 'Consumer group of the billing workers, for the lag pane' },
         ledger: ledgerFlag('Ledger to read costs from (opened read-only)'),
-        rates: { type: 'string', describe: 'Rate card (JSON or YAML) to price usage with', defaultDescription: 'OpenCost defaults' },
+        rates: {
+          type: 'string',
+          describe: "What-if: price with this rate card (JSON or YAML) instead of the ledger's price versions; the header says WHAT-IF",
+          defaultDescription: "the ledger's price versions",
+        },
         interval: { type: 'number', default: 5, describe: "The agents' sample interval in seconds: silent for 3 intervals is stale" },
         refresh: {
           type: 'number',

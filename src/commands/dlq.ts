@@ -43,6 +43,23 @@ export const dlqCommand: CommandModule<object, DlqArgv> = {
     const fail = (error: unknown): never => {
       throw new MeterError(`cannot read ${dlqTopicFor(argv.topic)} at ${connection.brokers.join(',')}: ${errorMessage(error)}; check --brokers and --topic`);
     };
+    // No worker has dead-lettered anything on this topic yet (the worker creates the DLQ topic with
+    // its first invalid message): an empty DLQ, not a failure.
+    const dlq = dlqTopicFor(argv.topic);
+    const admin = kafka.admin();
+    const exists = await admin
+      .connect()
+      .then(() => admin.listTopics())
+      .then((topics) => topics.includes(dlq))
+      .catch(fail)
+      .finally(() => admin.disconnect().catch(() => {}));
+    if (!exists) {
+      const what = argv.action === 'list' ? `${dlq} does not exist: no worker has sent an invalid message of ${argv.topic} to it` : `nothing to replay: ${dlq} does not exist`;
+      if (format === 'json') {
+        process.stdout.write(`${JSON.stringify(argv.action === 'list' ? { topic: argv.topic, dlq, exists: false, reasons: [] } : { topic: argv.topic, replayed: {}, total: 0 }, null, 2)}\n`);
+      } else process.stdout.write(`${what}\n`);
+      return;
+    }
     if (argv.action === 'list') {
       const { openLedger } = await import('../ledger/index.js');
       const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { readonly: true, applicationName: 'meter-dlq' });

@@ -31,7 +31,7 @@ export const ratesCommand: CommandModule<object, RatesArgv> = {
   handler: async (argv) => {
     const format = argv.format.trim();
     if (format !== 'table' && format !== 'json') throw new UsageError(`--format: ${JSON.stringify(argv.format)} is not table or json`);
-    const { addLedgerPriceVersion, describeRateCard, ledgerPriceVersions, loadRateCard, parseInstant } = await import('../billing/index.js');
+    const { addRatesVersion, describeRateCard, ledgerPriceVersions, loadRateCard, parseInstant } = await import('../billing/index.js');
     const { openLedger } = await import('../ledger/index.js');
     if (argv.action === 'add') {
       if (!argv.file) throw new UsageError('meter rates add needs a rate card file: meter rates add FILE --effective TIME');
@@ -40,10 +40,14 @@ export const ratesCommand: CommandModule<object, RatesArgv> = {
       const card = loadRateCard(argv.file);
       const ledger = await openLedger(ledgerValue(argv.ledger, argv.meter.home), { applicationName: 'meter-rates' });
       try {
-        const { version, added } = await addLedgerPriceVersion(ledger, card, effective);
-        const what = { added, effectiveFrom: new Date(version.effectiveFrom).toISOString(), digest: version.digest, prices: describeRateCard(card) };
+        const { version, added, defaultsKept } = await addRatesVersion(ledger, card, effective);
+        const kept = defaultsKept && { effectiveFrom: new Date(defaultsKept.effectiveFrom).toISOString(), digest: defaultsKept.digest };
+        const what = { added, effectiveFrom: new Date(version.effectiveFrom).toISOString(), digest: version.digest, prices: describeRateCard(card), defaultsKept: kept };
         if (format === 'json') process.stdout.write(`${JSON.stringify(what, null, 2)}\n`);
-        else process.stdout.write(`${added ? 'added' : 'already in the ledger:'} price version ${version.digest.slice(0, 12)}, effective ${what.effectiveFrom}: ${what.prices}\n`);
+        else {
+          if (kept) process.stdout.write(`kept the defaults that priced the ledger so far as price version ${kept.digest.slice(0, 12)}, effective ${kept.effectiveFrom}\n`);
+          process.stdout.write(`${added ? 'added' : 'already in the ledger:'} price version ${version.digest.slice(0, 12)}, effective ${what.effectiveFrom}: ${what.prices}\n`);
+        }
       } finally {
         await ledger.close();
       }
@@ -65,7 +69,10 @@ export const ratesCommand: CommandModule<object, RatesArgv> = {
         return;
       }
       if (versions.length === 0) {
-        process.stdout.write('no price versions in the ledger yet: the worker registers its rate card when it starts, or add one with `meter rates add FILE --effective TIME`\n');
+        const defaults = describeRateCard(loadRateCard()).replace(/ \([^)]*\)$/, '');
+        process.stdout.write(
+          `no price versions in the ledger yet, so the defaults price every hour (${defaults}); the worker registers its rate card when it starts, or add one with \`meter rates add FILE --effective TIME\`\n`,
+        );
         return;
       }
       const lines = versions.map((v) => `${v.effectiveFrom}  ${v.digest.slice(0, 12)}  ${v.prices}${v.budgets ? `, ${v.budgets} budget(s)` : ''}  (added ${v.addedAt})`);

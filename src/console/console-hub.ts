@@ -6,7 +6,7 @@ import type { RateCard } from '../billing/index.js';
 import { SnapshotBuilder } from './build-snapshot.js';
 import { LagStore } from './lag-store.js';
 import { LedgerStore, type LedgerSource, type LedgerStoreOptions } from './ledger-store.js';
-import { emptySnapshot, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
+import { emptyFleetTotals, emptySnapshot, pricesAreWhatIf, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
 import { TopicTail } from './tail-store.js';
 import { HistoryStore, type DetailRequest } from './history-store.js';
 import type { HistoryPoint, HistorySource } from './history.js';
@@ -129,7 +129,7 @@ export class ConsoleHub implements SnapshotSource {
       group: options.group,
       intervalMs: options.intervalMs,
       ledger: { state: 'loading', path: options.ledgerPath, polledAt: null },
-      fleet: { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null },
+      fleet: emptyFleetTotals(options.rateCard.currency, pricesAreWhatIf(options.rateCard)),
     });
   }
 

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { RateCard } from '../billing/index.js';
 import type { HistoryPoint, HistorySource, HistoryWindow, MachineHistoryData } from './history.js';
 import type { LedgerSource, LedgerStoreOptions, MachineCost } from './ledger-store.js';
-import type { BudgetRow, CostView, FleetTotals, LedgerView } from './snapshot.js';
+import { emptyFleetTotals, pricesAreWhatIf, type BudgetRow, type CostView, type FleetTotals, type LedgerView } from './snapshot.js';
 
 /** What the thread is started with. */
 export interface ReaderSetup {
@@ -78,7 +78,7 @@ export class LedgerReader implements LedgerSource, HistorySource {
 
   constructor(private readonly options: Omit<LedgerStoreOptions, 'connection' | 'now'>) {
     this.view = { state: 'loading', path: options.path, polledAt: null };
-    this.fleet = { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null };
+    this.fleet = emptyFleetTotals(options.rateCard.currency, options.whatIf ?? pricesAreWhatIf(options.rateCard));
   }
 
   private thread(): Worker {

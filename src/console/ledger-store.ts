@@ -6,6 +6,7 @@ import { LedgerLockedError, LedgerNotFoundError, LedgerUnavailableError, ledgerE
 import { LedgerConnection } from './ledger-connection.js';
 import {
   billingPeriod,
+  budgetsInForce,
   computeInvoice,
   evaluateBudgets,
   formatMicros,
@@ -18,7 +19,7 @@ import {
   type RateCard,
 } from '../billing/index.js';
 import { errorMessage } from '../cli/errors.js';
-import type { BudgetRow, CostView, FleetTotals, LedgerView } from './snapshot.js';
+import { emptyFleetTotals, pricesAreWhatIf, type BudgetRow, type CostView, type FleetTotals, type LedgerView } from './snapshot.js';
 
 export interface LedgerStoreOptions {
   path: string;
@@ -143,9 +144,9 @@ export class LedgerStore implements LedgerSource {
     this.costBy = options.costBy;
     this.ownConnection = !options.connection;
     this.connection = options.connection ?? new LedgerConnection(options.path);
-    this.whatIf = options.whatIf ?? options.rateCard.source !== 'defaults';
+    this.whatIf = options.whatIf ?? pricesAreWhatIf(options.rateCard);
     this.view = { state: 'loading', path: options.path, polledAt: null };
-    this.fleet = { currency: options.rateCard.currency, costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null };
+    this.fleet = emptyFleetTotals(options.rateCard.currency, this.whatIf);
   }
 
   start(): void {
@@ -205,18 +206,26 @@ export class LedgerStore implements LedgerSource {
       const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), whatIf, now });
       this.machines = machines;
       this.costs = costView(invoice, by, period.from, period.to);
+      const forecast = byMachine.forecastDetail ?? null;
       this.fleet = {
         currency: byMachine.currency,
         costPerHour: sumDecimals(summaries.map((s) => s.costPerHour)),
         periodCost: byMachine.total,
         forecast: byMachine.forecast ?? null,
+        forecastLower: forecast?.lower ?? null,
+        forecastUpper: forecast?.upper ?? null,
+        forecastLevel: forecast?.level ?? null,
+        forecastShortHistory: forecast?.shortHistory ?? false,
         periodFrom: period.from,
         periodTo: period.to,
+        whatIf: this.whatIf,
       };
+      this.forecast = forecast;
       // Worst first, so the cost pane never cuts off the budget that needs attention.
-      this.forecast = byMachine.forecastDetail ?? null;
-      this.budgets = rateCard.budgets?.length
-        ? (await evaluateBudgets(ledger, { budgets: rateCard.budgets, now, whatIf, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
+      // The what-if card's budgets, else those stored with the price version in force (as `meter budgets`).
+      const budgets = whatIf ? (rateCard.budgets ?? []) : (await budgetsInForce(ledger, now)).budgets;
+      this.budgets = budgets.length
+        ? (await evaluateBudgets(ledger, { budgets, now, whatIf, invoices: new Map([['machine', byMachine], [by, invoice]]) })).sort((a, b) => b.forecastPercent - a.forecastPercent)
         : [];
       const { lost, skipped } = await ledger.counts();
       this.view = { state: 'ok', path, polledAt: now, unbilledOffsets: { lost, skipped } };

@@ -9,6 +9,7 @@ import { errorMessage } from '../cli/errors.js';
 import { LedgerConnection } from './ledger-connection.js';
 import { LedgerHistory } from './ledger-history.js';
 import { LedgerStore } from './ledger-store.js';
+import { pricesAreWhatIf } from './snapshot.js';
 import { STATE_CHUNK, type ReaderReply, type ReaderRequest, type ReaderSetup, type StateHead } from './ledger-reader.js';
 
 const port = parentPort!;
@@ -23,7 +24,7 @@ try {
   // not Linux, or not allowed: the thread keeps the process's priority
 }
 const connection = new LedgerConnection(setup.path);
-const history = new LedgerHistory(() => connection.get(), setup.rateCard.source !== 'defaults' ? setup.rateCard : undefined);
+const history = new LedgerHistory(() => connection.get(), pricesAreWhatIf(setup.rateCard) ? setup.rateCard : undefined);
 
 const post = (reply: ReaderReply) => port.postMessage(reply);
 

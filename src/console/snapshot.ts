@@ -124,8 +124,41 @@ export interface FleetTotals {
   /** Period-to-date cost of the whole fleet, and the period's forecast. */
   periodCost: string | null;
   forecast: string | null;
+  /** The forecast's interval (nominal `forecastLevel`%), null while history is too short for one. */
+  forecastLower: string | null;
+  forecastUpper: string | null;
+  forecastLevel: number | null;
+  /** The forecast extrapolates less than a day of history (a flagged run-rate): said beside it. */
+  forecastShortHistory: boolean;
   periodFrom: number | null;
   periodTo: number | null;
+  /** Priced with the console's --rates card instead of the ledger's price versions. */
+  whatIf: boolean;
+}
+
+/**
+ * Whether the console's rate card makes its prices a what-if: a card given with --rates is one;
+ * without it the console holds the defaults and prices with the ledger's price versions.
+ */
+export function pricesAreWhatIf(rateCard: { source: string }): boolean {
+  return rateCard.source !== 'defaults';
+}
+
+/** The fleet's totals before the ledger has been read. */
+export function emptyFleetTotals(currency: string, whatIf = false): FleetTotals {
+  return {
+    currency,
+    costPerHour: null,
+    periodCost: null,
+    forecast: null,
+    forecastLower: null,
+    forecastUpper: null,
+    forecastLevel: null,
+    forecastShortHistory: false,
+    periodFrom: null,
+    periodTo: null,
+    whatIf,
+  };
 }
 
 /** A budget's state for the period (src/billing/budgets.ts): forecast against the budget. */
@@ -178,7 +211,7 @@ export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSn
     intervalMs: 5000,
     broker: { state: 'connecting', since: null },
     machines: [],
-    fleet: { currency: 'USD', costPerHour: null, periodCost: null, forecast: null, periodFrom: null, periodTo: null },
+    fleet: emptyFleetTotals('USD'),
     costs: null,
     ledger: { state: 'loading', path: '', polledAt: null },
     lag: { state: 'loading', groupState: 'Unknown', partitions: [], members: [], totalLag: 0, status: 'OK', polledAt: null },

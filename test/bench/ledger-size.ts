@@ -1,4 +1,4 @@
-// How big the SQLite ledger gets: bytes per raw sample (the samples table and its two indexes, as
+// How big the SQLite ledger gets: bytes per raw sample (the samples table and all its indexes, as
 // SQLite's dbstat counts their pages), bytes per hourly rollup row, and from them the steady-state
 // size of a ledger for 1,000 machines sampled every 5 s with the default retention (raw samples kept
 // until their period is closed and they are 35 days + 1 day of margin behind the latest message;
@@ -64,10 +64,12 @@ function measureV4(): { perSample: number; perHourly: number; hourlyRows: number
   const seconds = (performance.now() - t0) / 1000;
   ledger.db.pragma('wal_checkpoint(TRUNCATE)');
   const p = pages(ledger.db);
-  const raw = (p.get('samples') ?? 0) + (p.get('samples_id') ?? 0) + (p.get('samples_by_start') ?? 0);
+  // The table and every index on it (v5 added the console's samples_by_run_start): all of them grow per sample.
+  const parts = (ledger.db.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'samples' AND type IN ('table', 'index') ORDER BY type DESC, name").all() as { name: string }[]).map((r) => r.name);
+  const raw = parts.reduce((sum, name) => sum + (p.get(name) ?? 0), 0);
   const hourlyRows = (ledger.db.prepare('SELECT COUNT(*) AS n FROM usage_hourly').get() as { n: number }).n;
   const result = { perSample: raw / N, perHourly: (p.get('usage_hourly') ?? 0) / hourlyRows, hourlyRows, file: statSync(path).size, seconds };
-  for (const name of ['samples', 'samples_id', 'samples_by_start']) console.log(`    ${name.padEnd(18)} ${((p.get(name) ?? 0) / N).toFixed(1)} bytes/sample`);
+  for (const name of parts) console.log(`    ${name.padEnd(18)} ${((p.get(name) ?? 0) / N).toFixed(1)} bytes/sample`);
   void ledger.close();
   return result;
 }

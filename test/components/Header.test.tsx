@@ -41,3 +41,31 @@ test('offsets the ledger will never bill are a warning beside the lag, kept on a
   const none = renderWithUi(<Header snapshot={sampleSnapshot(12, { ledger: { ...ledger, unbilledOffsets: { lost: 0, skipped: 0 } } })} paused={false} width={140} />);
   assert.doesNotMatch(none.frame(), /unbilled/);
 });
+
+test("the fleet forecast shows its interval, narrower forms drop the level then the interval, and the lag status stays", () => {
+  const base = sampleSnapshot(12, { tailRate: 2000 });
+  const fleet = { ...base.fleet, forecastLower: '380.000000', forecastUpper: '441.250000', forecastLevel: 80 };
+  const snapshot = { ...base, fleet };
+  const wide = renderWithUi(<Header snapshot={snapshot} paused={false} width={140} />);
+  assert.match(wide.lines()[1]!, /^fleet \$0\.252\/h now · period \$45\.00 · forecast \$412\.50 \(80% \$380\.00–\$441\.25\) · lag 1,260 STALL · tail 2,000\/s$/);
+  for (const width of [100, 80, 60, 50]) {
+    const r = renderWithUi(<Header snapshot={snapshot} paused={false} width={width} />);
+    assert.ok(r.widest() <= width, r.frame());
+    assert.equal(r.lines().length, 2, r.frame());
+    assert.match(r.lines()[1]!, /lag 1,260 STALL/, `width ${width}: ${r.frame()}`);
+  }
+  assert.match(renderWithUi(<Header snapshot={snapshot} paused={false} width={80} />).lines()[1]!, /fcst \$412\.50 \(\$380\.00–\$441\.25\) · lag/);
+  const short = { ...base, fleet: { ...base.fleet, forecastShortHistory: true } };
+  assert.match(renderWithUi(<Header snapshot={short} paused={false} width={120} />).lines()[1]!, /forecast \$412\.50 \(short history\) · lag/);
+});
+
+test('prices from a --rates card are a WHAT-IF, said first on the cost line and kept on a narrow terminal', () => {
+  const base = sampleSnapshot(12);
+  const snapshot = { ...base, fleet: { ...base.fleet, whatIf: true } };
+  const wide = renderWithUi(<Header snapshot={snapshot} paused={false} width={120} />);
+  assert.match(wide.lines()[1]!, /^WHAT-IF fleet \$0\.252\/h now · period \$45\.00 · forecast \$412\.50 · lag 1,260 STALL · tail /);
+  const narrow = renderWithUi(<Header snapshot={snapshot} paused={false} width={40} />);
+  assert.ok(narrow.widest() <= 40, narrow.frame());
+  assert.match(narrow.lines()[1]!, /^WHAT-IF .*STALL$/);
+  assert.doesNotMatch(renderWithUi(<Header snapshot={base} paused={false} width={120} />).frame(), /WHAT-IF/);
+});

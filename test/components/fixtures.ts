@@ -1,5 +1,5 @@
 // Sample snapshots for component tests: a small fleet with costs, lag and a stale machine.
-import { emptySnapshot, type ConsoleSnapshot, type CostLine, type DetailHistory, type MachineRow } from '../../src/console/snapshot.js';
+import { emptyFleetTotals, emptySnapshot, type ConsoleSnapshot, type CostLine, type DetailHistory, type MachineRow } from '../../src/console/snapshot.js';
 
 /** The last hour's history the data side sends for the machine in the detail view: its sparkline's samples. */
 export function history(row: MachineRow, overrides: Partial<DetailHistory> = {}): DetailHistory {
@@ -57,7 +57,7 @@ export function sampleSnapshot(count = 12, overrides: Partial<ConsoleSnapshot> =
     now: NOW,
     broker: { state: 'connected', since: NOW - 100_000 },
     machines,
-    fleet: { currency: 'USD', costPerHour: '0.252000', periodCost: total, forecast: '412.500000', periodFrom: Date.UTC(2025, 10, 1), periodTo: Date.UTC(2025, 11, 1) },
+    fleet: { ...emptyFleetTotals('USD'), costPerHour: '0.252000', periodCost: total, forecast: '412.500000', periodFrom: Date.UTC(2025, 10, 1), periodTo: Date.UTC(2025, 11, 1) },
     costs: { by: 'machine', currency: 'USD', from: Date.UTC(2025, 10, 1), to: Date.UTC(2025, 11, 1), lines, total, forecast: '412.500000' },
     ledger: { state: 'ok', path: '/tmp/ledger.db', polledAt: NOW },
     lag: {

@@ -96,6 +96,10 @@ test('the same log into two fresh ledgers, days apart: the identical invoice dig
     await producer.disconnect();
   }
   const total = samples.length + 2;
+  // Before any worker ran, the DLQ topic does not exist: an empty DLQ, said as such, not an error.
+  const none = runMeter(['dlq', 'list', '--brokers', brokers, '--topic', topic, '--format', 'json']);
+  assert.equal(none.status, 0, none.stderr);
+  assert.deepEqual(JSON.parse(none.stdout), { topic, dlq: `${topic}.dlq`, exists: false, reasons: [] });
   const sqlite = join(mkdtempSync(join(tmpdir(), 'meter-event-time-')), 'ledger.db');
   const postgres = pg.createDatabase(uniqueDatabase('event_time'));
   for (const target of [sqlite, postgres]) {

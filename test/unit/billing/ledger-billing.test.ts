@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openLedger, type Ledger } from '../../../src/ledger/index.js';
-import { addLedgerPriceVersion, computeInvoice, parseRateCard, type Invoice } from '../../../src/billing/index.js';
+import { addLedgerPriceVersion, addRatesVersion, computeInvoice, parseRateCard, type Invoice } from '../../../src/billing/index.js';
 import { closePeriod, readInvoice, verifyPeriod } from '../../../src/billing/closed-periods.js';
 import { explainLine } from '../../../src/billing/explain.js';
 import { parsePeriod } from '../../../src/billing/dates.js';
@@ -77,6 +77,24 @@ for (const [engine, open] of engines) {
       await assert.rejects(addLedgerPriceVersion(ledger, flat(4), NOV + 14 * DAY + 12.9 * HOUR), /already takes effect at 2026-11-15T13:00:00.000Z/);
       await closePeriod(ledger, nov, { now: DEC + 5 * DAY });
       await assert.rejects(addLedgerPriceVersion(ledger, flat(4), NOV + 20 * DAY), /before 2026-12-01T00:00:00.000Z, the end of the last closed period/);
+    }));
+
+    test("the first `meter rates add` into a ledger priced at the defaults keeps the defaults for the hours before it", withLedger(async (ledger) => {
+      await writeSamples(ledger, hourly('web-1', {}, OCT, DEC));
+      const before = await computeInvoice(ledger, { from: OCT, to: DEC, by: 'machine', now: DEC });
+      assert.equal(before.versions.length, 1, 'no version stored: the defaults, as a version since the epoch');
+      // October closed at the defaults; then a new price from 15 November.
+      await closePeriod(ledger, parsePeriod('period', '2026-10'), { now: NOV + 5 * DAY });
+      const { defaultsKept } = await addRatesVersion(ledger, flat(1), NOV + 14 * DAY, DEC);
+      assert.equal(defaultsKept?.effectiveFrom, NOV, 'kept from the end of the last closed period');
+      const firstHalf = await computeInvoice(ledger, { from: NOV, to: NOV + 14 * DAY, by: 'machine', now: DEC });
+      // 14 days of 1 core-hour an hour at the default 0.031611: not re-priced at 1.
+      assert.equal(firstHalf.total, (14 * 24 * 0.031611).toFixed(6));
+      const november = await computeInvoice(ledger, { from: NOV, to: DEC, by: 'machine', now: DEC });
+      assert.equal(november.total, (14 * 24 * 0.031611 + 16 * 24 * 1).toFixed(6));
+      assert.deepEqual(november.lines[0]!.versions.map((v) => v.effectiveFrom), ['2026-11-01T00:00:00.000Z', '2026-11-15T00:00:00.000Z']);
+      // A ledger that already has versions gets only the one asked for.
+      assert.equal((await addRatesVersion(ledger, flat(2), DEC, DEC)).defaultsKept, null);
     }));
 
     test('pooled tiers: by machine, by label and split ranges all give the account total to the micro-unit', withLedger(async (ledger) => {

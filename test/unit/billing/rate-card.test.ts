@@ -104,7 +104,7 @@ test('bad rate cards are rejected with the field named', () => {
 });
 
 test('unreadable and malformed files get one-line errors', () => {
-  assert.throws(() => loadRateCard(join(dir, 'missing.yaml')), /rate card .*missing\.yaml not found; pass --rates/);
+  assert.throws(() => loadRateCard(join(dir, 'missing.yaml')), /rate card .*missing\.yaml not found; give the path of a JSON or YAML rate card/);
   assert.throws(() => loadRateCard(dir), /is a directory/);
   assert.throws(() => loadRateCard(file('bad.yaml', 'cpu: [1,\n')), (error: unknown) => {
     assert.ok(error instanceof RateCardError);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openLedger } from '../../../src/ledger/index.js';
-import { loadRateCard } from '../../../src/billing/index.js';
+import { addLedgerPriceVersion, loadRateCard, parseRateCard } from '../../../src/billing/index.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import type { Sample } from '../../../src/schema/sample.js';
 import { LedgerStore, sumDecimals } from '../../../src/console/ledger-store.js';
@@ -81,6 +81,39 @@ test('per machine: cost per hour, period cost and forecast; fleet totals add up 
   assert.equal(store.costs!.by, 'machine');
   assert.deepEqual(store.costs!.lines.map((l) => l.key).sort(), ['db-1', 'web-1']);
   assert.equal(store.costs!.lines.find((l) => l.key === 'web-1')!.cpuCoreHours, 4);
+  store.stop();
+});
+
+test("the fleet totals carry the forecast's short-history flag and whether the prices are a --rates what-if", async () => {
+  const path = await writeLedger();
+  const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
+  await store.poll();
+  // Two hours of history: a run-rate flagged as short, with no interval yet.
+  assert.equal(store.fleet.whatIf, false, "no --rates: the ledger's prices");
+  assert.equal(store.fleet.forecastShortHistory, true);
+  assert.equal(store.fleet.forecastLower, null);
+  assert.equal(store.fleet.forecast, store.forecast!.total);
+  store.stop();
+  const file = join(mkdtempSync(join(tmpdir(), 'meter-console-rates-')), 'rates.yaml');
+  writeFileSync(file, 'cpu: 1\nmemory: 0\n');
+  const whatIf = new LedgerStore({ path, rateCard: loadRateCard(file), pollMs: 1000, costBy: 'machine', now: () => NOW });
+  assert.equal(whatIf.fleet.whatIf, true, 'said before the first poll too');
+  await whatIf.poll();
+  assert.equal(whatIf.fleet.whatIf, true);
+  // 4 + 8 core-hours at 1 a core-hour: priced with the card, not the ledger's defaults.
+  assert.equal(whatIf.fleet.periodCost, '12.000000');
+  whatIf.stop();
+});
+
+test('without --rates, the budgets are those stored with the price version in force, as `meter budgets` reads them', async () => {
+  const path = await writeLedger();
+  const ledger = await openLedger(path);
+  await addLedgerPriceVersion(ledger, parseRateCard({ budgets: [{ label: 'team=search', amount: 1 }] }), NOW - 30 * 24 * HOUR, NOW);
+  await ledger.close();
+  const store = new LedgerStore({ path, rateCard: card, pollMs: 1000, costBy: 'machine', now: () => NOW });
+  await store.poll();
+  assert.equal(store.view.state, 'ok', store.view.message);
+  assert.deepEqual(store.budgets.map((b) => [b.name, b.level]), [['team=search', 'over']]);
   store.stop();
 });
 
