@@ -7,6 +7,7 @@ import { evaluatePartition, OffsetHistory, worstStatus, lagOf } from './lag-stat
 import type { GroupMemberRow, LagPartitionRow, LagView } from './snapshot.js';
 import { firstLine } from './tail-store.js';
 import { isUnknownTopic } from './kafka-errors.js';
+import { allSettled } from '../kafka/settled.js';
 
 export interface LagStoreOptions {
   kafka: Kafka;
@@ -37,11 +38,11 @@ export interface OffsetReading {
 
 /** Reads the offsets, committed offsets and members of `group` on `topic` once. */
 export async function readOffsets(admin: Admin, topic: string, group: string, at: number): Promise<OffsetReading> {
-  const [ends, committed, described] = await Promise.all([
+  const [ends, committed, described] = await allSettled([
     admin.fetchTopicOffsets(topic),
     admin.fetchOffsets({ groupId: group, topics: [topic] }),
     admin.describeGroups([group]),
-  ]);
+  ] as const);
   const committedMap = new Map<number, number | null>();
   for (const t of committed) {
     if (t.topic !== topic) continue;

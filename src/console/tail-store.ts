@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
+import { allSettled } from '../kafka/settled.js';
 import { SlidingRate } from './sliding-rate.js';
 import { TailDecoder, type TailSample } from './tail-decode.js';
 
@@ -132,17 +133,28 @@ export class TopicTail {
       // kafkajs restarts by itself after retriable errors; after others we start over.
       if (!event.payload.restart) this.scheduleRestart(2000);
     });
+    // stop() may come while any step below is in flight (kafkajs retries a missing topic's metadata
+    // for seconds); a step finishing after it would leave a connection open and the process alive.
+    const abandoned = async () => {
+      if (!this.stopped) return false;
+      await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+      return true;
+    };
     try {
       await admin.connect();
+      if (await abandoned()) return;
       await consumer.connect();
+      if (await abandoned()) return;
       await consumer.subscribe({ topic, fromBeginning: false });
+      if (await abandoned()) return;
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: true,
         eachBatch: async (payload) => this.onBatch(payload),
       });
+      await abandoned();
     } catch (error) {
-      if (this.stopped) return;
+      if (await abandoned()) return;
       this.setState(this.state === 'connecting' ? 'connecting' : 'reconnecting', firstLine(error));
       this.scheduleRestart(2000);
     }
@@ -152,10 +164,10 @@ export class TopicTail {
   private async seekBack(consumer: Consumer, admin: Admin): Promise<void> {
     const { topic, backfillMs } = this.options;
     try {
-      const [ends, starts] = await Promise.all([
+      const [ends, starts] = await allSettled([
         admin.fetchTopicOffsets(topic),
         admin.fetchTopicOffsetsByTimestamp(topic, this.now() - backfillMs),
-      ]);
+      ] as const);
       if (!this.targets) this.targets = new Map(ends.map((e) => [e.partition, Number(e.high)]));
       for (const s of starts) {
         const end = ends.find((e) => e.partition === s.partition);
