@@ -64,7 +64,7 @@ function measureV4(): { perSample: number; perHourly: number; hourlyRows: number
   const seconds = (performance.now() - t0) / 1000;
   ledger.db.pragma('wal_checkpoint(TRUNCATE)');
   const p = pages(ledger.db);
-  // The table and every index on it (v5 added the console's samples_by_run_start): all of them grow per sample.
+  // The table and every index on it (samples_id, samples_by_run_start): all of them grow per sample.
   const parts = (ledger.db.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'samples' AND type IN ('table', 'index') ORDER BY type DESC, name").all() as { name: string }[]).map((r) => r.name);
   const raw = parts.reduce((sum, name) => sum + (p.get(name) ?? 0), 0);
   const hourlyRows = (ledger.db.prepare('SELECT COUNT(*) AS n FROM usage_hourly').get() as { n: number }).n;

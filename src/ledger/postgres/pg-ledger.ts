@@ -371,7 +371,7 @@ export class PgLedger implements Ledger {
          SET value = GREATEST(ledger_meta.value::bigint, excluded.value::bigint)::text`,
         [String(before)],
       );
-      const r = await client.query('DELETE FROM samples WHERE ctid = ANY (ARRAY(SELECT ctid FROM samples WHERE start_ms < $1 LIMIT $2))', [before, limit]);
+      const r = await client.query('DELETE FROM samples WHERE ctid = ANY (ARRAY(SELECT s.ctid FROM runs r JOIN samples s ON s.run = r.id WHERE s.start_ms < $1 LIMIT $2))', [before, limit]);
       const deleted = r.rowCount ?? 0;
       if (deleted) {
         await client.query(

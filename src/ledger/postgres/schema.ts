@@ -129,11 +129,14 @@ export const PG_MIGRATIONS: PgMigration[] = [
   V2_LEAN_SAMPLES,
   {
     version: 3,
-    description: "one machine's samples by time: the console's history and coverage",
+    description: "samples by run and time, for one machine's history and the fleet's time ranges",
     sql: `
-      -- A machine's samples in time order (the console's detail view, sparklines and coverage) through
-      -- its runs; with window_ms in it, what a machine's windows cover is read from the index alone.
+      -- Samples in time order per agent run: one machine's (the console's detail view, sparklines and
+      -- coverage, read from the index alone with window_ms in it) and the fleet's in a time range (one
+      -- probe per run: ragged range ends, explain, pruning). It replaces samples_by_start, so a raw
+      -- sample keeps within 100 bytes with both (see npm run bench:ledger-size).
       CREATE INDEX IF NOT EXISTS samples_by_run_start ON samples (run, start_ms, window_ms);
+      DROP INDEX IF EXISTS samples_by_start;
     `,
   },
 ];

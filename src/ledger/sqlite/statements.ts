@@ -53,9 +53,11 @@ const ADJUSTED = 'adjusted_in >= ? AND adjusted_in < ?';
 const ADD_USAGE = `ON CONFLICT DO UPDATE SET samples = samples + excluded.samples, cpu_busy_us = cpu_busy_us + excluded.cpu_busy_us,
   mem_gib_ms = mem_gib_ms + excluded.mem_gib_ms, mem_rem_byte_ms = mem_rem_byte_ms + excluded.mem_rem_byte_ms,
   covered_ms = covered_ms + excluded.covered_ms`;
+// Time ranges over the fleet's samples go run by run (CROSS JOIN keeps runs the outer loop): one probe
+// of samples_by_run_start per run, never a scan of the samples table.
 const RAW_COLUMNS = `r.prefix, r.whole, s.seq, r.machine, l.labels, s.start_ms, s.window_ms, sh.cores, s.cpu_busy_us, s.mem_used_bytes,
   sh.mem_total_bytes, s.ingest_lag_ms, s.adjusted_in
-  FROM samples s JOIN runs r ON r.id = s.run JOIN shapes sh ON sh.id = s.shape JOIN label_sets l ON l.id = sh.label_set`;
+  FROM runs r CROSS JOIN samples s ON s.run = r.id JOIN shapes sh ON sh.id = s.shape JOIN label_sets l ON l.id = sh.label_set`;
 
 export function prepareReads(db: Database.Database): ReadStatements {
   const p = (sql: string) => db.prepare(sql);
@@ -74,7 +76,7 @@ export function prepareReads(db: Database.Database): ReadStatements {
     hourlyRows: p(`SELECT hour_ms, machine, label_set, ${USAGE_SUMS} FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ? AND ${ADJUSTED}
                    GROUP BY hour_ms, machine, label_set ORDER BY hour_ms, machine, label_set`).safeIntegers(true),
     raw: p(`SELECT r.machine, sh.label_set, s.start_ms, s.window_ms, s.cpu_busy_us, s.mem_used_bytes
-            FROM samples s JOIN runs r ON r.id = s.run JOIN shapes sh ON sh.id = s.shape
+            FROM runs r CROSS JOIN samples s ON s.run = r.id JOIN shapes sh ON sh.id = s.shape
             WHERE s.start_ms >= ? AND s.start_ms < ? AND s.${ADJUSTED}`).safeIntegers(true),
     rawOfMachine: p(`SELECT ${RAW_COLUMNS} WHERE s.run IN (SELECT id FROM runs WHERE machine = ?) AND s.start_ms >= ? AND s.start_ms < ?
                      ORDER BY s.start_ms, s.run, s.seq`).safeIntegers(true),
@@ -125,6 +127,6 @@ export function prepareWrites(db: Database.Database): WriteStatements {
     insertPriceVersion: p('INSERT INTO price_versions (effective_ms, digest, document, budgets, added_ms) VALUES (?,?,?,?,?)'),
     insertClosed: p('INSERT INTO closed_invoices (period, period_ms, number, closed_ms, digest, document) VALUES (?,?,?,?,?,?)'),
     setMeta: p('INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value'),
-    pruneBatch: p('DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE start_ms < ? LIMIT ?)'),
+    pruneBatch: p('DELETE FROM samples WHERE rowid IN (SELECT s.rowid FROM runs r CROSS JOIN samples s ON s.run = r.id WHERE s.start_ms < ? LIMIT ?)'),
   };
 }

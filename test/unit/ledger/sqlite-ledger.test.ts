@@ -31,7 +31,7 @@ test('a new ledger is created in WAL mode with the schema, and opening it again 
       (r) => r.name,
     );
   const before = tables();
-  for (const t of ['samples', 'samples_id', 'samples_by_start', 'runs', 'shapes', 'price_versions', 'closed_invoices', 'usage_hourly', 'usage_monthly', 'offsets', 'dlq_counts', 'label_sets', 'machines']) {
+  for (const t of ['samples', 'samples_id', 'samples_by_run_start', 'runs', 'shapes', 'price_versions', 'closed_invoices', 'usage_hourly', 'usage_monthly', 'offsets', 'dlq_counts', 'label_sets', 'machines']) {
     assert.ok(before.includes(t), t);
   }
   const second = openSqliteLedger(path);
