@@ -52,6 +52,7 @@ interface Row {
   i: number;
   offset: number;
   values: number[];
+  labelSet: number;
 }
 
 type StoredRow = { run: bigint; seq: bigint; shape: bigint; start_ms: bigint; window_ms: bigint; cpu_busy_us: bigint; mem_used_bytes: bigint };
@@ -118,7 +119,6 @@ export class PgBatchApplier {
       await tx.intern(client, internRows);
       const conflicts: SampleConflictError['conflicts'] = [];
       const rows: Row[] = [];
-      const labelSetOf = new Map<number, number>();
       // The same id twice in one batch, by run id then sequence (numbers: no key string per row).
       const firstOfId = new Map<number, Map<number, Row>>();
       const idsOf = new Map<string, { i: number; run: RunRef; shape: ShapeRef }>();
@@ -140,7 +140,7 @@ export class PgBatchApplier {
         const start = v[b + 1]!;
         const end = v[b + 2]!;
         const seq = v[b + 7]!;
-        const row = { i, offset, values: [run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedInFor(start, latestClosed, firstOpen)] };
+        const row = { i, offset, values: [run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedInFor(start, latestClosed, firstOpen)], labelSet: shape.labelSet };
         // The same id twice in one batch: the first is the one; a second with another body conflicts.
         let ofRun = firstOfId.get(run.id);
         if (!ofRun) firstOfId.set(run.id, (ofRun = new Map()));
@@ -151,14 +151,14 @@ export class PgBatchApplier {
           continue;
         }
         ofRun.set(seq, row);
-        labelSetOf.set(i, shape.labelSet);
         rows.push(row);
       }
       const inserted = await this.insertSamples(client, batch.partition, rows, conflicts, batch, runs);
       if (conflicts.length > 0) throw new SampleConflictError(batch.partition, conflicts.sort((a, b) => a.offset - b.offset));
       duplicates += rows.length - inserted.length;
       const rollup = new RollupBuilder();
-      for (const row of inserted.sort((a, b) => a.i - b.i)) rollup.add(batch.samples, row.i, labelSetOf.get(row.i)!, row.values[8]!);
+      // In batch order already: rows are pushed in order, and the new ones are those rows or a filter of them.
+      for (const row of inserted) rollup.add(batch.samples, row.i, row.labelSet, row.values[8]!);
       await writeRollups(client, rollup);
       const rejects = rejectsByCode(batch, current);
       skipped += rejects.skipped;
