@@ -90,7 +90,7 @@ export function checkSample(
     return fail('not-json', 'value is not JSON');
   }
   if (!isPlainObject(parsed)) return fail('not-object', 'value is not a JSON object');
-  for (const k of Object.keys(parsed)) {
+  for (const k in parsed) {
     if (!SAMPLE_KEYS.has(k)) return fail('unknown-field', `unknown field "${k}"`);
   }
   const s = parsed;

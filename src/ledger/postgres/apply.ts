@@ -18,10 +18,11 @@ import { BATCH_STATEMENT_TIMEOUT_MS } from './connect.js';
 import { adjustedInFor, batchMaxTimestamp, checkBatchStart, checkPruneHorizon, firstOffsetOf, rejectsByCode } from '../batch-rules.js';
 import { SampleConflictError, type ApplyResult, type LedgerBatch } from '../ledger.js';
 import { RollupBuilder } from '../rollup.js';
-import { writeRollups } from './rollups.js';
-import { ROW_FIELDS, idOf } from '../rows.js';
+import { intArray, writeRollups } from './rollups.js';
+import { ROW_FIELDS, idOf, type SampleRows } from '../rows.js';
 import { nextMonth } from '../time-buckets.js';
-import { PgInterner } from './interner.js';
+import { PgInterner, type InternRow } from './interner.js';
+import type { RunRef, ShapeRef } from '../sqlite/interner.js';
 
 /** The advisory lock key of closing a period: batches share it, a close holds it alone. */
 export const CLOSE_LOCK = 7_166_300_802;
@@ -51,9 +52,18 @@ interface Row {
   i: number;
   offset: number;
   values: number[];
+  labelSet: number;
 }
 
 type StoredRow = { run: bigint; seq: bigint; shape: bigint; start_ms: bigint; window_ms: bigint; cpu_busy_us: bigint; mem_used_bytes: bigint };
+
+/** Rows i and j of a batch name the same run and shape (same run, whole, labels, cores and memory total). */
+function sameIds(rows: SampleRows, i: number, j: number): boolean {
+  const v = rows.values;
+  const a = i * ROW_FIELDS;
+  const b = j * ROW_FIELDS;
+  return rows.runs[i] === rows.runs[j] && rows.labels[i] === rows.labels[j] && v[a + 8] === v[b + 8] && v[a + 3] === v[b + 3] && v[a + 6] === v[b + 6];
+}
 
 const sameBody = (values: number[], stored: StoredRow): boolean =>
   Number(stored.shape) === values[2] &&
@@ -95,45 +105,60 @@ export class PgBatchApplier {
         if (v[b]! < current) skipped++;
         else fresh.push(i);
       }
-      await tx.intern(
-        client,
-        fresh.map((i) => ({ labels: labels[i]!, prefix: runs[i]!, whole: v[i * ROW_FIELDS + 8]!, machine: machines[i]!, cores: v[i * ROW_FIELDS + 3]!, memTotalBytes: v[i * ROW_FIELDS + 6]! })),
-      );
+      // A machine's consecutive samples almost always share a run and a shape: intern (and look up)
+      // each machine's ids once per change, not once per row (string keys per row were the cost).
+      const internRows: InternRow[] = [];
+      const lastRowOf = new Map<string, number>();
+      for (const i of fresh) {
+        const last = lastRowOf.get(machines[i]!);
+        if (last !== undefined && sameIds(batch.samples, last, i)) continue;
+        lastRowOf.set(machines[i]!, i);
+        const b = i * ROW_FIELDS;
+        internRows.push({ labels: labels[i]!, prefix: runs[i]!, whole: v[b + 8]!, machine: machines[i]!, cores: v[b + 3]!, memTotalBytes: v[b + 6]! });
+      }
+      await tx.intern(client, internRows);
       const conflicts: SampleConflictError['conflicts'] = [];
       const rows: Row[] = [];
-      const labelSetOf = new Map<number, number>();
-      const firstOfId = new Map<string, Row>();
+      // The same id twice in one batch, by run id then sequence (numbers: no key string per row).
+      const firstOfId = new Map<number, Map<number, Row>>();
+      const idsOf = new Map<string, { i: number; run: RunRef; shape: ShapeRef }>();
       let duplicates = 0;
       for (const i of fresh) {
         const b = i * ROW_FIELDS;
         const offset = v[b]!;
-        const run = tx.run(runs[i]!, v[b + 8]!)!;
-        const id = () => idOf(runs[i]!, v[b + 7]!, v[b + 8]!);
-        if (run.machine !== machines[i]) {
-          conflicts.push({ offset, id: id(), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
+        const machine = machines[i]!;
+        let ids = idsOf.get(machine);
+        if (!ids || !sameIds(batch.samples, ids.i, i)) {
+          ids = { i, run: tx.run(runs[i]!, v[b + 8]!)!, shape: tx.shape(labels[i]!, v[b + 3]!, v[b + 6]!)! };
+          idsOf.set(machine, ids);
+        }
+        const { run, shape } = ids;
+        if (run.machine !== machine) {
+          conflicts.push({ offset, id: idOf(runs[i]!, v[b + 7]!, v[b + 8]!), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
           continue;
         }
-        const shape = tx.shape(labels[i]!, v[b + 3]!, v[b + 6]!)!;
         const start = v[b + 1]!;
         const end = v[b + 2]!;
-        const row = { i, offset, values: [run.id, v[b + 7]!, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedInFor(start, latestClosed, firstOpen)] };
+        const seq = v[b + 7]!;
+        const row = { i, offset, values: [run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedInFor(start, latestClosed, firstOpen)], labelSet: shape.labelSet };
         // The same id twice in one batch: the first is the one; a second with another body conflicts.
-        const idKey = `${run.id}:${v[b + 7]}`;
-        const first = firstOfId.get(idKey);
+        let ofRun = firstOfId.get(run.id);
+        if (!ofRun) firstOfId.set(run.id, (ofRun = new Map()));
+        const first = ofRun.get(seq);
         if (first) {
           if (first.values.slice(2, 7).every((x, k) => x === row.values[k + 2])) duplicates++;
-          else conflicts.push({ offset, id: id(), reason: 'its id is already billed with another body' });
+          else conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: 'its id is already billed with another body' });
           continue;
         }
-        firstOfId.set(idKey, row);
-        labelSetOf.set(i, shape.labelSet);
+        ofRun.set(seq, row);
         rows.push(row);
       }
       const inserted = await this.insertSamples(client, batch.partition, rows, conflicts, batch, runs);
       if (conflicts.length > 0) throw new SampleConflictError(batch.partition, conflicts.sort((a, b) => a.offset - b.offset));
       duplicates += rows.length - inserted.length;
       const rollup = new RollupBuilder();
-      for (const row of inserted.sort((a, b) => a.i - b.i)) rollup.add(batch.samples, row.i, labelSetOf.get(row.i)!, row.values[8]!);
+      // In batch order already: rows are pushed in order, and the new ones are those rows or a filter of them.
+      for (const row of inserted) rollup.add(batch.samples, row.i, row.labelSet, row.values[8]!);
       await writeRollups(client, rollup);
       const rejects = rejectsByCode(batch, current);
       skipped += rejects.skipped;
@@ -180,13 +205,13 @@ export class PgBatchApplier {
         await client.query('ROLLBACK TO SAVEPOINT copy_samples');
       }
     }
-    const columns = Array.from({ length: 9 }, (_, c) => rows.map((r) => r.values[c]!));
+    const columns = Array.from({ length: 9 }, (_, c) => intArray(rows.map((r) => r.values[c]!)));
     const result = await client.query<{ run: bigint; seq: bigint }>(INSERT_SAMPLES, columns);
     const insertedKeys = new Set(result.rows.map((r) => `${r.run}:${r.seq}`));
     const inserted = rows.filter((r) => insertedKeys.has(`${r.values[0]}:${r.values[1]}`));
     const dups = rows.filter((r) => !insertedKeys.has(`${r.values[0]}:${r.values[1]}`));
     if (dups.length) {
-      const stored = await client.query<StoredRow>(STORED_SAMPLES, [dups.map((r) => r.values[0]), dups.map((r) => r.values[1])]);
+      const stored = await client.query<StoredRow>(STORED_SAMPLES, [intArray(dups.map((r) => r.values[0]!)), intArray(dups.map((r) => r.values[1]!))]);
       const byKey = new Map(stored.rows.map((s) => [`${s.run}:${s.seq}`, s]));
       for (const r of dups) {
         const s = byKey.get(`${r.values[0]}:${r.values[1]}`);

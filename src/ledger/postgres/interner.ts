@@ -23,6 +23,16 @@ export class PgInterner {
   }
 }
 
+/** What interning needs of a sample: its labels, run and shape. */
+export interface InternRow {
+  labels: string;
+  prefix: string;
+  whole: number;
+  machine: string;
+  cores: number;
+  memTotalBytes: number;
+}
+
 export class InternTx {
   private readonly pending = { labels: new Map<string, number>(), runs: new Map<string, RunRef>(), shapes: new Map<string, ShapeRef>() };
 
@@ -57,7 +67,7 @@ export class InternTx {
   /** Interns every label set, run and shape of these rows that is not known yet. */
   async intern(
     client: pg.ClientBase,
-    rows: { labels: string; prefix: string; whole: number; machine: string; cores: number; memTotalBytes: number }[],
+    rows: InternRow[],
   ): Promise<void> {
     const labels = [...new Set(rows.filter((r) => this.label(r.labels) === undefined).map((r) => r.labels))].sort(byText);
     if (labels.length) {

@@ -19,16 +19,22 @@ export const UPSERT_MACHINES = `INSERT INTO machines (machine, label_set, first_
     last_seen_ms = GREATEST(machines.last_seen_ms, excluded.last_seen_ms),
     samples = machines.samples + excluded.samples`;
 
+/**
+ * An integer array parameter as PostgreSQL's array literal, `{1,2,3}`: integers need no quoting, and
+ * pg's per-element encoding of JS arrays was a large share of the worker's CPU on this path.
+ */
+export const intArray = (xs: readonly (number | bigint)[]): string => `{${xs.join(',')}}`;
+
 export const bucketColumns = (buckets: UsageBucket[]) => [
-  buckets.map((g) => g.at),
+  intArray(buckets.map((g) => g.at)),
   buckets.map((g) => g.machine),
-  buckets.map((g) => g.labelSet),
-  buckets.map((g) => g.adjustedIn),
-  buckets.map((g) => g.samples),
-  buckets.map((g) => g.cpuBusyUs),
-  buckets.map((g) => g.memGibMs),
-  buckets.map((g) => g.memRemByteMs),
-  buckets.map((g) => g.coveredMs),
+  intArray(buckets.map((g) => g.labelSet)),
+  intArray(buckets.map((g) => g.adjustedIn)),
+  intArray(buckets.map((g) => g.samples)),
+  intArray(buckets.map((g) => g.cpuBusyUs)),
+  intArray(buckets.map((g) => g.memGibMs)),
+  intArray(buckets.map((g) => g.memRemByteMs)),
+  intArray(buckets.map((g) => g.coveredMs)),
 ];
 
 /** Writes a batch's rollups (hour, month and machine buckets). */
@@ -39,10 +45,10 @@ export async function writeRollups(client: pg.ClientBase, rollup: RollupBuilder)
   if (seen.length) {
     await client.query(UPSERT_MACHINES, [
       seen.map((m) => m.machine),
-      seen.map((m) => m.labelSet),
-      seen.map((m) => m.firstSeen),
-      seen.map((m) => m.lastSeen),
-      seen.map((m) => m.samples),
+      intArray(seen.map((m) => m.labelSet)),
+      intArray(seen.map((m) => m.firstSeen)),
+      intArray(seen.map((m) => m.lastSeen)),
+      intArray(seen.map((m) => m.samples)),
     ]);
   }
 }

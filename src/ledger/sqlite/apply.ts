@@ -2,21 +2,40 @@
 // share the file: one writer at a time, the others wait on the busy timeout). Synchronous: it runs on
 // the worker's ledger thread.
 import type Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
 import { adjustedInFor, batchMaxTimestamp, checkBatchStart, checkPruneHorizon, rejectsByCode } from '../batch-rules.js';
 import { SampleConflictError, type ApplyResult, type LedgerBatch } from '../ledger.js';
-import { RollupBuilder, type Rollups } from '../rollup.js';
+import { RollupBuilder, type MachineSeen, type Rollups, type UsageBucket } from '../rollup.js';
 import { ROW_FIELDS, idOf } from '../rows.js';
 import { nextMonth } from '../time-buckets.js';
 import { SqliteInterner, type RunRef, type ShapeRef } from './interner.js';
-import type { ReadStatements, WriteStatements } from './statements.js';
+import { ROLLUP_CHUNK, type ReadStatements, type WriteStatements } from './statements.js';
 
 type Stored = { shape: number; start_ms: number; window_ms: number; cpu_busy_us: number; mem_used_bytes: number };
 
-/** Writes a batch's rollups: one upsert per hour, month and machine bucket. */
+/** Runs `one` per row, or `chunk` per ROLLUP_CHUNK rows, over rows flattened into `args` by `push`. */
+function upsertChunked<T>(rows: readonly T[], chunk: Statement, one: Statement, push: (args: unknown[], row: T) => void): void {
+  let k = 0;
+  for (; k + ROLLUP_CHUNK <= rows.length; k += ROLLUP_CHUNK) {
+    const args: unknown[] = [];
+    for (let j = k; j < k + ROLLUP_CHUNK; j++) push(args, rows[j]!);
+    chunk.run(args);
+  }
+  for (; k < rows.length; k++) {
+    const args: unknown[] = [];
+    push(args, rows[k]!);
+    one.run(args);
+  }
+}
+
+const pushUsage = (args: unknown[], g: UsageBucket) => args.push(g.at, g.machine, g.labelSet, g.adjustedIn, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs, g.coveredMs);
+const pushMachine = (args: unknown[], m: MachineSeen) => args.push(m.machine, m.labelSet, m.firstSeen, m.lastSeen, m.samples);
+
+/** Writes a batch's rollups: one upsert per hour, month and machine bucket, ROLLUP_CHUNK to a statement. */
 export function writeRollups(w: WriteStatements, { hourly, monthly, machines }: Rollups): void {
-  for (const g of hourly) w.upsertHourly.run(g.at, g.machine, g.labelSet, g.adjustedIn, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs, g.coveredMs);
-  for (const g of monthly) w.upsertMonthly.run(g.at, g.machine, g.labelSet, g.adjustedIn, g.samples, g.cpuBusyUs, g.memGibMs, g.memRemByteMs, g.coveredMs);
-  for (const m of machines) w.upsertMachine.run(m.machine, m.labelSet, m.firstSeen, m.lastSeen, m.samples);
+  upsertChunked(hourly, w.upsertHourlyChunk, w.upsertHourly, pushUsage);
+  upsertChunked(monthly, w.upsertMonthlyChunk, w.upsertMonthly, pushUsage);
+  upsertChunked(machines, w.upsertMachineChunk, w.upsertMachine, pushMachine);
 }
 
 /** A machine's last run and shape: consecutive samples of a machine almost always share both. */

@@ -35,6 +35,10 @@ export interface WriteStatements {
   upsertHourly: Stmt;
   upsertMonthly: Stmt;
   upsertMachine: Stmt;
+  /** The three upserts above for ROLLUP_CHUNK rows at once. */
+  upsertHourlyChunk: Stmt;
+  upsertMonthlyChunk: Stmt;
+  upsertMachineChunk: Stmt;
   upsertOffset: Stmt;
   claimOffset: Stmt;
   setOffset: Stmt;
@@ -96,21 +100,34 @@ export function prepareReads(db: Database.Database): ReadStatements {
   };
 }
 
+/**
+ * Rollup rows per upsert statement: a batch upserts a row per machine in each of three tables, and one
+ * statement per row cost about as much in calls and binding as SQLite's own work on the row.
+ */
+export const ROLLUP_CHUNK = 64;
+
+const rowsOf = (columns: number, n: number) => Array.from({ length: n }, () => `(${Array(columns).fill('?').join(',')})`).join(',');
+const USAGE_COLUMNS = 'samples, cpu_busy_us, mem_gib_ms, mem_rem_byte_ms, covered_ms';
+const upsertUsage = (table: string, at: string, n: number) =>
+  `INSERT INTO ${table} (${at}, machine, label_set, adjusted_in, ${USAGE_COLUMNS}) VALUES ${rowsOf(9, n)} ${ADD_USAGE}`;
+const UPSERT_MACHINE = (n: number) => `INSERT INTO machines (machine, label_set, first_seen_ms, last_seen_ms, samples) VALUES ${rowsOf(5, n)}
+  ON CONFLICT DO UPDATE SET
+    label_set = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.label_set ELSE label_set END,
+    first_seen_ms = MIN(first_seen_ms, excluded.first_seen_ms),
+    last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms),
+    samples = samples + excluded.samples`;
+
 export function prepareWrites(db: Database.Database): WriteStatements {
   const p = (sql: string) => db.prepare(sql);
   return {
+    upsertHourlyChunk: p(upsertUsage('usage_hourly', 'hour_ms', ROLLUP_CHUNK)),
+    upsertMonthlyChunk: p(upsertUsage('usage_monthly', 'month_ms', ROLLUP_CHUNK)),
+    upsertMachineChunk: p(UPSERT_MACHINE(ROLLUP_CHUNK)),
     insertSample: p(`INSERT OR IGNORE INTO samples (run, seq, shape, start_ms, window_ms, cpu_busy_us, mem_used_bytes, ingest_lag_ms, adjusted_in)
                      VALUES (?,?,?,?,?,?,?,?,?)`),
-    upsertHourly: p(`INSERT INTO usage_hourly (hour_ms, machine, label_set, adjusted_in, samples, cpu_busy_us, mem_gib_ms, mem_rem_byte_ms, covered_ms)
-                     VALUES (?,?,?,?,?,?,?,?,?) ${ADD_USAGE}`),
-    upsertMonthly: p(`INSERT INTO usage_monthly (month_ms, machine, label_set, adjusted_in, samples, cpu_busy_us, mem_gib_ms, mem_rem_byte_ms, covered_ms)
-                      VALUES (?,?,?,?,?,?,?,?,?) ${ADD_USAGE}`),
-    upsertMachine: p(`INSERT INTO machines (machine, label_set, first_seen_ms, last_seen_ms, samples) VALUES (?,?,?,?,?)
-                      ON CONFLICT DO UPDATE SET
-                        label_set = CASE WHEN excluded.last_seen_ms >= last_seen_ms THEN excluded.label_set ELSE label_set END,
-                        first_seen_ms = MIN(first_seen_ms, excluded.first_seen_ms),
-                        last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms),
-                        samples = samples + excluded.samples`),
+    upsertHourly: p(upsertUsage('usage_hourly', 'hour_ms', 1)),
+    upsertMonthly: p(upsertUsage('usage_monthly', 'month_ms', 1)),
+    upsertMachine: p(UPSERT_MACHINE(1)),
     upsertOffset: p(`INSERT INTO offsets (grp, topic, partition, next_offset, updated_ms, max_ts) VALUES (?,?,?,?,?,?)
                      ON CONFLICT DO UPDATE SET next_offset = MAX(next_offset, excluded.next_offset), updated_ms = excluded.updated_ms,
                      max_ts = MAX(max_ts, excluded.max_ts)`),
