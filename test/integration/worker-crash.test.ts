@@ -57,14 +57,18 @@ test('kill -9 while consuming, restart, repeat: exactly once by the ledger and t
       invalid++;
     }
   });
-  kcatProduce(brokers, topic, messages);
+  // Produced in rounds, as agents produce: each kill lands while there is still data to bill (a fast
+  // worker drained a topic produced at once before the third kill).
+  const ROUNDS = 6;
+  const chunk = Math.ceil(messages.length / (ROUNDS + 1));
+  kcatProduce(brokers, topic, messages.slice(0, chunk));
 
   // Small fetches: many small transactions, so a kill lands between and inside them.
   const extra = ['--fetch-max-kb', '32'];
   const killedAt: number[] = [];
-  for (let round = 0; round < 6; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
+    kcatProduce(brokers, topic, messages.slice((round + 1) * chunk, (round + 2) * chunk));
     const before = await appliedCount(ledger, group);
-    if (before >= messages.length) break;
     const worker = startWorker({ brokers, topic, group, ledger, extra });
     await waitFor('progress', async () => (await appliedCount(ledger, group)) > before, 60_000, worker.output);
     await sleep(Math.floor(Math.random() * 150));
