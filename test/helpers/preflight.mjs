@@ -26,6 +26,11 @@ function kafkaJarsCached() {
 }
 
 /** PostgreSQL's server programs (initdb, pg_ctl), where Debian puts them. */
+/** Whether python3 imports `name`. */
+function pythonModule(name) {
+  return spawnSync('python3', ['-c', `import ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
 function postgresInstalled() {
   const bindir = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
   if (bindir.status === 0 && existsSync(join(bindir.stdout.trim(), 'initdb'))) return true;
@@ -48,6 +53,7 @@ export function integrationNeeds() {
     ['initdb', 'postgresql', 'the PostgreSQL ledger tests', postgresInstalled()],
     ['ip', 'iproute2', 'network namespaces: the test hosts', onPath('ip')],
     ['git', 'git', 'clones the repository like a new user', onPath('git')],
+    ['prometheus_client', 'python3-prometheus-client', "parses the agent's and the worker's metrics independently", pythonModule('prometheus_client')],
   ];
 }
 

@@ -17,7 +17,7 @@ print(json.dumps(out))
 
 export function parsePrometheus(text: string): Families {
   const r = spawnSync('python3', ['-c', PARSER], { input: text, encoding: 'utf8' });
-  assert.equal(r.status, 0, `prometheus_client could not parse it (pip install prometheus_client): ${r.stderr}`);
+  assert.equal(r.status, 0, `prometheus_client could not parse it (apt-get install python3-prometheus-client, or pip install prometheus_client): ${r.stderr}`);
   return JSON.parse(r.stdout) as Families;
 }
 

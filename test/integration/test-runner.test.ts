@@ -49,7 +49,7 @@ test('the preflight names the Debian package of each missing tool and runs nothi
   delete env.METER_TEST_BROKERS;
   const run = await runRunner(['test/integration/kafka-command.test.ts'], env);
   assert.equal(run.code, 3, run.stderr);
-  for (const [tool, pkg] of [['java', 'openjdk-17-jre-headless'], ['mvn', 'maven'], ['kcat', 'kcat'], ['openssl', 'openssl'], ['tmux', 'tmux'], ['ip', 'iproute2'], ['git', 'git']]) {
+  for (const [tool, pkg] of [['java', 'openjdk-17-jre-headless'], ['mvn', 'maven'], ['kcat', 'kcat'], ['openssl', 'openssl'], ['tmux', 'tmux'], ['ip', 'iproute2'], ['git', 'git'], ['prometheus_client', 'python3-prometheus-client']]) {
     assert.match(run.stderr, new RegExp(`^test/run\\.mjs: ${tool} is missing \\(.*\\): install the Debian package ${pkg} \\(apt-get install ${pkg}\\)$`, 'm'));
   }
   assert.match(run.stderr, /nothing was run; \.ci\/run installs all of these/);
