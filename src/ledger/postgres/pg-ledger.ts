@@ -4,7 +4,6 @@
 import type pg from 'pg';
 import { MeterError } from '../../cli/errors.js';
 import {
-  StaleCloseError,
   type ApplyResult,
   type ClosedInvoiceRecord,
   type CloseFingerprint,
@@ -27,7 +26,7 @@ import {
   type UsageFilter,
   type UsageRow,
 } from '../ledger.js';
-import { nextMonth } from '../time-buckets.js';
+import * as periods from './periods.js';
 import { PgUsageReads } from './usage-reads.js';
 import { CLOSE_LOCK, PgBatchApplier } from './apply.js';
 import * as history from './history.js';
@@ -250,20 +249,8 @@ export class PgLedger implements Ledger {
     return this.withClient((client) => this.reads.rawSamples(client, from, to, machines));
   }
 
-  private static async versionsOn(client: pg.ClientBase): Promise<StoredPriceVersion[]> {
-    const r = await client.query<{ effective_ms: bigint; digest: string; document: string; budgets: string | null; added_ms: bigint }>(
-      'SELECT effective_ms, digest, document, budgets, added_ms FROM price_versions ORDER BY effective_ms',
-    );
-    return r.rows.map((row) => ({ effectiveFrom: Number(row.effective_ms), digest: row.digest, document: row.document, budgets: row.budgets, addedAt: Number(row.added_ms) }));
-  }
-
   async priceVersions(): Promise<StoredPriceVersion[]> {
-    return this.withClient((client) => PgLedger.versionsOn(client));
-  }
-
-  private static async closedUntilOn(client: pg.ClientBase): Promise<number | null> {
-    const r = await client.query<{ latest: bigint | null }>('SELECT MAX(period_ms) AS latest FROM closed_invoices');
-    return r.rows[0]!.latest === null ? null : nextMonth(Number(r.rows[0]!.latest));
+    return this.withClient((client) => periods.priceVersions(client));
   }
 
   /** Runs `fn` in a transaction holding the close lock alone: no batch is in flight, none starts. */
@@ -288,99 +275,28 @@ export class PgLedger implements Ledger {
     check: (stored: StoredPriceVersion[], closedUntil: number | null) => void,
     now = Date.now(),
   ): Promise<boolean> {
-    return this.inCloseLock(async (client) => {
-      const existing = await PgLedger.versionsOn(client);
-      if (existing.some((v) => v.digest === version.digest)) return false;
-      check(existing, await PgLedger.closedUntilOn(client));
-      await client.query('INSERT INTO price_versions (effective_ms, digest, document, budgets, added_ms) VALUES ($1, $2, $3, $4, $5)', [
-        version.effectiveFrom,
-        version.digest,
-        version.document,
-        version.budgets,
-        now,
-      ]);
-      return true;
-    });
+    return this.inCloseLock((client) => periods.addPriceVersion(client, version, check, now));
   }
 
   async closedInvoices(): Promise<ClosedInvoiceRecord[]> {
-    const r = await this.query<{ period: string; period_ms: bigint; number: bigint; closed_ms: bigint; digest: string; document: string }>(
-      'SELECT period, period_ms, number, closed_ms, digest, document FROM closed_invoices ORDER BY period_ms',
-    );
-    return r.rows.map((row) => ({
-      period: row.period,
-      periodStart: Number(row.period_ms),
-      number: Number(row.number),
-      closedAt: Number(row.closed_ms),
-      digest: row.digest,
-      document: row.document,
-    }));
-  }
-
-  private static async fingerprintOn(client: pg.ClientBase, periodStart: number): Promise<CloseFingerprint> {
-    const r = await client.query<{ samples: bigint; versions: bigint; closed: bigint; latest: bigint | null }>(
-      `SELECT (SELECT COALESCE(SUM(samples), 0) FROM usage_monthly WHERE (month_ms = $1 AND adjusted_in = 0) OR adjusted_in = $1) AS samples,
-              (SELECT COUNT(*) FROM price_versions) AS versions, (SELECT COUNT(*) FROM closed_invoices) AS closed,
-              (SELECT MAX(period_ms) FROM closed_invoices) AS latest`,
-      [periodStart],
-    );
-    const row = r.rows[0]!;
-    return { samples: Number(row.samples), versions: Number(row.versions), closed: Number(row.closed), latestClosed: row.latest === null ? null : Number(row.latest) };
+    return this.withClient((client) => periods.closedInvoices(client));
   }
 
   async closeFingerprint(periodStart: number): Promise<CloseFingerprint> {
-    return this.inReadTransaction((client) => PgLedger.fingerprintOn(client, periodStart));
+    return this.inReadTransaction((client) => periods.closeFingerprint(client, periodStart));
   }
 
   async closePeriod(record: ClosedInvoiceRecord, _periodEnd: number, expected: CloseFingerprint): Promise<void> {
-    await this.inCloseLock(async (client) => {
-      const now = await PgLedger.fingerprintOn(client, record.periodStart);
-      if (JSON.stringify(now) !== JSON.stringify(expected)) throw new StaleCloseError('the ledger changed while the invoice was being closed');
-      await client.query('INSERT INTO closed_invoices (period, period_ms, number, closed_ms, digest, document) VALUES ($1, $2, $3, $4, $5, $6)', [
-        record.period,
-        record.periodStart,
-        record.number,
-        record.closedAt,
-        record.digest,
-        record.document,
-      ]);
-    });
+    await this.inCloseLock((client) => periods.closePeriod(client, record, expected));
   }
 
   async pruneState(): Promise<PruneState> {
-    return this.inReadTransaction(async (client) => {
-      const r = await client.query<{ pruned_before: string | null; pruned: string | null; latest: bigint; samples: bigint }>(
-        `SELECT (SELECT value FROM ledger_meta WHERE key = 'pruned_before') AS pruned_before,
-                (SELECT value FROM ledger_meta WHERE key = 'pruned') AS pruned,
-                (SELECT COALESCE(MAX(max_ts), 0) FROM offsets) AS latest, (SELECT COALESCE(SUM(samples), 0) FROM offsets) AS samples`,
-      );
-      const row = r.rows[0]!;
-      return { prunedBefore: Number(row.pruned_before ?? 0), latestTimestamp: Number(row.latest), rawSamples: Number(row.samples) - Number(row.pruned ?? 0) };
-    });
+    return this.inReadTransaction((client) => periods.pruneState(client));
   }
 
   async prune(before: number, limit: number): Promise<number> {
     // Under the close lock in exclusive mode: no batch is between reading the horizon and committing.
-    return this.inCloseLock(async (client) => {
-      const until = await PgLedger.closedUntilOn(client);
-      if (until === null || before > until) {
-        throw new MeterError(`cannot prune raw samples before ${new Date(before).toISOString()}: their period is not closed`);
-      }
-      await client.query(
-        `INSERT INTO ledger_meta (key, value) VALUES ('pruned_before', $1) ON CONFLICT (key) DO UPDATE
-         SET value = GREATEST(ledger_meta.value::bigint, excluded.value::bigint)::text`,
-        [String(before)],
-      );
-      const r = await client.query('DELETE FROM samples WHERE ctid = ANY (ARRAY(SELECT s.ctid FROM runs r JOIN samples s ON s.run = r.id WHERE s.start_ms < $1 LIMIT $2))', [before, limit]);
-      const deleted = r.rowCount ?? 0;
-      if (deleted) {
-        await client.query(
-          `INSERT INTO ledger_meta (key, value) VALUES ('pruned', $1) ON CONFLICT (key) DO UPDATE SET value = (ledger_meta.value::bigint + excluded.value::bigint)::text`,
-          [String(deleted)],
-        );
-      }
-      return deleted;
-    });
+    return this.inCloseLock((client) => periods.prune(client, before, limit));
   }
 
   machineSamples(machine: string, from: number, to: number): Promise<MachineSample[]> {
