@@ -47,6 +47,8 @@ const exactTypes = {
 
 export const IDLE_IN_TRANSACTION_MS = 10_000;
 export const LOCK_TIMEOUT_MS = 30_000;
+/** How long data sent to a worker may stay unacknowledged before the server drops the connection. */
+export const TCP_USER_TIMEOUT_MS = 10_000;
 /** The longest a statement of a batch transaction may run (see apply.ts). */
 export const BATCH_STATEMENT_TIMEOUT_MS = 15_000;
 
@@ -66,6 +68,11 @@ export function createPool(url: string, options: { max?: number; applicationName
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
     // And the new owner waits this long for a lock at most, then retries the batch.
     lock_timeout: LOCK_TIMEOUT_MS,
+    // Neither timeout reaches a session blocked writing to a client that is cut off (a server sending
+    // a batch's results cannot be cancelled until TCP gives up, minutes later), nor one waiting for a
+    // peer that vanished: the server closes the connection once sent data stays unacknowledged for
+    // 10 s or a silent peer misses its keepalives, so the session ends and its locks go with it.
+    options: `-c tcp_user_timeout=${TCP_USER_TIMEOUT_MS} -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3`,
   });
   // A dropped idle connection is replaced on the next query; it must not crash the process.
   pool.on('error', () => {});

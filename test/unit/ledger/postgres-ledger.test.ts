@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { openLedger, ledgerTarget, type Ledger } from '../../../src/ledger/index.js';
 import { UsageError } from '../../../src/cli/errors.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../../src/ledger/postgres/schema.js';
+import { createPool } from '../../../src/ledger/postgres/connect.js';
 import { startPrivatePostgres, uniqueDatabase, type PrivatePostgres } from '../../helpers/postgres.js';
 import { makeSample } from '../worker/fixtures.js';
 import { HOUR, T0, batchOf, ledgerContract } from './contract.js';
@@ -144,5 +145,20 @@ test('postgres: a v1 ledger is migrated: samples split into runs, rollups rebuil
     assert.deepEqual((await ledger.machines()).map((m) => [m.machine, m.samples]), [['db-1', 2], ['web-1', 2]]);
   } finally {
     await ledger.close();
+  }
+});
+
+test('postgres: a worker session drops a cut-off client within seconds (TCP user timeout, keepalives) and ends an idle transaction', async () => {
+  const pool = createPool(pg.createDatabase(uniqueDatabase('session')));
+  process.env.PGPASSWORD ??= pg.password;
+  try {
+    const show = async (name: string) => (await pool.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+    assert.equal(await show('tcp_user_timeout'), '10000');
+    assert.equal(await show('tcp_keepalives_idle'), '5');
+    assert.equal(await show('tcp_keepalives_interval'), '2');
+    assert.equal(await show('tcp_keepalives_count'), '3');
+    assert.equal(await show('idle_in_transaction_session_timeout'), '10s');
+  } finally {
+    await pool.end();
   }
 });
