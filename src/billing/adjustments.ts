@@ -9,22 +9,14 @@ import type { Ledger } from '../ledger/index.js';
 import { periodOf, type BillingPeriod } from './dates.js';
 import { CPU_UNITS_PER_CORE_HOUR, MEM_UNITS_PER_GIB_HOUR, formatMicros, formatUsageHours } from './money.js';
 import { periodUsage } from './period-pricing.js';
-import { versionRef, type PriceBook, type PriceVersion, type PriceVersionRef } from './price-versions.js';
+import { versionRef, type PriceBook } from './price-versions.js';
 import { pricePeriod, type Pool } from './pooled-tiers.js';
 import { allocateLargestRemainder } from './allocation.js';
-import { lineKey, type LineGrouping } from './range-allocation.js';
+import type { InvoiceLine } from './invoice.js';
+import { addToLine, lineKey, type LineGrouping, type LineUsage } from './range-allocation.js';
 
-export interface AdjustmentLine {
-  /** The closed period the usage belongs to, YYYY-MM. */
-  period: string;
-  key: string;
-  cpuCoreHours: string;
-  memGiBHours: string;
-  cpuCost: string;
-  memCost: string;
-  total: string;
-  versions: PriceVersionRef[];
-}
+/** An invoice line's figures for usage that came after its own period was closed, naming that period. */
+export type AdjustmentLine = { period: string } & Pick<InvoiceLine, 'key' | 'cpuCoreHours' | 'memGiBHours' | 'cpuCost' | 'memCost' | 'total' | 'versions'>;
 
 const poolKey = (pool: Pool) => `${pool.account}\u0000${pool.plan}\u0000${pool.resource}`;
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -44,19 +36,10 @@ export async function adjustmentsOn(
     const without = new Map(pricePeriod(late, before, book).pools.map((p) => [poolKey(p), p.totalMicros]));
     const priced = pricePeriod(late, [...before, ...now], book);
     const resources = { cpu: new Map<Pool, { amount: bigint; weights: Map<string, bigint> }>(), memory: new Map<Pool, { amount: bigint; weights: Map<string, bigint> }>() };
-    const lines = new Map<string, { cpuUnits: bigint; memUnits: bigint; versions: Map<string, PriceVersion> }>();
+    const lines = new Map<string, LineUsage>();
     for (const pool of priced.pools) resources[pool.resource].set(pool, { amount: pool.totalMicros - (without.get(poolKey(pool)) ?? 0n), weights: new Map() });
     for (const p of priced.items.slice(before.length)) {
-      const key = lineKey(p.item, by);
-      let line = lines.get(key);
-      if (!line) lines.set(key, (line = { cpuUnits: 0n, memUnits: 0n, versions: new Map() }));
-      line.cpuUnits += p.cpu.units;
-      line.memUnits += p.memory.units;
-      line.versions.set(p.version.digest, p.version);
-      for (const part of [p.cpu, p.memory]) {
-        const weights = resources[part.pool.resource].get(part.pool)!.weights;
-        weights.set(key, (weights.get(key) ?? 0n) + part.weight);
-      }
+      addToLine(lines, p, lineKey(p.item, by), (pool) => resources[pool.resource].get(pool)!.weights);
     }
     // Pool by pool (a pool's difference has one sign; a credit is split like a charge).
     const keys = [...lines.keys()].sort(byKey);

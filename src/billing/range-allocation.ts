@@ -5,7 +5,7 @@
 import { UsageError } from '../cli/errors.js';
 import { allocateLargestRemainder } from './allocation.js';
 import { versionRef, type PriceVersion, type PriceVersionRef } from './price-versions.js';
-import { PricingError, runningMicros, type Pool, type PricedPeriod, type Resource, type UsageItem } from './pooled-tiers.js';
+import { PricingError, runningMicros, type Pool, type PricedItem, type PricedPeriod, type Resource, type UsageItem } from './pooled-tiers.js';
 
 export type LineGrouping = 'machine' | { label: string };
 
@@ -88,6 +88,26 @@ function allocateResource(
   return allocateLargestRemainder(total, exactParts);
 }
 
+/** A line's usage and the price versions in it, while its items are added up. */
+export interface LineUsage {
+  cpuUnits: bigint;
+  memUnits: bigint;
+  versions: Map<string, PriceVersion>;
+}
+
+/** Adds a priced item to its line, and its weight to the line's share of each of its pools. */
+export function addToLine(lines: Map<string, LineUsage>, p: PricedItem, key: string, poolWeights: (pool: Pool) => Map<string, bigint>): void {
+  let line = lines.get(key);
+  if (!line) lines.set(key, (line = { cpuUnits: 0n, memUnits: 0n, versions: new Map() }));
+  line.cpuUnits += p.cpu.units;
+  line.memUnits += p.memory.units;
+  line.versions.set(p.version.digest, p.version);
+  for (const part of [p.cpu, p.memory]) {
+    const weights = poolWeights(part.pool);
+    weights.set(key, (weights.get(key) ?? 0n) + part.weight);
+  }
+}
+
 /**
  * The invoice amounts of [from, to) grouped `by` machine or label: each pool's range amount,
  * allocated to lines. `periods` are the priced billing periods the range touches (each priced on
@@ -101,7 +121,7 @@ export function allocateRange(periods: readonly PricedPeriod[], range: { from: n
   }
   type PoolRange = { before: bigint; inRange: bigint; weights: Map<string, bigint> };
   const poolRanges = new Map<Pool, PoolRange>();
-  const lines = new Map<string, { cpuUnits: bigint; memUnits: bigint; versions: Map<string, PriceVersion> }>();
+  const lines = new Map<string, LineUsage>();
   for (const priced of periods) {
     for (const pool of priced.pools) poolRanges.set(pool, { before: 0n, inRange: 0n, weights: new Map() });
     for (const p of priced.items) {
@@ -113,16 +133,7 @@ export function allocateRange(periods: readonly PricedPeriod[], range: { from: n
         else r.inRange += part.weight;
       }
       if (at < range.from) continue;
-      const key = lineKey(p.item, by);
-      let line = lines.get(key);
-      if (!line) lines.set(key, (line = { cpuUnits: 0n, memUnits: 0n, versions: new Map() }));
-      line.cpuUnits += p.cpu.units;
-      line.memUnits += p.memory.units;
-      line.versions.set(p.version.digest, p.version);
-      for (const part of [p.cpu, p.memory]) {
-        const weights = poolRanges.get(part.pool)!.weights;
-        weights.set(key, (weights.get(key) ?? 0n) + part.weight);
-      }
+      addToLine(lines, p, lineKey(p.item, by), (pool) => poolRanges.get(pool)!.weights);
     }
   }
   const keys = [...lines.keys()].sort(byKey);
