@@ -21,6 +21,17 @@ export interface IslandRow {
   last: boolean;
 }
 
+// The same DDL on both engines (SQLite v5, PostgreSQL v3).
+export const RUN_START_INDEX_SQL = `
+  -- Samples in time order per agent run: one machine's (the console's detail view, sparklines and
+  -- coverage, read from the index alone with window_ms in it) and the fleet's in a time range (one
+  -- probe per run: ragged range ends, explain, pruning). It replaces samples_by_start, so a raw
+  -- sample keeps within 100 bytes with both (see npm run bench:ledger-size).
+  CREATE INDEX IF NOT EXISTS samples_by_run_start ON samples (run, start_ms, window_ms);
+  DROP INDEX IF EXISTS samples_by_start;
+`;
+export const RUN_START_INDEX_DESCRIPTION = "samples by run and time, for one machine's history and the fleet's time ranges";
+
 /** One sample of a machine, in the columns MachineSample needs (aliases: r runs, s samples, h shapes). */
 export const SAMPLE_COLUMNS = 's.start_ms, s.start_ms + s.window_ms AS end_ms, h.cores, s.cpu_busy_us, s.mem_used_bytes, h.mem_total_bytes';
 export const MACHINE_SAMPLES_FROM = 'runs r JOIN samples s ON s.run = r.id JOIN shapes h ON h.id = s.shape';

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { Migration } from '../sqlite/schema.js';
 import { V2_LEAN_SAMPLES } from './v2-lean-samples.js';
+import { RUN_START_INDEX_DESCRIPTION, RUN_START_INDEX_SQL } from '../history-spans.js';
 
 /** A PostgreSQL migration: its SQL, then (in the same transaction) a data move that SQL cannot do. */
 export interface PgMigration extends Migration {
@@ -127,18 +128,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
     `,
   },
   V2_LEAN_SAMPLES,
-  {
-    version: 3,
-    description: "samples by run and time, for one machine's history and the fleet's time ranges",
-    sql: `
-      -- Samples in time order per agent run: one machine's (the console's detail view, sparklines and
-      -- coverage, read from the index alone with window_ms in it) and the fleet's in a time range (one
-      -- probe per run: ragged range ends, explain, pruning). It replaces samples_by_start, so a raw
-      -- sample keeps within 100 bytes with both (see npm run bench:ledger-size).
-      CREATE INDEX IF NOT EXISTS samples_by_run_start ON samples (run, start_ms, window_ms);
-      DROP INDEX IF EXISTS samples_by_start;
-    `,
-  },
+  { version: 3, description: RUN_START_INDEX_DESCRIPTION, sql: RUN_START_INDEX_SQL },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)!.version;

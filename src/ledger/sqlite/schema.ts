@@ -13,6 +13,7 @@
 // samples table, price versions and closed invoices, is in v4-lean-samples.ts.
 import type Database from 'better-sqlite3';
 import { V4_LEAN_SAMPLES } from './v4-lean-samples.js';
+import { RUN_START_INDEX_DESCRIPTION, RUN_START_INDEX_SQL } from '../history-spans.js';
 
 export interface Migration {
   version: number;
@@ -170,18 +171,7 @@ export const MIGRATIONS: SqliteMigration[] = [
     `,
   },
   V4_LEAN_SAMPLES,
-  {
-    version: 5,
-    description: "samples by run and time, for one machine's history and the fleet's time ranges",
-    sql: `
-      -- Samples in time order per agent run: one machine's (the console's detail view, sparklines and
-      -- coverage, read from the index alone with window_ms in it) and the fleet's in a time range (one
-      -- probe per run: ragged range ends, explain, pruning). It replaces samples_by_start, so a raw
-      -- sample keeps within 100 bytes with both (see npm run bench:ledger-size).
-      CREATE INDEX IF NOT EXISTS samples_by_run_start ON samples (run, start_ms, window_ms);
-      DROP INDEX IF EXISTS samples_by_start;
-    `,
-  },
+  { version: 5, description: RUN_START_INDEX_DESCRIPTION, sql: RUN_START_INDEX_SQL },
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
