@@ -4,23 +4,18 @@
 // pipeline's lag in one word, and a warning when the ledger says offsets will never be billed; under
 // `meter up`, a third line for a process that died.
 
-/** Kafka offsets the ledger says it will never bill (lost to retention, skipped by a reset). */
-export function unbilledCount(snapshot: Pick<ConsoleSnapshot, 'ledger'>): number {
-  const u = snapshot.ledger.unbilledOffsets;
-  return u ? u.lost + u.skipped : 0;
-}
+import { memo } from 'react';
+import { Box, Text } from 'ink';
+import { useTheme } from './Theme.js';
+import { STATUS_TONE } from './LagPane.js';
+import { unbilledTotal, type ConsoleSnapshot } from '../src/console/snapshot.js';
+import { clock, duration, money, rate } from '../src/console/format.js';
+import { firstThatFits, textWidth, thousands } from '../src/format/index.js';
 
 /** Rows the header takes for this snapshot. */
 export function headerRows(snapshot: ConsoleSnapshot): number {
   return snapshot.pipeline.length > 0 ? 3 : 2;
 }
-import { memo } from 'react';
-import { Box, Text } from 'ink';
-import { useTheme } from './Theme.js';
-import { STATUS_TONE } from './LagPane.js';
-import type { ConsoleSnapshot } from '../src/console/snapshot.js';
-import { clock, duration, money, rate } from '../src/console/format.js';
-import { firstThatFits, textWidth, thousands } from '../src/format/index.js';
 
 export interface HeaderProps {
   snapshot: ConsoleSnapshot;
@@ -67,7 +62,7 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const lagText = `lag ${thousands(lag.totalLag)} `;
   const tail = snapshot.tailRate !== null ? ` · tail ${rate(snapshot.tailRate)}` : '';
   // Offsets the ledger will never bill (lost to retention, passed over by a reset): never silent.
-  const unbilled = unbilledCount(snapshot);
+  const unbilled = unbilledTotal(snapshot.ledger.unbilledOffsets);
   const unbilledText = unbilled > 0 ? ` · ⚠ ${thousands(unbilled)} unbilled` : '';
   const ledgerOk = snapshot.ledger.state === 'ok';
   const perHour = money(fleet.costPerHour, currency);

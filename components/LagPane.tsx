@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { Table, type TableColumn } from './Table.js';
 import { useTheme, type Tone } from './Theme.js';
-import type { LagPartitionRow, LagView } from '../src/console/snapshot.js';
+import { unbilledTotal, type LagPartitionRow, type LagView, type UnbilledOffsets } from '../src/console/snapshot.js';
 import type { LagStatus } from '../src/console/lag-status.js';
 import { duration, rate } from '../src/console/format.js';
 import { thousands, truncate } from '../src/format/index.js';
@@ -19,17 +19,18 @@ export interface LagPaneProps {
   scroll: number;
   active?: boolean;
   /** Offsets the ledger will never bill (from its stats): a warning beside the status. */
-  unbilled?: { lost: number; skipped: number };
+  unbilled?: UnbilledOffsets;
 }
 
 /** "⚠ 34 offsets never billed (30 lost to retention, 4 skipped by a reset)", or '' when there are none. */
-export function unbilledWarning(unbilled: { lost: number; skipped: number } | undefined): string {
-  if (!unbilled || unbilled.lost + unbilled.skipped === 0) return '';
+export function unbilledWarning(unbilled: UnbilledOffsets | undefined): string {
+  const total = unbilledTotal(unbilled);
+  if (!unbilled || total === 0) return '';
   const why = [
     unbilled.lost ? `${thousands(unbilled.lost)} lost to retention` : '',
     unbilled.skipped ? `${thousands(unbilled.skipped)} skipped by a reset` : '',
   ].filter(Boolean);
-  return `⚠ ${thousands(unbilled.lost + unbilled.skipped)} offsets never billed (${why.join(', ')}): meter ledger offsets`;
+  return `⚠ ${thousands(total)} offsets never billed (${why.join(', ')}): meter ledger offsets`;
 }
 
 export const STATUS_TONE: Record<LagStatus, Tone> = { OK: 'ok', WARN: 'warn', STALL: 'error', STOP: 'error' };

@@ -114,7 +114,7 @@ export interface LedgerView {
   path: string;
   polledAt: number | null;
   /** Kafka offsets the ledger will never bill: deleted by retention, passed over by a reset (for a warning). */
-  unbilledOffsets?: { lost: number; skipped: number };
+  unbilledOffsets?: UnbilledOffsets;
 }
 
 export interface FleetTotals {
@@ -358,3 +358,7 @@ export interface SnapshotSource {
 export function staticSource(snapshot: ConsoleSnapshot): SnapshotSource {
   return { getSnapshot: () => snapshot, subscribe: () => () => {} };
 }
+
+/** Kafka offsets the ledger says it will never bill (lost to retention, skipped by a reset). */
+export type UnbilledOffsets = { lost: number; skipped: number };
+export const unbilledTotal = (u: UnbilledOffsets | undefined): number => (u ? u.lost + u.skipped : 0);
