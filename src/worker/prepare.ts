@@ -5,7 +5,8 @@
 // timestamp (src/billing/acceptance.ts), never the worker's clock, so the same log consumed on any
 // day accepts the same samples. Prices are not applied here: the ledger keeps usage, and invoices
 // price it with the price version in force at each hour.
-import { checkSample, type RejectCode } from '../schema/sample.js';
+import { checkSample, type RejectCode, type Sample } from '../schema/sample.js';
+import { newLayoutScan, sameBytes, scanAgentLayout, type AgentLayoutScan } from '../schema/sample-layout.js';
 import { canonicalLabels, emptyRows, splitId, type LedgerReject, type SampleRows } from '../ledger/index.js';
 import { busyMicros } from '../billing/money.js';
 import { DEFAULT_ACCEPTANCE_WINDOW, checkEventTime, parseMessageTimestamp, type AcceptanceWindow } from '../billing/acceptance.js';
@@ -43,24 +44,54 @@ export interface PreparedBatch {
   maxTimestamp: number;
 }
 
-/** The labels a machine sent last, and their canonical JSON: machines rarely change labels. */
-interface KnownLabels {
-  labels: Record<string, string>;
-  count: number;
-  json: string;
+/** An accepted sample as the ledger's row takes it, whichever way it was read. */
+interface Row {
+  run: string;
+  seq: number;
+  whole: 0 | 1;
+  machine: string;
+  /** Canonical JSON of its labels. */
+  labels: string;
+  start: number;
+  end: number;
+  cores: number;
+  busySeconds: number;
+  totalBytes: number;
+  usedBytes: number;
 }
 
-function sameLabels(a: Record<string, string>, known: KnownLabels): boolean {
-  let count = 0;
-  for (const k in a) {
-    if (known.labels[k] !== a[k]) return false;
-    count++;
+/** A machine's last sample in the agents' layout, by what rarely changes: its labels and its id's run. */
+interface MachineMemo {
+  labelsBytes: Uint8Array;
+  labels: string;
+  runBytes: Uint8Array;
+  run: string;
+}
+
+const copyOf = (value: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(value, from, to);
+
+function parsedLabels(json: string): Record<string, string> | null {
+  try {
+    return JSON.parse(json) as Record<string, string>;
+  } catch {
+    return null; // a control character or a bad escape in a label: checkSample says so
   }
-  return count === known.count;
+}
+
+/** The row of a checkSample()-accepted sample. */
+function checkedRow(s: Sample): Row {
+  const { run, seq, whole } = splitId(s.id);
+  const { cores, busySeconds } = s.cpu;
+  const { totalBytes, usedBytes } = s.mem;
+  return { run, seq, whole, machine: s.machine, labels: canonicalLabels(s.labels), start: s.start, end: s.end, cores, busySeconds, totalBytes, usedBytes };
 }
 
 export class BatchPreparer {
-  private readonly labelsByMachine = new Map<string, KnownLabels>();
+  private readonly memos = new Map<string, MachineMemo>();
+  private readonly scan: AgentLayoutScan = newLayoutScan();
+  /** Messages read from the agents' layout, and through checkSample (for the tests and the curious). */
+  layoutReads = 0;
+  checkedReads = 0;
   /**
    * Raw samples starting before this were pruned from the ledger, so a repeat of one would not be
    * recognised: such samples are refused as too late. Raised as the ledger reports its horizon.
@@ -88,29 +119,73 @@ export class BatchPreparer {
         continue;
       }
       const key = message.key === null ? null : message.key.toString('utf8');
-      const check = checkSample(message.value, key, limits);
-      if (!check.ok) {
-        reject(message, offset, check.code, check.reason);
-        continue;
+      // The agents' layout is read from the bytes (src/schema/sample-layout.ts); anything else, and
+      // every message that breaks a rule, goes through checkSample, which names the rule.
+      let row = message.value && scanAgentLayout(message.value, message.key, limits, this.scan) ? this.layoutRow(message.value, key!) : null;
+      if (row) this.layoutReads++;
+      else {
+        this.checkedReads++;
+        const check = checkSample(message.value, key, limits);
+        if (!check.ok) {
+          reject(message, offset, check.code, check.reason);
+          continue;
+        }
+        row = checkedRow(check.sample);
       }
-      const s = check.sample;
-      const time = checkEventTime(s, ts ?? message.timestamp, this.window, eventTime);
+      const time = checkEventTime(row, ts, this.window, eventTime);
       if (!time.ok) {
         reject(message, offset, time.code, time.reason);
         continue;
       }
-      let known = this.labelsByMachine.get(s.machine);
-      if (!known || !sameLabels(s.labels, known)) {
-        known = { labels: s.labels, count: Object.keys(s.labels).length, json: canonicalLabels(s.labels) };
-        if (this.labelsByMachine.size > 100_000) this.labelsByMachine.clear();
-        this.labelsByMachine.set(s.machine, known);
-      }
-      const { run, seq, whole } = splitId(s.id);
-      samples.runs.push(run);
-      samples.machines.push(s.machine);
-      samples.labels.push(known.json);
-      samples.values.push(offset, s.start, s.end, s.cpu.cores, busyMicros(s.cpu.busySeconds), s.mem.usedBytes, s.mem.totalBytes, seq, whole);
+      samples.runs.push(row.run);
+      samples.machines.push(row.machine);
+      samples.labels.push(row.labels);
+      samples.values.push(offset, row.start, row.end, row.cores, busyMicros(row.busySeconds), row.usedBytes, row.totalBytes, row.seq, row.whole);
     }
     return { samples, rejects, maxTimestamp };
+  }
+
+  /**
+   * The row of the sample this.scan found in `value`, turning into strings only what differs from the
+   * machine's last sample; null when its labels are not valid JSON (checkSample() then says so).
+   */
+  private layoutRow(value: Buffer, machine: string): Row | null {
+    const scan = this.scan;
+    let memo = this.memos.get(machine);
+    if (!memo || !sameBytes(value, scan.labelsStart, scan.labelsEnd, memo.labelsBytes)) {
+      const labels = parsedLabels(value.toString('utf8', scan.labelsStart, scan.labelsEnd));
+      if (!labels) return null;
+      memo = { labelsBytes: copyOf(value, scan.labelsStart, scan.labelsEnd), labels: canonicalLabels(labels), runBytes: memo?.runBytes ?? new Uint8Array(), run: memo?.run ?? '' };
+      if (this.memos.size > 100_000) this.memos.clear();
+      this.memos.set(machine, memo);
+    }
+    // The id's run and sequence, split as splitId() splits the decoded id (":" and digits are ASCII).
+    const { idStart, idEnd } = scan;
+    let colon = idEnd - 1;
+    while (colon >= idStart && value[colon] !== 58) colon--;
+    let seq = 0;
+    let whole: 0 | 1 = 1;
+    let runEnd = idEnd;
+    const digits = idEnd - colon - 1;
+    if (colon >= idStart && digits >= 1 && digits <= 16 && (digits === 1 || value[colon + 1] !== 48)) {
+      let n = 0;
+      let k = colon + 1;
+      for (; k < idEnd; k++) {
+        const c = value[k]!;
+        if (c < 48 || c > 57) break;
+        n = n * 10 + (c - 48);
+      }
+      if (k === idEnd && Number.isSafeInteger(n)) {
+        seq = n;
+        whole = 0;
+        runEnd = colon;
+      }
+    }
+    if (!sameBytes(value, idStart, runEnd, memo.runBytes)) {
+      memo.run = value.toString('utf8', idStart, runEnd);
+      memo.runBytes = copyOf(value, idStart, runEnd);
+    }
+    const { start, end, cores, busySeconds, totalBytes, usedBytes } = scan;
+    return { run: memo.run, seq, whole, machine, labels: memo.labels, start, end, cores, busySeconds, totalBytes, usedBytes };
   }
 }

@@ -1,0 +1,214 @@
+// Reading Sample v1 in the agents' own layout straight from the message bytes. Agents write every
+// sample with JSON.stringify, so always as
+//   {"v":1,"id":"…","machine":"…","labels":{…},"start":N,"end":N,"cpu":{"cores":N,"busySeconds":N},"mem":{"totalBytes":N,"usedBytes":N}}
+// A message in exactly that layout is scanned byte by byte, without decoding it to a string or
+// building objects, and checked by checkSample()'s rules; scanAgentLayout() answers false for
+// anything else (other key orders, spaces, escapes in the id or machine, a rule broken), and the
+// caller asks checkSample() then, which also names the rule. JSON.parse and the validator were most
+// of the worker's main-thread time (it reads every message the fleet sends). The caller turns only
+// what it has not seen before into strings: a machine's labels and its id's run rarely change.
+// test/unit/worker/prepare-layout.test.ts checks on generated and mutated messages that the worker
+// accepts exactly what checkSample() accepts, with the same values.
+import { MAX_CORES, MAX_FUTURE_MS, MAX_MACHINE_ID_LENGTH, MAX_TOTAL_BYTES, type ValidationLimits } from './sample.js';
+
+/** Where a message's fields are, and its numbers; filled by scanAgentLayout() (one object, reused). */
+export interface AgentLayoutScan {
+  /** Byte ranges [start, end) of the id's and the labels' JSON text (the labels with their braces). */
+  idStart: number;
+  idEnd: number;
+  labelsStart: number;
+  labelsEnd: number;
+  start: number;
+  end: number;
+  cores: number;
+  busySeconds: number;
+  totalBytes: number;
+  usedBytes: number;
+}
+
+export const newLayoutScan = (): AgentLayoutScan => ({ idStart: 0, idEnd: 0, labelsStart: 0, labelsEnd: 0, start: 0, end: 0, cores: 0, busySeconds: 0, totalBytes: 0, usedBytes: 0 });
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const bytes = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
+const HEAD = bytes('{"v":1,"id":"');
+const MACHINE = bytes('","machine":"');
+const LABELS = bytes('","labels":');
+const START = bytes(',"start":');
+const END = bytes(',"end":');
+const CORES = bytes(',"cpu":{"cores":');
+const BUSY = bytes(',"busySeconds":');
+const TOTAL = bytes('},"mem":{"totalBytes":');
+const USED = bytes(',"usedBytes":');
+const TAIL = bytes('}}');
+
+/** Byte-level cursor over one message. */
+class Cursor {
+  i = 0;
+  constructor(readonly b: Buffer) {}
+
+  literal(expected: Uint8Array): boolean {
+    const { b } = this;
+    const at = this.i;
+    if (at + expected.length > b.length) return false;
+    for (let k = 0; k < expected.length; k++) if (b[at + k] !== expected[k]) return false;
+    this.i = at + expected.length;
+    return true;
+  }
+
+  /** Moves to the quote ending a string with nothing to decode (no escape, no control byte); -1 otherwise. */
+  plainStringEnd(): number {
+    const { b } = this;
+    for (let k = this.i; k < b.length; k++) {
+      const c = b[k]!;
+      if (c === QUOTE) return k;
+      if (c < 32 || c === BACKSLASH) return -1;
+    }
+    return -1;
+  }
+
+  /** A non-negative integer in plain digits (at most 16, no leading zero); NaN otherwise. */
+  integer(): number {
+    const { b } = this;
+    const from = this.i;
+    let value = 0;
+    let k = from;
+    for (; k < b.length; k++) {
+      const c = b[k]!;
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+    }
+    const digits = k - from;
+    if (digits === 0 || digits > 16 || (b[from] === 48 && digits > 1)) return NaN;
+    this.i = k;
+    // Past 2^53 the sum above may round: such a value is refused by the safe-integer checks anyway.
+    return value;
+  }
+
+  /** A JSON number (its grammar checked here, its value as JSON.parse gives it); NaN otherwise. */
+  number(): number {
+    const { b } = this;
+    const from = this.i;
+    let k = from;
+    if (b[k] === 45) k++; // -
+    const intStart = k;
+    while (k < b.length && b[k]! >= 48 && b[k]! <= 57) k++;
+    if (k === intStart || (b[intStart] === 48 && k - intStart > 1)) return NaN;
+    if (b[k] === 46) {
+      const fraction = ++k;
+      while (k < b.length && b[k]! >= 48 && b[k]! <= 57) k++;
+      if (k === fraction) return NaN;
+    }
+    if (b[k] === 101 || b[k] === 69) {
+      k++;
+      if (b[k] === 43 || b[k] === 45) k++;
+      const exponent = k;
+      while (k < b.length && b[k]! >= 48 && b[k]! <= 57) k++;
+      if (k === exponent) return NaN;
+    }
+    this.i = k;
+    return Number(b.toString('latin1', from, k));
+  }
+
+  /** The end of a JSON string's content starting at `from` (its closing quote), escapes skipped; -1 otherwise. */
+  private stringEnd(from: number): number {
+    const { b } = this;
+    for (let k = from; k < b.length; k++) {
+      const c = b[k];
+      if (c === QUOTE) return k;
+      if (c === BACKSLASH) k++;
+    }
+    return -1;
+  }
+
+  /** A flat object of string values (escapes left for JSON.parse to check); moves past it, or false. */
+  labels(): boolean {
+    const { b } = this;
+    if (b[this.i] !== 123) return false; // {
+    let k = this.i + 1;
+    if (b[k] === 125) {
+      this.i = k + 1;
+      return true;
+    }
+    for (;;) {
+      if (b[k] !== QUOTE) return false;
+      const keyEnd = this.stringEnd(k + 1);
+      if (keyEnd < 0 || b[keyEnd + 1] !== 58 || b[keyEnd + 2] !== QUOTE) return false; // :"
+      const valueEnd = this.stringEnd(keyEnd + 3);
+      if (valueEnd < 0) return false;
+      k = valueEnd + 1;
+      if (b[k] === 125) break; // }
+      if (b[k] !== 44) return false; // ,
+      k++;
+    }
+    this.i = k + 1;
+    return true;
+  }
+}
+
+/**
+ * Whether `value` holds a sample in the agents' layout that keeps checkSample()'s rules (its machine
+ * the same bytes as `key`, window, limits, cores, busy time, memory); fills `out` when it does. False
+ * leaves the message to checkSample(). The labels' text may still hold escapes JSON.parse refuses: the
+ * caller parses it, and a failure there is for checkSample() too.
+ */
+export function scanAgentLayout(value: Buffer, key: Uint8Array | null, limits: ValidationLimits, out: AgentLayoutScan): boolean {
+  if (key === null || key.length === 0 || key.length > MAX_MACHINE_ID_LENGTH) return false;
+  const r = new Cursor(value);
+  if (!r.literal(HEAD)) return false;
+  const idStart = r.i;
+  const idEnd = r.plainStringEnd();
+  // (An empty id is for checkSample to refuse.)
+  if (idEnd <= idStart) return false;
+  r.i = idEnd;
+  if (!r.literal(MACHINE)) return false;
+  // The machine must equal the key: compare the bytes (what UTF-8 decodes alike but differs here,
+  // checkSample judges).
+  const machineStart = r.i;
+  const machineEnd = r.plainStringEnd();
+  if (machineEnd - machineStart !== key.length) return false;
+  for (let k = 0; k < key.length; k++) if (value[machineStart + k] !== key[k]) return false;
+  r.i = machineEnd;
+  if (!r.literal(LABELS)) return false;
+  const labelsStart = r.i;
+  if (!r.labels()) return false;
+  const labelsEnd = r.i;
+  if (!r.literal(START)) return false;
+  const start = r.integer();
+  if (!r.literal(END)) return false;
+  const end = r.integer();
+  if (!r.literal(CORES)) return false;
+  const cores = r.integer();
+  if (!r.literal(BUSY)) return false;
+  const busySeconds = r.number();
+  if (!r.literal(TOTAL)) return false;
+  const totalBytes = r.integer();
+  if (!r.literal(USED)) return false;
+  const usedBytes = r.integer();
+  if (!r.literal(TAIL) || r.i !== value.length) return false;
+  // checkSample's rules, on the numbers read (a broken one: checkSample says which).
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return false;
+  if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return false;
+  if (end - start > limits.lateLimitMs) return false;
+  if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return false;
+  if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return false;
+  if (!Number.isSafeInteger(totalBytes) || !Number.isSafeInteger(usedBytes) || usedBytes > totalBytes || totalBytes > MAX_TOTAL_BYTES) return false;
+  out.idStart = idStart;
+  out.idEnd = idEnd;
+  out.labelsStart = labelsStart;
+  out.labelsEnd = labelsEnd;
+  out.start = start;
+  out.end = end;
+  out.cores = cores;
+  out.busySeconds = busySeconds;
+  out.totalBytes = totalBytes;
+  out.usedBytes = usedBytes;
+  return true;
+}
+
+/** Whether bytes [from, to) of `value` are exactly `known`. */
+export function sameBytes(value: Uint8Array, from: number, to: number, known: Uint8Array): boolean {
+  if (to - from !== known.length) return false;
+  for (let k = 0; k < known.length; k++) if (value[from + k] !== known[k]) return false;
+  return true;
+}
