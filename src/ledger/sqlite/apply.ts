@@ -9,7 +9,7 @@ import { RollupBuilder, type MachineSeen, type Rollups, type UsageBucket } from 
 import { ROW_FIELDS, idOf } from '../rows.js';
 import { nextMonth } from '../time-buckets.js';
 import { SqliteInterner, type RunRef, type ShapeRef } from './interner.js';
-import { ROLLUP_CHUNK, type ReadStatements, type WriteStatements } from './statements.js';
+import { ROLLUP_CHUNK, SAMPLE_CHUNK, type ReadStatements, type WriteStatements } from './statements.js';
 
 type Stored = { shape: number; start_ms: number; window_ms: number; cpu_busy_us: number; mem_used_bytes: number };
 
@@ -53,6 +53,8 @@ export class SqliteBatchApplier {
   private readonly interner: SqliteInterner;
   private readonly lastIds = new Map<string, MachineIds>();
   private readonly transaction: Database.Transaction<(batch: LedgerBatch) => ApplyResult>;
+  /** The chunked insert's parameters, reused batch after batch. */
+  private readonly chunkArgs: number[] = new Array<number>(SAMPLE_CHUNK * 9).fill(0);
 
   constructor(
     db: Database.Database,
@@ -84,12 +86,11 @@ export class SqliteBatchApplier {
     const latestClosed = (r.latestClosed.get() as { period_ms: number | null }).period_ms;
     const firstOpen = latestClosed === null ? 0 : nextMonth(latestClosed);
     if (lost) w.addCounter.run('lost', lost);
-    let inserted = 0;
-    let duplicates = 0;
     let skipped = 0;
     const conflicts: SampleConflictError['conflicts'] = [];
-    const rollup = new RollupBuilder();
-    const insertSample = w.insertSample;
+    // First every row's run and shape (interning new ones), then the inserts: interned rows stay when
+    // the chunked inserts are rolled back to their savepoint.
+    const todo = new SampleInserts();
     const { runs, machines, labels, values: v } = batch.samples;
     for (let i = 0, b = 0; i < runs.length; i++, b += ROW_FIELDS) {
       const offset = v[b]!;
@@ -98,9 +99,6 @@ export class SqliteBatchApplier {
         continue;
       }
       const machine = machines[i]!;
-      const start = v[b + 1]!;
-      const end = v[b + 2]!;
-      const seq = v[b + 7]!;
       let ids = this.lastIds.get(machine);
       if (!ids || ids.prefix !== runs[i] || ids.whole !== v[b + 8] || ids.labels !== labels[i] || ids.cores !== v[b + 3] || ids.memTotalBytes !== v[b + 6]) {
         const run = interner.run(runs[i]!, v[b + 8]!, machine);
@@ -110,23 +108,14 @@ export class SqliteBatchApplier {
       }
       const { run, shape } = ids;
       if (run.machine !== machine) {
-        conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
+        conflicts.push({ offset, id: idOf(runs[i]!, v[b + 7]!, v[b + 8]!), reason: `its id belongs to machine ${JSON.stringify(run.machine)}'s samples` });
         continue;
       }
-      const adjustedIn = adjustedInFor(start, latestClosed, firstOpen);
-      const info = insertSample.run(run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedIn);
-      if (info.changes === 0) {
-        const stored = r.storedSample.get(run.id, seq) as Stored;
-        if (stored.shape !== shape.id || stored.start_ms !== start || stored.window_ms !== end - start || stored.cpu_busy_us !== v[b + 4] || stored.mem_used_bytes !== v[b + 5]) {
-          conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: 'its id is already billed with another body' });
-        } else {
-          duplicates++;
-        }
-        continue;
-      }
-      inserted++;
-      rollup.add(batch.samples, i, shape.labelSet, adjustedIn);
+      todo.add(i, run.id, shape.id, shape.labelSet, adjustedInFor(v[b + 1]!, latestClosed, firstOpen));
     }
+    const rollup = new RollupBuilder();
+    // (With conflicts found already, one by one: every conflict of the batch is reported at once.)
+    const { inserted, duplicates } = (conflicts.length === 0 ? this.insertChunked(batch, todo, now, rollup) : undefined) ?? this.insertOneByOne(batch, todo, now, rollup, conflicts);
     // Nothing is applied: the pipeline sends these to the DLQ, then applies the batch without them.
     if (conflicts.length > 0) throw new SampleConflictError(batch.partition, conflicts.sort((a, b) => a.offset - b.offset));
     writeRollups(w, rollup.build());
@@ -140,4 +129,101 @@ export class SqliteBatchApplier {
     w.upsertOffset.run(batch.group, batch.topic, batch.partition, nextOffset, now, batchMaxTimestamp(batch));
     return { inserted, duplicates, skipped, rejected: rejects.rejected, nextOffset, prunedBefore };
   }
+
+  /**
+   * Inserts the rows SAMPLE_CHUNK to a statement, the usual case: none of them is in the ledger yet.
+   * When a statement inserts fewer rows than it carries (a batch read again after a crash or a
+   * rebalance), its inserts are rolled back and undefined is returned: insertOneByOne() then tells
+   * duplicates from conflicts row by row.
+   */
+  private insertChunked(batch: LedgerBatch, todo: SampleInserts, now: number, rollup: RollupBuilder): { inserted: number; duplicates: number } | undefined {
+    const { w } = this;
+    const v = batch.samples.values;
+    const args: number[] = this.chunkArgs;
+    w.savepointSamples.run();
+    let k = 0;
+    for (; k + SAMPLE_CHUNK <= todo.length; k += SAMPLE_CHUNK) {
+      for (let j = 0; j < SAMPLE_CHUNK; j++) pushSampleRow(args, j * 9, todo, k + j, v, now);
+      if (w.insertSampleChunk.run(args).changes !== SAMPLE_CHUNK) return this.rollBackChunks();
+    }
+    for (; k < todo.length; k++) {
+      pushSampleRow(args, 0, todo, k, v, now);
+      if (w.insertSample.run(args.slice(0, 9)).changes !== 1) return this.rollBackChunks();
+    }
+    w.releaseSamples.run();
+    for (let t = 0; t < todo.length; t++) rollup.add(batch.samples, todo.rows[t]!, todo.labelSets[t]!, todo.adjustedIn[t]!);
+    return { inserted: todo.length, duplicates: 0 };
+  }
+
+  private rollBackChunks(): undefined {
+    this.w.rollbackSamples.run();
+    this.w.releaseSamples.run();
+    return undefined;
+  }
+
+  /** Inserts the rows one at a time: a row already there is a duplicate when its body is the same, else a conflict. */
+  private insertOneByOne(batch: LedgerBatch, todo: SampleInserts, now: number, rollup: RollupBuilder, conflicts: SampleConflictError['conflicts']): { inserted: number; duplicates: number } {
+    const { r, w } = this;
+    const { runs, values: v } = batch.samples;
+    const args: number[] = [];
+    let inserted = 0;
+    let duplicates = 0;
+    for (let t = 0; t < todo.length; t++) {
+      const i = todo.rows[t]!;
+      const b = i * ROW_FIELDS;
+      pushSampleRow(args, 0, todo, t, v, now);
+      if (w.insertSample.run(args).changes === 0) {
+        const stored = r.storedSample.get(todo.runIds[t], v[b + 7]) as Stored;
+        const shape = todo.shapeIds[t];
+        const start = v[b + 1]!;
+        const end = v[b + 2]!;
+        if (stored.shape !== shape || stored.start_ms !== start || stored.window_ms !== end - start || stored.cpu_busy_us !== v[b + 4] || stored.mem_used_bytes !== v[b + 5]) {
+          conflicts.push({ offset: v[b]!, id: idOf(runs[i]!, v[b + 7]!, v[b + 8]!), reason: 'its id is already billed with another body' });
+        } else {
+          duplicates++;
+        }
+        continue;
+      }
+      inserted++;
+      rollup.add(batch.samples, i, todo.labelSets[t]!, todo.adjustedIn[t]!);
+    }
+    return { inserted, duplicates };
+  }
+}
+
+/** The rows of a batch to insert, with their interned ids: parallel arrays. */
+class SampleInserts {
+  readonly rows: number[] = [];
+  readonly runIds: number[] = [];
+  readonly shapeIds: number[] = [];
+  readonly labelSets: number[] = [];
+  readonly adjustedIn: number[] = [];
+
+  get length(): number {
+    return this.rows.length;
+  }
+
+  add(row: number, runId: number, shapeId: number, labelSet: number, adjustedIn: number): void {
+    this.rows.push(row);
+    this.runIds.push(runId);
+    this.shapeIds.push(shapeId);
+    this.labelSets.push(labelSet);
+    this.adjustedIn.push(adjustedIn);
+  }
+}
+
+/** Writes insert t's nine samples columns into args from `at`, in insertSample's order. */
+function pushSampleRow(args: number[], at: number, todo: SampleInserts, t: number, v: readonly number[], now: number): void {
+  const b = todo.rows[t]! * ROW_FIELDS;
+  const start = v[b + 1]!;
+  const end = v[b + 2]!;
+  args[at] = todo.runIds[t]!;
+  args[at + 1] = v[b + 7]!;
+  args[at + 2] = todo.shapeIds[t]!;
+  args[at + 3] = start;
+  args[at + 4] = end - start;
+  args[at + 5] = v[b + 4]!;
+  args[at + 6] = v[b + 5]!;
+  args[at + 7] = now - end;
+  args[at + 8] = todo.adjustedIn[t]!;
 }

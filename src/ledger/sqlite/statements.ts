@@ -32,6 +32,11 @@ export interface ReadStatements {
 
 export interface WriteStatements {
   insertSample: Stmt;
+  /** insertSample for SAMPLE_CHUNK rows at once; savepoint and rollback for when one of them is already there. */
+  insertSampleChunk: Stmt;
+  savepointSamples: Stmt;
+  rollbackSamples: Stmt;
+  releaseSamples: Stmt;
   upsertHourly: Stmt;
   upsertMonthly: Stmt;
   upsertMachine: Stmt;
@@ -106,6 +111,12 @@ export function prepareReads(db: Database.Database): ReadStatements {
  */
 export const ROLLUP_CHUNK = 64;
 
+/**
+ * Samples per INSERT statement: one statement per row spent about a fifth of the transaction in calls,
+ * binding and info objects (measured: 16 rows a statement inserted 1.1-1.4x as fast, 64 no faster).
+ */
+export const SAMPLE_CHUNK = 16;
+
 const rowsOf = (columns: number, n: number) => Array.from({ length: n }, () => `(${Array(columns).fill('?').join(',')})`).join(',');
 const USAGE_COLUMNS = 'samples, cpu_busy_us, mem_gib_ms, mem_rem_byte_ms, covered_ms';
 const upsertUsage = (table: string, at: string, n: number) =>
@@ -117,14 +128,19 @@ const UPSERT_MACHINE = (n: number) => `INSERT INTO machines (machine, label_set,
     last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms),
     samples = samples + excluded.samples`;
 
+const INSERT_SAMPLES = 'INSERT OR IGNORE INTO samples (run, seq, shape, start_ms, window_ms, cpu_busy_us, mem_used_bytes, ingest_lag_ms, adjusted_in)';
+
 export function prepareWrites(db: Database.Database): WriteStatements {
   const p = (sql: string) => db.prepare(sql);
   return {
     upsertHourlyChunk: p(upsertUsage('usage_hourly', 'hour_ms', ROLLUP_CHUNK)),
     upsertMonthlyChunk: p(upsertUsage('usage_monthly', 'month_ms', ROLLUP_CHUNK)),
     upsertMachineChunk: p(UPSERT_MACHINE(ROLLUP_CHUNK)),
-    insertSample: p(`INSERT OR IGNORE INTO samples (run, seq, shape, start_ms, window_ms, cpu_busy_us, mem_used_bytes, ingest_lag_ms, adjusted_in)
-                     VALUES (?,?,?,?,?,?,?,?,?)`),
+    insertSample: p(`${INSERT_SAMPLES} VALUES (?,?,?,?,?,?,?,?,?)`),
+    insertSampleChunk: p(`${INSERT_SAMPLES} VALUES ${rowsOf(9, SAMPLE_CHUNK)}`),
+    savepointSamples: p('SAVEPOINT samples_chunked'),
+    rollbackSamples: p('ROLLBACK TO samples_chunked'),
+    releaseSamples: p('RELEASE samples_chunked'),
     upsertHourly: p(upsertUsage('usage_hourly', 'hour_ms', 1)),
     upsertMonthly: p(upsertUsage('usage_monthly', 'month_ms', 1)),
     upsertMachine: p(UPSERT_MACHINE(1)),
