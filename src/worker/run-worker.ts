@@ -80,7 +80,13 @@ export interface WorkerSummary {
   batches: number;
 }
 
-const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+/**
+ * Up to 8 MiB a partition per fetch (about 30,000 agent samples): when the worker catches up, each
+ * transaction's fixed costs (the rollup upserts, about one a machine, and the commit of their pages)
+ * are spread over twice as many samples as at 4 MiB: 7.2-7.4 instead of 10.2-10.8 us of CPU a sample
+ * (bench:worker). At the live rate batches stay small either way.
+ */
+const DEFAULT_MAX_BYTES_PER_PARTITION = 8 * 1024 * 1024;
 
 /** The topic's log offsets and the group's committed offsets, through the admin client. */
 function kafkaOffsetsReader(admin: Admin, group: string, topic: string): KafkaOffsetsReader {

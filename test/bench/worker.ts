@@ -133,21 +133,25 @@ function sqliteInsertLoop(samples: Sample[], batchSize: number, round: number): 
     }
   });
   const t = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < samples.length; i += batchSize) insertBatch.immediate(i);
   const seconds = (performance.now() - t) / 1000;
+  referenceCpuUs = cpuMicros(cpu);
   const count = (db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n;
   db.close();
   if (count !== samples.length) throw new Error(`the bare loop wrote ${count} rows, expected ${samples.length}`);
   return seconds;
 }
 
-async function workerDrain(ledgerPath: string, round: number): Promise<{ seconds: number; wall: number; batches: number; inserted: number }> {
+async function workerDrain(ledgerPath: string, round: number): Promise<{ seconds: number; wall: number; batches: number; inserted: number; cpuUs: number }> {
   let stop!: () => void;
   const stopSignal = new Promise<string>((resolve) => (stop = () => resolve('done')));
   let applied = 0;
   let firstBatchAt = 0;
   let lastBatchAt = 0;
   let batches = 0;
+  let firstBatchCpu = process.cpuUsage();
+  let steadyCpuUs = 0;
   const t0 = performance.now();
   const summary = runWorker({
     connection: { brokers: brokers.split(','), clientId: 'meter-bench-worker' },
@@ -161,8 +165,12 @@ async function workerDrain(ledgerPath: string, round: number): Promise<{ seconds
     onBatch: (r) => {
       const now = performance.now();
       // Time from the first batch's start: a batch takes roughly as long as the one before it.
-      if (!firstBatchAt) firstBatchAt = now;
+      if (!firstBatchAt) {
+        firstBatchAt = now;
+        firstBatchCpu = process.cpuUsage();
+      }
       lastBatchAt = now;
+      steadyCpuUs = cpuMicros(firstBatchCpu);
       batches++;
       applied += r.inserted + r.duplicates + r.rejected + r.skipped;
       if (applied >= N) stop();
@@ -172,8 +180,15 @@ async function workerDrain(ledgerPath: string, round: number): Promise<{ seconds
   const firstBatchSize = N / Math.max(1, batches);
   // Steady rate: samples after the first batch over the time from the first batch to the last.
   const seconds = (lastBatchAt - firstBatchAt) / 1000;
-  return { seconds: seconds * (N / Math.max(1, N - firstBatchSize)), wall: (lastBatchAt - t0) / 1000, batches, inserted: result.inserted };
+  const scale = N / Math.max(1, N - firstBatchSize);
+  return { seconds: seconds * scale, wall: (lastBatchAt - t0) / 1000, batches, inserted: result.inserted, cpuUs: steadyCpuUs * scale };
 }
+
+const cpuMicros = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+};
+let referenceCpuUs = 0;
 
 async function main(): Promise<void> {
   const engine = values.ledger === 'sqlite' ? 'sqlite' : 'postgres';
@@ -230,6 +245,9 @@ async function main(): Promise<void> {
       const rows: [string, number][] = [['(a) kcat -C > /dev/null', kcatSeconds], ...references, [`(c) meter worker (${result.batches} batches)`, result.seconds]];
       for (const [name, seconds] of rows) console.log(`  ${name.padEnd(48)} ${fmt(N / seconds).padStart(10)} samples/s  (${seconds.toFixed(2)} s)`);
       console.log(`  worker wall time incl. connect and group join: ${result.wall.toFixed(2)} s`);
+      // CPU time is what a loaded machine cannot take away. Per sample, over the same span as the rates:
+      // the worker's threads (main and ledger; the broker's CPU is not counted), the bare loop's one.
+      if (!databases) console.log(`  CPU per sample: worker ${(result.cpuUs / N).toFixed(2)} us (both threads), bare loop ${(referenceCpuUs / N).toFixed(2)} us`);
       console.log(`  worker / kcat = ${(workerRate / kcatRate).toFixed(2)}x`);
       console.log(`  worker / ${engine === 'sqlite' ? 'bare better-sqlite3 loop' : `faster bare pg loop ${best[0].slice(0, 4)}`} = ${ratio.toFixed(2)}x`);
     }
