@@ -90,7 +90,53 @@ export function rowAt(rows: SampleRows, i: number): LedgerSample {
   };
 }
 
-/** Rows `keep` of `rows`, in order (the rest dropped): a batch without the samples found to conflict. */
+
+/**
+ * SampleRows as they cross to another thread: the numbers in one Float64Array (transferred, not
+ * copied) and each string column as indexes into the batch's distinct strings (a machine's run and
+ * labels repeat on every row of it). Cloning a plain array of ~270,000 numbers and ~90,000 strings per
+ * batch cost both threads about a tenth of the worker's time.
+ */
+export interface PackedRows {
+  values: Float64Array;
+  strings: string[];
+  runs: Uint32Array;
+  machines: Uint32Array;
+  labels: Uint32Array;
+}
+
+export function packRows(rows: SampleRows): PackedRows {
+  const index = new Map<string, number>();
+  const strings: string[] = [];
+  const column = (values: string[]) => {
+    const out = new Uint32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const s = values[i]!;
+      let k = index.get(s);
+      if (k === undefined) {
+        k = strings.length;
+        strings.push(s);
+        index.set(s, k);
+      }
+      out[i] = k;
+    }
+    return out;
+  };
+  return { values: new Float64Array(rows.values), strings, runs: column(rows.runs), machines: column(rows.machines), labels: column(rows.labels) };
+}
+
+export function unpackRows(packed: PackedRows): SampleRows {
+  const { strings } = packed;
+  const column = (indexes: Uint32Array) => {
+    const out = new Array<string>(indexes.length);
+    for (let i = 0; i < indexes.length; i++) out[i] = strings[indexes[i]!]!;
+    return out;
+  };
+  // (A loop: Array.from goes through the iterator, ten times slower.)
+  const values = new Array<number>(packed.values.length);
+  for (let i = 0; i < values.length; i++) values[i] = packed.values[i]!;
+  return { runs: column(packed.runs), machines: column(packed.machines), labels: column(packed.labels), values };
+}
 
 /** One message that was not valid Sample v1 (already sent to the DLQ). */
 export interface LedgerReject {

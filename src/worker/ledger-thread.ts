@@ -3,6 +3,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../cli/errors.js';
 import { LedgerGapError, LogBehindLedgerError, type LedgerBatch } from '../ledger/index.js';
 import { openSqliteLedger, type SqliteLedger } from '../ledger/sqlite/sqlite-ledger.js';
+import { unpackRows } from '../ledger/rows.js';
+import type { TransferBatch } from './ledger-writer.js';
 
 const port = parentPort!;
 const { ledgerPath, busyTimeoutMs } = workerData as { ledgerPath: string; busyTimeoutMs?: number };
@@ -15,7 +17,7 @@ try {
   port.close();
 }
 
-port.on('message', (message: { type: 'apply'; id: number; batch: LedgerBatch } | { type: 'close' }) => {
+port.on('message', (message: { type: 'apply'; id: number; batch: TransferBatch } | { type: 'close' }) => {
   if (message.type === 'close') {
     void ledger?.close();
     port.close();
@@ -24,7 +26,8 @@ port.on('message', (message: { type: 'apply'; id: number; batch: LedgerBatch } |
   try {
     if (!ledger) throw new Error('the ledger is not open');
     const started = performance.now();
-    const result = ledger.applyBatchSync(message.batch);
+    const batch: LedgerBatch = { ...message.batch, samples: unpackRows(message.batch.samples) };
+    const result = ledger.applyBatchSync(batch);
     port.postMessage({ type: 'result', id: message.id, result, seconds: (performance.now() - started) / 1000 });
   } catch (error) {
     const gap = error instanceof LedgerGapError ? error : undefined;

@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { MeterError } from '../cli/errors.js';
 import { LedgerGapError, LogBehindLedgerError, type ApplyResult, type Ledger, type LedgerBatch } from '../ledger/index.js';
+import { packRows, type PackedRows } from '../ledger/rows.js';
 
 /** What a batch changed, and how long its transaction took (seconds; --metrics' transaction histogram). */
 export type TimedApplyResult = ApplyResult & { seconds?: number };
@@ -16,9 +17,11 @@ export interface LedgerWriter {
   close(): Promise<void>;
 }
 
-/** Strips what a transaction does not need (the DLQ'd bytes), so a batch crosses threads cheaply. */
-function forTransfer(batch: LedgerBatch): LedgerBatch {
-  return { ...batch, rejects: batch.rejects.map(({ offset, code, reason }) => ({ offset, code, reason })) };
+/** A batch as it crosses to the ledger thread: its rows packed (packRows), the DLQ'd bytes left behind. */
+export type TransferBatch = Omit<LedgerBatch, 'samples'> & { samples: PackedRows };
+
+function forTransfer(batch: LedgerBatch): TransferBatch {
+  return { ...batch, samples: packRows(batch.samples), rejects: batch.rejects.map(({ offset, code, reason }) => ({ offset, code, reason })) };
 }
 
 /**
@@ -141,7 +144,8 @@ export class ThreadLedgerWriter implements LedgerWriter {
     const id = this.nextId++;
     const result = new Promise<TimedApplyResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'apply', id, batch: forTransfer(batch) });
+      const transfer = forTransfer(batch);
+      this.worker.postMessage({ type: 'apply', id, batch: transfer }, [transfer.samples.values.buffer as ArrayBuffer]);
     });
     const settled = result.then(
       () => {},

@@ -6,6 +6,7 @@ import { LedgerGapError } from '../../../src/ledger/index.js';
 import { openSqliteLedger } from '../../../src/ledger/sqlite/sqlite-ledger.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import { ThreadLedgerWriter } from '../../../src/worker/ledger-writer.js';
+import { packRows, unpackRows } from '../../../src/ledger/rows.js';
 import { makeSample, message, tempLedgerPath } from './fixtures.js';
 
 const NOW = Date.now();
@@ -43,4 +44,13 @@ test('a ledger thread that cannot open the ledger fails to start with the reason
   const file = tempLedgerPath('not-a-dir');
   writeFileSync(file, 'x');
   await assert.rejects(ThreadLedgerWriter.start(join(file, 'ledger.db')), /ledger .* cannot be opened/);
+});
+
+test('rows packed for the ledger thread come back the same', () => {
+  const preparer = new BatchPreparer();
+  const messages = Array.from({ length: 50 }, (_, i) => message(makeSample({ machine: `m-${i % 3}`, seq: i, agentStart: i < 25 ? 1 : 2, start: NOW - 600_000 + i * 1000, labels: { team: `t${i % 2}` } }), i));
+  const rows = preparer.prepare(messages).samples;
+  const packed = packRows(rows);
+  assert.equal(packed.strings.length, new Set([...rows.runs, ...rows.machines, ...rows.labels]).size, 'each distinct string once');
+  assert.deepEqual(unpackRows(structuredClone(packed)), rows);
 });
