@@ -72,6 +72,46 @@ const sameBody = (values: number[], stored: StoredRow): boolean =>
   Number(stored.cpu_busy_us) === values[5] &&
   Number(stored.mem_used_bytes) === values[6];
 
+/** Same shape, window, CPU and memory: the body of a sample (values 2 to 6). */
+const sameValues = (a: number[], b: number[]): boolean => a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6];
+
+/**
+ * Finds a row whose id (run, sequence) an earlier row of the batch has. A run's sequences almost
+ * always rise through a batch, so only the highest so far is kept per run; the first sequence that
+ * does not rise builds an index of every id so far, kept from then on. (A map of every id per row
+ * was a visible share of the worker's main thread, which is what limits it with PostgreSQL.)
+ */
+class RepeatedIds {
+  private readonly highest = new Map<number, number>();
+  private index?: Map<number, Map<number, Row>>;
+
+  /** The earlier row with `row`'s id, or undefined (then `row` is recorded). `rows` are those recorded so far. */
+  firstOf(row: Row, rows: readonly Row[]): Row | undefined {
+    const run = row.values[0]!;
+    const seq = row.values[1]!;
+    const top = this.highest.get(run);
+    if (top === undefined || seq > top) {
+      this.highest.set(run, seq);
+      if (this.index) this.add(row);
+      return undefined;
+    }
+    if (!this.index) {
+      this.index = new Map();
+      for (const r of rows) this.add(r);
+    }
+    const first = this.index.get(run)?.get(seq);
+    if (!first) this.add(row);
+    return first;
+  }
+
+  private add(row: Row): void {
+    const run = row.values[0]!;
+    let ofRun = this.index!.get(run);
+    if (!ofRun) this.index!.set(run, (ofRun = new Map()));
+    ofRun.set(row.values[1]!, row);
+  }
+}
+
 export class PgBatchApplier {
   private readonly interner = new PgInterner();
   /** Partitions whose last batch had duplicates: their next one skips the COPY attempt. */
@@ -119,8 +159,7 @@ export class PgBatchApplier {
       await tx.intern(client, internRows);
       const conflicts: SampleConflictError['conflicts'] = [];
       const rows: Row[] = [];
-      // The same id twice in one batch, by run id then sequence (numbers: no key string per row).
-      const firstOfId = new Map<number, Map<number, Row>>();
+      const sameIdInBatch = new RepeatedIds();
       const idsOf = new Map<string, { i: number; run: RunRef; shape: ShapeRef }>();
       let duplicates = 0;
       for (const i of fresh) {
@@ -142,15 +181,12 @@ export class PgBatchApplier {
         const seq = v[b + 7]!;
         const row = { i, offset, values: [run.id, seq, shape.id, start, end - start, v[b + 4]!, v[b + 5]!, now - end, adjustedInFor(start, latestClosed, firstOpen)], labelSet: shape.labelSet };
         // The same id twice in one batch: the first is the one; a second with another body conflicts.
-        let ofRun = firstOfId.get(run.id);
-        if (!ofRun) firstOfId.set(run.id, (ofRun = new Map()));
-        const first = ofRun.get(seq);
+        const first = sameIdInBatch.firstOf(row, rows);
         if (first) {
-          if (first.values.slice(2, 7).every((x, k) => x === row.values[k + 2])) duplicates++;
+          if (sameValues(first.values, row.values)) duplicates++;
           else conflicts.push({ offset, id: idOf(runs[i]!, seq, v[b + 8]!), reason: 'its id is already billed with another body' });
           continue;
         }
-        ofRun.set(seq, row);
         rows.push(row);
       }
       const inserted = await this.insertSamples(client, batch.partition, rows, conflicts, batch, runs);

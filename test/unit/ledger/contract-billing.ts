@@ -83,6 +83,12 @@ export function ledgerBillingContract(engine: string, open: () => Promise<Ledger
       assert.deepEqual(e.conflicts.map((c) => c.offset), [2]);
       return true;
     });
+    // Ids out of order in one batch: each repeat found, whichever earlier row it repeats.
+    const seqs = [20, 21, 22, 21, 25, 22, 20, 26];
+    const inOrder = seqs.map((seq, k) => [k + 1, makeSample({ machine: 'web-1', seq, start: T0 + seq * 5000 })] as [number, Sample]);
+    const changedLate = inOrder.map(([o, x], k) => [o, k === 5 ? { ...x, cpu: { ...x.cpu, busySeconds: 0.5 } } : x] as [number, Sample]);
+    await assert.rejects(ledger.applyBatch(batchOf(3, changedLate)), (e: unknown) => e instanceof SampleConflictError && e.conflicts.length === 1 && e.conflicts[0]!.offset === 6);
+    assert.deepEqual(await ledger.applyBatch(batchOf(3, inOrder)), { inserted: 5, duplicates: 3, skipped: 0, rejected: 0, nextOffset: 9, prunedBefore: 0 });
     // Another machine's id run: refused, never billed to either.
     const foreign = { ...makeSample({ machine: 'db-1', start: T0 }), id: 'web-1:1:77' };
     await assert.rejects(ledger.applyBatch(batchOf(2, [[0, foreign]])), (e: unknown) => e instanceof SampleConflictError && /machine "web-1"/.test(e.conflicts[0]!.reason));
