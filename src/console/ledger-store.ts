@@ -186,7 +186,7 @@ export class LedgerStore implements LedgerSource {
       const ledger = await this.connection.get();
       const period = billingPeriod(now);
       const whatIf = this.whatIf ? rateCard : undefined;
-      const byMachine = await computeInvoice(ledger, { from: period.from, to: period.to, by: 'machine', whatIf, now });
+      const byMachine = await computeInvoice(ledger, { from: period.from, to: period.to, by: 'machine', whatIf, now, digest: false });
       const summaries: MachineSummary[] = await machineSummaries(ledger, { now, whatIf, invoice: byMachine });
       const forecasts = new Map(byMachine.lines.map((l) => [l.key, l]));
       const machines = new Map<string, MachineCost>();
@@ -203,7 +203,7 @@ export class LedgerStore implements LedgerSource {
         });
       }
       const by = this.costBy;
-      const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), whatIf, now });
+      const invoice = by === 'machine' ? byMachine : await computeInvoice(ledger, { from: period.from, to: period.to, by: grouping(by), whatIf, now, digest: false });
       this.machines = machines;
       this.costs = costView(invoice, by, period.from, period.to);
       const forecast = byMachine.forecastDetail ?? null;
