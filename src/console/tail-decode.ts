@@ -8,12 +8,13 @@
 // checkSample() itself. Either way the answer is checkSample's: the same samples accepted, with the
 // same values (test/unit/console/tail-decode.test.ts checks that on generated and mutated messages).
 //
-// Before either, the common case is read from the message's bytes, without making a string of it:
+// Before either, the common case is read from the message's bytes (tail-bytes.ts), without a string:
 // plain ASCII strings (no escapes), integers of up to 15 digits, and labels byte-equal to the
 // machine's last ones. Anything else there (a byte it is not sure of) goes on to the string reader,
 // so the bytes reader only ever answers with a sample the string reader would give. At 10,000
 // machines (2,000 samples a second) the string reader was the console's largest item of CPU.
 import { checkSample, MAX_CORES, MAX_FUTURE_MS, MAX_MACHINE_ID_LENGTH, MAX_TOTAL_BYTES, type ValidationLimits } from '../schema/sample.js';
+import { readAgentBytes } from './tail-bytes.js';
 
 /** What the tail keeps of a sample: no id, nested objects flattened. */
 export interface TailSample {
@@ -105,90 +106,14 @@ class Layout {
   }
 }
 
-const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
-const ID_AT = ascii('{"v":1,"id":"');
-const MACHINE_AT = ascii('","machine":"');
-const LABELS_AT = ascii('","labels":');
-const START_AT = ascii(',"start":');
-const END_AT = ascii(',"end":');
-const CORES_AT = ascii(',"cpu":{"cores":');
-const BUSY_AT = ascii(',"busySeconds":');
-const TOTAL_AT = ascii('},"mem":{"totalBytes":');
-const USED_AT = ascii(',"usedBytes":');
-const CLOSE_AT = ascii('}}');
-const QUOTE = 34;
-const BACKSLASH = 92;
-
-/**
- * The agents' layout read from bytes: each step either moves on or gives up (false, NaN, -1), and
- * giving up only means "ask the string reader".
- */
-class ByteLayout {
-  i = 0;
-  constructor(readonly b: Buffer) {}
-
-  literal(expected: Uint8Array): boolean {
-    const { b } = this;
-    const at = this.i;
-    if (at + expected.length > b.length) return false;
-    for (let k = 0; k < expected.length; k++) if (b[at + k] !== expected[k]) return false;
-    this.i = at + expected.length;
-    return true;
-  }
-
-  /** The end (its closing quote) of a string of printable ASCII but quotes and backslashes; -1 otherwise. */
-  plainString(): number {
-    const { b } = this;
-    for (let i = this.i; i < b.length; i++) {
-      const c = b[i]!;
-      if (c === QUOTE) return i;
-      if (c < 0x20 || c > 0x7e || c === BACKSLASH) return -1;
-    }
-    return -1;
-  }
-
-  /** 1 to 15 plain digits, no leading zero: exact in a double, as Number() reads them. NaN otherwise. */
-  integer(): number {
-    const { b } = this;
-    const start = this.i;
-    let i = start;
-    let value = 0;
-    while (i < b.length) {
-      const c = b[i]!;
-      if (c < 48 || c > 57) break;
-      value = value * 10 + (c - 48);
-      i++;
-    }
-    if (i === start || i - start > 15 || (b[start] === 48 && i - start > 1)) return NaN;
-    this.i = i;
-    return value;
-  }
-
-  /** A JSON number (NUMBER's grammar), read by Number() as the string reader does; NaN otherwise. */
-  number(): number {
-    const { b } = this;
-    const start = this.i;
-    let i = start;
-    const digits = () => {
-      const from = i;
-      while (i < b.length && b[i]! >= 48 && b[i]! <= 57) i++;
-      return i - from;
-    };
-    if (b[i] === 45) i++; // -
-    if (b[i] === 48) i++;
-    else if (digits() === 0) return NaN;
-    if (b[i] === 46) {
-      i++;
-      if (digits() === 0) return NaN;
-    }
-    if (b[i] === 101 || b[i] === 69) {
-      i++;
-      if (b[i] === 43 || b[i] === 45) i++;
-      if (digits() === 0) return NaN;
-    }
-    this.i = i;
-    return Number(b.toString('latin1', start, i));
-  }
+/** checkSample's rules on a sample's numbers, as read by either reader. */
+function withinRules(start: number, end: number, cores: number, busySeconds: number, totalBytes: number, usedBytes: number, limits: ValidationLimits): boolean {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return false;
+  if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return false;
+  if (end - start > limits.lateLimitMs) return false;
+  if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return false;
+  if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return false;
+  return Number.isSafeInteger(totalBytes) && Number.isSafeInteger(usedBytes) && usedBytes <= totalBytes && totalBytes <= MAX_TOTAL_BYTES;
 }
 
 export class TailDecoder {
@@ -212,60 +137,11 @@ export class TailDecoder {
 
   /** The sample, when the bytes are plainly the agents' layout and a valid sample; else null (ask the string reader). */
   private readBytes(value: Buffer, key: Buffer, limits: ValidationLimits): TailSample | null {
-    const r = new ByteLayout(value);
-    if (!r.literal(ID_AT)) return null;
-    const idEnd = r.plainString();
-    if (idEnd <= r.i) return null;
-    r.i = idEnd;
-    if (!r.literal(MACHINE_AT)) return null;
-    const machineEnd = r.plainString();
-    const machineLength = machineEnd - r.i;
-    if (machineLength <= 0 || machineLength > MAX_MACHINE_ID_LENGTH || machineLength !== key.length) return null;
-    for (let k = 0; k < machineLength; k++) if (value[r.i + k] !== key[k]) return null;
-    r.i = machineEnd;
-    if (!r.literal(LABELS_AT)) return null;
-    // Labels: {} or {"k":"v",...} of plain strings.
-    const labelsStart = r.i;
-    if (value[r.i] !== 123) return null; // {
-    r.i++;
-    if (value[r.i] !== 125) {
-      for (;;) {
-        if (value[r.i] !== QUOTE) return null;
-        r.i++;
-        const keyEnd = r.plainString();
-        if (keyEnd < 0 || value[keyEnd + 1] !== 58 || value[keyEnd + 2] !== QUOTE) return null; // :"
-        r.i = keyEnd + 3;
-        const valueEnd = r.plainString();
-        if (valueEnd < 0) return null;
-        r.i = valueEnd + 1;
-        const c = value[r.i];
-        if (c === 125) break; // }
-        if (c !== 44) return null; // ,
-        r.i++;
-      }
-    }
-    r.i++;
-    const labelsEnd = r.i;
-    if (!r.literal(START_AT)) return null;
-    const start = r.integer();
-    if (!r.literal(END_AT)) return null;
-    const end = r.integer();
-    if (!r.literal(CORES_AT)) return null;
-    const cores = r.integer();
-    if (!r.literal(BUSY_AT)) return null;
-    const busySeconds = r.number();
-    if (!r.literal(TOTAL_AT)) return null;
-    const totalBytes = r.integer();
-    if (!r.literal(USED_AT)) return null;
-    const usedBytes = r.integer();
-    if (!r.literal(CLOSE_AT) || r.i !== value.length) return null;
-    // checkSample's rules (a broken one: the string reader and checkSample say so).
-    if (!(end > start)) return null;
-    if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return null;
-    if (end - start > limits.lateLimitMs) return null;
-    if (!(cores >= 1 && cores <= MAX_CORES)) return null;
-    if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return null;
-    if (!(usedBytes <= totalBytes && totalBytes <= MAX_TOTAL_BYTES)) return null;
+    const read = readAgentBytes(value, key);
+    if (!read) return null;
+    const { labelsStart, labelsEnd, start, end, cores, busySeconds, totalBytes, usedBytes } = read;
+    // A broken rule: the string reader and checkSample say which.
+    if (!withinRules(start, end, cores, busySeconds, totalBytes, usedBytes, limits)) return null;
     const machine = key.toString('latin1');
     let known = this.labelsOf.get(machine);
     const labelsLength = labelsEnd - labelsStart;
@@ -309,13 +185,8 @@ export class TailDecoder {
     if (!r.literal(',"usedBytes":')) return null;
     const usedBytes = r.integer();
     if (!r.literal('}}') || r.i !== text.length) return null;
-    // checkSample's rules, on the numbers read (a broken one: checkSample says which).
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return null;
-    if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return null;
-    if (end - start > limits.lateLimitMs) return null;
-    if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return null;
-    if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return null;
-    if (!Number.isSafeInteger(totalBytes) || !Number.isSafeInteger(usedBytes) || usedBytes > totalBytes || totalBytes > MAX_TOTAL_BYTES) return null;
+    // A broken rule: checkSample says which.
+    if (!withinRules(start, end, cores, busySeconds, totalBytes, usedBytes, limits)) return null;
     let known = this.labelsOf.get(machine);
     if (!known || known.raw !== labelsRaw) {
       let labels: Record<string, string>;
