@@ -15,9 +15,10 @@ import { HelpOverlay } from './HelpOverlay.js';
 import { StatusLine } from './StatusLine.js';
 import { ThemeProvider, makeTheme, type Theme } from './Theme.js';
 import { UiActionsContext, UiStateContext, type UiActions } from './UiContexts.js';
-import { costRows, fleetRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
+import { costRows, lagRows, type ConsoleSnapshot, type SnapshotSource } from '../src/console/snapshot.js';
 import { initialUiState, reduceUi, resolveCursor, rowKeys, SORT_LABELS, type PaneId, type UiState, type ViewContext } from '../src/console/ui-state.js';
 import { actionForKey, splitKeys, type KeyPress } from '../src/console/keys.js';
+import { FleetOrder } from '../src/console/fleet-order.js';
 
 export interface ConsoleAppProps {
   source: SnapshotSource;
@@ -78,7 +79,10 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   if (!ui.paused) frozen.current = live;
   const snapshot = ui.paused ? frozen.current : live;
 
-  const fleet = useMemo(() => fleetRows(snapshot.machines, ui.filter, ui.sort.fleet), [snapshot.machines, ui.filter, ui.sort.fleet]);
+  // The order is kept between frames: only rows that changed are placed again (src/console/fleet-order.ts).
+  const fleetOrder = useRef<FleetOrder | null>(null);
+  fleetOrder.current ??= new FleetOrder();
+  const fleet = useMemo(() => fleetOrder.current!.rows(snapshot.machines, ui.filter, ui.sort.fleet), [snapshot.machines, ui.filter, ui.sort.fleet]);
   // The machines matter to the cost lines only for filtering by label: otherwise they are left out of
   // the dependencies, so a new tail sample does not re-sort the cost lines.
   const filterMachines = ui.filter && snapshot.costs?.by === 'machine' ? snapshot.machines : null;

@@ -25,7 +25,10 @@ function showLive(o: LiveScreenOptions) {
       patchConsole: false,
       // Not incrementalRendering: in ink 6.8 it moves the frame down a line when frames end in a newline.
       incrementalRendering: false,
-      maxFps: 20,
+      // ink draws at most this often (a leading-edge throttle): at 20, a key pressed within 50 ms of
+      // the last drawing (the second of two quick presses) waited for the window's end. Snapshots
+      // come every 1.5 s, so only held or quick keys draw more often.
+      maxFps: 60,
       onRender: o.onRender ? (metrics) => o.onRender!(metrics.renderTime) : undefined,
     },
   );

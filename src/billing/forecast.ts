@@ -32,7 +32,8 @@ export type ForecastMethod = 'chosen' | 'run-rate' | 'seasonal-naive';
 
 export interface ForecastInput {
   /** Cost of each hour from `start` (hour-aligned); the last may be the current hour, so far. */
-  hourly: readonly number[];
+  /** (Any array of numbers: the invoice's forecasts pass their Float64Arrays, since copying 10,000 of them was a third of a fleet's invoice.) */
+  hourly: ArrayLike<number>;
   start: number;
   /** Forecast from here: the cost after `now` up to `end` (the period end) is forecast. */
   now: number;
@@ -114,14 +115,16 @@ function history(input: ForecastInput): { values: number[]; cost: number; covere
   const values: number[] = [];
   let coveredMs = 0;
   let cost = 0;
-  input.hourly.forEach((hourCost, i) => {
+  const { hourly } = input;
+  for (let i = 0; i < hourly.length; i++) {
+    const hourCost = hourly[i]!;
     const from = input.start + i * HOUR_MS;
     const covered = Math.min(from + HOUR_MS, input.now) - Math.max(from, firstSeen);
-    if (covered <= 0) return;
+    if (covered <= 0) continue;
     coveredMs += covered;
     cost += hourCost;
     if (from < currentHour) values.push(covered < HOUR_MS ? hourCost * (HOUR_MS / covered) : hourCost);
-  });
+  }
   return { values, cost, coveredHours: coveredMs / HOUR_MS };
 }
 

@@ -119,7 +119,7 @@ export async function forecastLines(
   const forecasts = new Map<string, Forecast>();
   const synthetic: UsageItem[] = [];
   for (const [key, s] of series) {
-    const f = forecastRemaining({ hourly: [...s.hourly], start: historyFrom, now, end, firstSeen: s.firstSeen });
+    const f = forecastRemaining({ hourly: s.hourly, start: historyFrom, now, end, firstSeen: s.firstSeen });
     forecasts.set(key, f);
     if (!(f.remaining > 0 && s.recentCost > 0)) continue;
     const scale = f.remaining / s.recentCost;
@@ -139,6 +139,6 @@ export async function forecastLines(
     const remaining = l.totalMicros - a;
     lines.set(l.key, f ? describe(f, a, remaining) : { ...describe(forecastRemaining({ hourly: [], start: historyFrom, now, end }), a, 0n), total: formatMicros(l.totalMicros) });
   }
-  const totalForecast = forecastRemaining({ hourly: [...total.hourly], start: historyFrom, now, end, firstSeen: Number.isFinite(total.firstSeen) ? total.firstSeen : undefined });
+  const totalForecast = forecastRemaining({ hourly: total.hourly, start: historyFrom, now, end, firstSeen: Number.isFinite(total.firstSeen) ? total.firstSeen : undefined });
   return { lines, total: describe(totalForecast, actual.totalMicros, projected.totalMicros - actual.totalMicros) };
 }

@@ -8,7 +8,7 @@ import { LagStore } from './lag-store.js';
 import { LedgerStore, type LedgerSource, type LedgerStoreOptions } from './ledger-store.js';
 import { emptyFleetTotals, emptySnapshot, pricesAreWhatIf, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
 import { TopicTail } from './tail-store.js';
-import { HistoryStore, type DetailRequest } from './history-store.js';
+import { DETAIL_REFRESH_MS, HistoryStore, type DetailRequest } from './history-store.js';
 import type { HistoryPoint, HistorySource } from './history.js';
 import { billingPeriod } from '../billing/index.js';
 import { STALE_INTERVALS } from './build-snapshot.js';
@@ -81,7 +81,11 @@ export class ConsoleHub implements SnapshotSource {
     const onChange = () => {
       this.dirty = true;
     };
-    const maxPoints = options.maxPoints ?? DEFAULT_MAX_POINTS;
+    // With a history source the detail view's chart comes from the ledger (re-read every
+    // DETAIL_REFRESH_MS), so the tail keeps only what the sparklines show and what arrives between
+    // two reads: at 10,000 machines, 120 points each was a large part of the heap the GC walks.
+    const maxPoints =
+      options.maxPoints ?? (options.history ? Math.max(SPARK_POINTS, Math.ceil((2 * DETAIL_REFRESH_MS) / options.intervalMs)) : DEFAULT_MAX_POINTS);
     this.history = options.history
       ? new HistoryStore({
           source: options.history,

@@ -33,6 +33,9 @@ export interface HistoryStoreOptions {
   now?: () => number;
 }
 
+/** How often an open detail view's history is read again by default. */
+export const DETAIL_REFRESH_MS = 60_000;
+
 export class HistoryStore {
   detail: DetailState | null = null;
   /** Recent history per machine, for sparklines; drainSparklinesChanged() says whose arrived. */
@@ -83,7 +86,7 @@ export class HistoryStore {
     if (ask !== this.asked || this.stopped) return;
     this.detail = next;
     this.options.onChange?.();
-    this.timer = setTimeout(() => void this.readDetail(request, false), this.options.refreshMs ?? 60_000);
+    this.timer = setTimeout(() => void this.readDetail(request, false), this.options.refreshMs ?? DETAIL_REFRESH_MS);
     this.timer.unref?.();
   }
 

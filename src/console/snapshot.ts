@@ -264,6 +264,24 @@ function sortRows<T>(rows: readonly T[], nameOf: (row: T) => string, numberOf: (
 
 const decimal = (v: string | null): number | null => (v === null ? null : Number(v));
 
+/** The number a fleet sort key orders rows by (biggest first); null: by name. */
+export function fleetSortValue(key: string): ((m: MachineRow) => number | null) | null {
+  switch (key) {
+    case 'cpu':
+      return (m) => m.cpu;
+    case 'mem':
+      return (m) => m.mem;
+    case 'costPerHour':
+      return (m) => decimal(m.costPerHour);
+    case 'periodCost':
+      return (m) => decimal(m.periodCost);
+    case 'lastSeen':
+      return (m) => m.lastSeen;
+    default:
+      return null;
+  }
+}
+
 export function fleetRows(
   machines: readonly MachineRow[],
   filter: string,
@@ -271,27 +289,7 @@ export function fleetRows(
 ): MachineRow[] {
   const rows = filter ? machines.filter((m) => matchesFilter(m.machine, m.labels, filter)) : machines;
   // Numbers sort biggest first (what an operator looks for); names A to Z; S reverses either.
-  let value: ((m: MachineRow) => number | null) | null;
-  switch (sort.key) {
-    case 'cpu':
-      value = (m) => m.cpu;
-      break;
-    case 'mem':
-      value = (m) => m.mem;
-      break;
-    case 'costPerHour':
-      value = (m) => decimal(m.costPerHour);
-      break;
-    case 'periodCost':
-      value = (m) => decimal(m.periodCost);
-      break;
-    case 'lastSeen':
-      value = (m) => m.lastSeen;
-      break;
-    default:
-      value = null;
-  }
-  return sortRows(rows, (m) => m.machine, value, sort.reverse);
+  return sortRows(rows, (m) => m.machine, fleetSortValue(sort.key), sort.reverse);
 }
 
 export function costRows(

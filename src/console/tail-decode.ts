@@ -7,7 +7,14 @@
 // checkSample(); anything else (other key orders, spaces, escapes, a rule broken) goes through
 // checkSample() itself. Either way the answer is checkSample's: the same samples accepted, with the
 // same values (test/unit/console/tail-decode.test.ts checks that on generated and mutated messages).
+//
+// Before either, the common case is read from the message's bytes (tail-bytes.ts), without a string:
+// plain ASCII strings (no escapes), integers of up to 15 digits, and labels byte-equal to the
+// machine's last ones. Anything else there (a byte it is not sure of) goes on to the string reader,
+// so the bytes reader only ever answers with a sample the string reader would give. At 10,000
+// machines (2,000 samples a second) the string reader was the console's largest item of CPU.
 import { checkSample, MAX_CORES, MAX_FUTURE_MS, MAX_MACHINE_ID_LENGTH, MAX_TOTAL_BYTES, type ValidationLimits } from '../schema/sample.js';
+import { readAgentBytes } from './tail-bytes.js';
 
 /** What the tail keeps of a sample: no id, nested objects flattened. */
 export interface TailSample {
@@ -99,9 +106,19 @@ class Layout {
   }
 }
 
+/** checkSample's rules on a sample's numbers, as read by either reader. */
+function withinRules(start: number, end: number, cores: number, busySeconds: number, totalBytes: number, usedBytes: number, limits: ValidationLimits): boolean {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return false;
+  if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return false;
+  if (end - start > limits.lateLimitMs) return false;
+  if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return false;
+  if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return false;
+  return Number.isSafeInteger(totalBytes) && Number.isSafeInteger(usedBytes) && usedBytes <= totalBytes && totalBytes <= MAX_TOTAL_BYTES;
+}
+
 export class TailDecoder {
-  /** Each machine's last labels, raw and parsed: the same text is never parsed twice in a row. */
-  private readonly labelsOf = new Map<string, { raw: string; labels: Record<string, string> }>();
+  /** Each machine's last labels, raw (text, and bytes when read from bytes) and parsed: the same labels are never parsed twice in a row. */
+  private readonly labelsOf = new Map<string, { raw: string; bytes?: Buffer; labels: Record<string, string> }>();
   /** Messages read in the agents' layout, and through checkSample (for the tests and the curious). */
   fast = 0;
   slow = 0;
@@ -109,9 +126,35 @@ export class TailDecoder {
   /** The sample in a message, or null when checkSample() would reject it. */
   read(value: Buffer | null | undefined, key: Buffer | null | undefined, limits: ValidationLimits): TailSample | null {
     if (!value || value.length === 0) return null;
+    if (key) {
+      const sample = this.readBytes(value, key, limits);
+      if (sample) return sample;
+    }
     const text = value.toString('utf8');
     const keyText = key ? key.toString('utf8') : null;
     return this.readLayout(text, keyText, limits) ?? this.readChecked(text, keyText, limits);
+  }
+
+  /** The sample, when the bytes are plainly the agents' layout and a valid sample; else null (ask the string reader). */
+  private readBytes(value: Buffer, key: Buffer, limits: ValidationLimits): TailSample | null {
+    const read = readAgentBytes(value, key);
+    if (!read) return null;
+    const { labelsStart, labelsEnd, start, end, cores, busySeconds, totalBytes, usedBytes } = read;
+    // A broken rule: the string reader and checkSample say which.
+    if (!withinRules(start, end, cores, busySeconds, totalBytes, usedBytes, limits)) return null;
+    const machine = key.toString('latin1');
+    let known = this.labelsOf.get(machine);
+    const labelsLength = labelsEnd - labelsStart;
+    if (!known?.bytes || known.bytes.length !== labelsLength || value.compare(known.bytes, 0, labelsLength, labelsStart, labelsEnd) !== 0) {
+      // Plain ASCII strings without escapes: always JSON, the same text the string reader would see.
+      const raw = value.toString('latin1', labelsStart, labelsEnd);
+      const labels = known?.raw === raw ? known.labels : (JSON.parse(raw) as Record<string, string>);
+      // A copy of the bytes: the fetch's whole buffer is not kept alive by them.
+      known = { raw, bytes: Buffer.from(value.subarray(labelsStart, labelsEnd)), labels };
+      this.labelsOf.set(machine, known);
+    }
+    this.fast++;
+    return { machine, labels: known.labels, start, end, cores, busySeconds, totalBytes, usedBytes };
   }
 
   private readLayout(text: string, key: string | null, limits: ValidationLimits): TailSample | null {
@@ -142,13 +185,8 @@ export class TailDecoder {
     if (!r.literal(',"usedBytes":')) return null;
     const usedBytes = r.integer();
     if (!r.literal('}}') || r.i !== text.length) return null;
-    // checkSample's rules, on the numbers read (a broken one: checkSample says which).
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return null;
-    if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return null;
-    if (end - start > limits.lateLimitMs) return null;
-    if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return null;
-    if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return null;
-    if (!Number.isSafeInteger(totalBytes) || !Number.isSafeInteger(usedBytes) || usedBytes > totalBytes || totalBytes > MAX_TOTAL_BYTES) return null;
+    // A broken rule: checkSample says which.
+    if (!withinRules(start, end, cores, busySeconds, totalBytes, usedBytes, limits)) return null;
     let known = this.labelsOf.get(machine);
     if (!known || known.raw !== labelsRaw) {
       let labels: Record<string, string>;

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FleetOrder } from '../../../src/console/fleet-order.js';
+import { fleetRows, type MachineRow } from '../../../src/console/snapshot.js';
+
+function row(machine: string, cpu: number | null, team: string, cost: string | null = null): MachineRow {
+  return {
+    machine,
+    labels: { team },
+    cpu,
+    mem: cpu === null ? null : 100 - cpu,
+    cpuHistory: [],
+    cores: 4,
+    memTotalBytes: 2 ** 34,
+    lastSeen: cpu === null ? null : 1000 + Math.round(cpu),
+    stale: false,
+    costPerHour: cost,
+    periodCost: cost,
+    forecast: null,
+  };
+}
+
+const names = (rows: readonly MachineRow[]) => rows.map((r) => r.machine);
+
+// What the snapshot builder does between frames: rows replaced in place, new machines appended,
+// and after a removal a new array in another order.
+const step = fc.oneof(
+  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), cpu: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }), cost: fc.option(fc.constantFrom('0.1', '0.2', '1.5'), { nil: null }) }),
+  fc.record({ kind: fc.constant('add' as const), cpu: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }), team: fc.constantFrom('a', 'b') }),
+  fc.record({ kind: fc.constant('remove' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('same' as const) }),
+  fc.record({ kind: fc.constant('view' as const), key: fc.constantFrom('cpu', 'mem', 'costPerHour', 'periodCost', 'lastSeen', 'name'), reverse: fc.boolean(), filter: fc.constantFrom('', 'team=a', 'm1') }),
+);
+
+test('the kept order is always the full sort of the rows (ties and unknowns included)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 30 }), fc.array(fc.array(step, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 25 }), (initial, frames) => {
+      let next = 0;
+      let machines: MachineRow[] = Array.from({ length: initial }, () => row(`m${next++}`, next % 7, next % 2 ? 'a' : 'b'));
+      let view = { key: 'cpu', reverse: false, filter: '' };
+      const order = new FleetOrder();
+      for (const steps of frames) {
+        for (const s of steps) {
+          if (s.kind === 'replace' && machines.length > 0) {
+            machines = machines.slice();
+            const at = s.at % machines.length;
+            machines[at] = row(machines[at]!.machine, s.cpu, machines[at]!.labels.team!, s.cost);
+          } else if (s.kind === 'add') {
+            machines = [...machines, row(`m${next++}`, s.cpu, s.team)];
+          } else if (s.kind === 'remove' && machines.length > 0) {
+            const at = s.at % machines.length;
+            machines = [...machines.slice(at + 1), ...machines.slice(0, at)];
+          } else if (s.kind === 'view') {
+            view = s;
+          }
+        }
+        const sort = { key: view.key, reverse: view.reverse };
+        assert.deepEqual(names(order.rows(machines, view.filter, sort)), names(fleetRows(machines, view.filter, sort)));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a frame where a few rows changed merges them in rather than sorting every row', () => {
+  const machines = Array.from({ length: 1000 }, (_, i) => row(`m${i}`, (i * 37) % 100, 'a'));
+  const order = new FleetOrder();
+  const sort = { key: 'cpu', reverse: false };
+  order.rows(machines, '', sort);
+  assert.equal(order.lastWay, 'sorted');
+  const next = machines.slice();
+  next[5] = row('m5', 99.5, 'a');
+  next[700] = row('m700', -1, 'a');
+  const rows = order.rows(next, '', sort);
+  assert.equal(order.lastWay, 'merged');
+  assert.equal(rows[0]!.machine, 'm5');
+  assert.equal(rows.at(-1)!.machine, 'm700');
+  assert.equal(order.rows(next, '', sort), rows, 'the same rows: the same array');
+  assert.equal(order.lastWay, 'same');
+  order.rows(next, '', { key: 'cpu', reverse: true });
+  assert.equal(order.lastWay, 'sorted', 'a new sort key sorts afresh');
+});
