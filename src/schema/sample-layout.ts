@@ -5,10 +5,11 @@
 // building objects, and checked by checkSample()'s rules; scanAgentLayout() answers false for
 // anything else (other key orders, spaces, escapes in the id or machine, a rule broken), and the
 // caller asks checkSample() then, which also names the rule. JSON.parse and the validator were most
-// of the worker's main-thread time (it reads every message the fleet sends). The caller turns only
-// what it has not seen before into strings: a machine's labels and its id's run rarely change.
-// test/unit/worker/prepare-layout.test.ts checks on generated and mutated messages that the worker
-// accepts exactly what checkSample() accepts, with the same values.
+// of the worker's main-thread time (it reads every message the fleet sends), and the console's live
+// tail reads the same way. Callers turn into strings only what they have not seen before: a machine's
+// labels and its id's run rarely change. test/unit/worker/prepare-layout.test.ts and
+// test/unit/console/tail-decode.test.ts check on generated and mutated messages that both accept
+// exactly what checkSample() accepts, with the same values.
 import { MAX_CORES, MAX_FUTURE_MS, MAX_MACHINE_ID_LENGTH, MAX_TOTAL_BYTES, type ValidationLimits } from './sample.js';
 
 /** Where a message's fields are, and its numbers; filled by scanAgentLayout() (one object, reused). */
