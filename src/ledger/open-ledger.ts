@@ -2,7 +2,7 @@
 // a SQLite file path.
 import { UsageError } from '../cli/errors.js';
 import type { Ledger, LedgerEngine } from './ledger.js';
-import { checkPostgresUrl, isPostgresUrl, postgresLedgerName } from './postgres/connect.js';
+import { checkPostgresUrl, isPostgresUrl, postgresLedgerName } from './postgres/url.js';
 import { sqliteLedgerName } from './sqlite/sqlite-ledger.js';
 
 export interface LedgerTarget {

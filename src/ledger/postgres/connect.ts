@@ -2,38 +2,10 @@
 // PGPASSFILE, as for psql, so `ps` never shows it), a pool whose BIGINT and NUMERIC values come back
 // as exact BigInts, the schema migrated on open, and one-line errors that say what to do.
 import pg from 'pg';
-import { MeterError, UsageError, errorMessage } from '../../cli/errors.js';
+import { MeterError, errorMessage } from '../../cli/errors.js';
 import { LedgerLockedError, LedgerNotFoundError, LedgerSchemaNewerError, LedgerSchemaOlderError, LedgerUnreachableError, NotALedgerError, isLockError } from '../errors.js';
 import { MIGRATION_LOCK, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './schema.js';
-
-/** Is this --ledger value a PostgreSQL URL rather than a SQLite path? */
-export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target.trim());
-
-/**
- * The URL as people may see it: user, host, port and database, nothing else (no password, no query
- * parameters, which may hold key files or passwords).
- */
-export function postgresLedgerName(url: string): string {
-  const u = new URL(url.trim());
-  const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-  return `postgres://${user}${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-}
-
-/** Checks a --ledger PostgreSQL URL; a password in it is refused (it would show in `ps` and logs). */
-export function checkPostgresUrl(url: string): void {
-  let u: URL;
-  try {
-    u = new URL(url.trim());
-  } catch {
-    throw new UsageError(`--ledger: ${JSON.stringify(url.replace(/:[^@/]*@/, ':***@'))} is not a URL; give postgres://USER@HOST:PORT/DATABASE`);
-  }
-  if (u.password || u.searchParams.has('password')) {
-    throw new UsageError(
-      `--ledger: do not put the PostgreSQL password in the URL (${postgresLedgerName(url)}); set PGPASSWORD or PGPASSFILE (a ~/.pgpass-style file) instead`,
-    );
-  }
-  if (!u.hostname) throw new UsageError(`--ledger: ${postgresLedgerName(url)} names no host; give postgres://USER@HOST:PORT/DATABASE`);
-}
+import { postgresLedgerName } from './url.js';
 
 // BIGINT (int8) and NUMERIC (sums of BIGINT) as BigInt: exact, never through a float.
 const INT8 = 20;

@@ -30,7 +30,8 @@ import * as periods from './periods.js';
 import { PgUsageReads } from './usage-reads.js';
 import { CLOSE_LOCK, PgBatchApplier } from './apply.js';
 import * as history from './history.js';
-import { checkPostgresUrl, createPool, describePgError, migratePostgres, postgresLedgerName } from './connect.js';
+import { createPool, describePgError, migratePostgres } from './connect.js';
+import { checkPostgresUrl, postgresLedgerName } from './url.js';
 
 
 export interface OpenPostgresOptions {
