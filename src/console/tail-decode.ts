@@ -5,24 +5,18 @@
 // and a machine's labels are parsed only when their bytes change; anything else goes through
 // checkSample() itself. Either way the answer is checkSample's: the same samples accepted, with the
 // same values (test/unit/console/tail-decode.test.ts checks that on generated and mutated messages).
-import { checkSample, type ValidationLimits } from '../schema/sample.js';
-import { newLayoutScan, sameBytes, scanAgentLayout } from '../schema/sample-layout.js';
+import { checkSample, type SampleUsage, type ValidationLimits } from '../schema/sample.js';
+import { LabelsByMachine, newLayoutScan, scanAgentLayout } from '../schema/sample-layout.js';
 
 /** What the tail keeps of a sample: no id, nested objects flattened. */
-export interface TailSample {
+export interface TailSample extends SampleUsage {
   machine: string;
   labels: Record<string, string>;
-  start: number;
-  end: number;
-  cores: number;
-  busySeconds: number;
-  totalBytes: number;
-  usedBytes: number;
 }
 
 export class TailDecoder {
-  /** Each machine's last labels, as bytes and parsed: the same labels are never parsed twice in a row. */
-  private readonly labelsOf = new Map<string, { bytes: Uint8Array; labels: Record<string, string> }>();
+  /** Each machine's last labels: the same labels are never parsed twice in a row. */
+  private readonly labelsOf = new LabelsByMachine((labels) => labels);
   private readonly scan = newLayoutScan();
   /** Messages read in the agents' layout, and through checkSample (for the tests and the curious). */
   fast = 0;
@@ -40,21 +34,11 @@ export class TailDecoder {
 
   /** The sample this.scan found; null when its labels are not JSON (checkSample then refuses the message). */
   private fromLayout(value: Buffer, machine: string): TailSample | null {
-    const { labelsStart, labelsEnd, start, end, cores, busySeconds, totalBytes, usedBytes } = this.scan;
-    let known = this.labelsOf.get(machine);
-    if (!known || !sameBytes(value, labelsStart, labelsEnd, known.bytes)) {
-      let labels: Record<string, string>;
-      try {
-        labels = JSON.parse(value.toString('utf8', labelsStart, labelsEnd)) as Record<string, string>;
-      } catch {
-        return null; // a control character or a bad escape in a label
-      }
-      // A copy of the bytes: the fetch's whole buffer is not kept alive by them.
-      known = { bytes: Uint8Array.prototype.slice.call(value, labelsStart, labelsEnd), labels };
-      this.labelsOf.set(machine, known);
-    }
+    const labels = this.labelsOf.get(machine, value, this.scan);
+    if (!labels) return null;
     this.fast++;
-    return { machine, labels: known.labels, start, end, cores, busySeconds, totalBytes, usedBytes };
+    const { start, end, cores, busySeconds, totalBytes, usedBytes } = this.scan;
+    return { machine, labels, start, end, cores, busySeconds, totalBytes, usedBytes };
   }
 
   private readChecked(value: Buffer, key: string | null, limits: ValidationLimits): TailSample | null {

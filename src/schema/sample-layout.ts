@@ -10,21 +10,15 @@
 // labels and its id's run rarely change. test/unit/worker/prepare-layout.test.ts and
 // test/unit/console/tail-decode.test.ts check on generated and mutated messages that both accept
 // exactly what checkSample() accepts, with the same values.
-import { MAX_CORES, MAX_FUTURE_MS, MAX_MACHINE_ID_LENGTH, MAX_TOTAL_BYTES, type ValidationLimits } from './sample.js';
+import { MAX_MACHINE_ID_LENGTH, usageRuleBroken, windowRuleBroken, type SampleUsage, type ValidationLimits } from './sample.js';
 
 /** Where a message's fields are, and its numbers; filled by scanAgentLayout() (one object, reused). */
-export interface AgentLayoutScan {
+export interface AgentLayoutScan extends SampleUsage {
   /** Byte ranges [start, end) of the id's and the labels' JSON text (the labels with their braces). */
   idStart: number;
   idEnd: number;
   labelsStart: number;
   labelsEnd: number;
-  start: number;
-  end: number;
-  cores: number;
-  busySeconds: number;
-  totalBytes: number;
-  usedBytes: number;
 }
 
 export const newLayoutScan = (): AgentLayoutScan => ({ idStart: 0, idEnd: 0, labelsStart: 0, labelsEnd: 0, start: 0, end: 0, cores: 0, busySeconds: 0, totalBytes: 0, usedBytes: 0 });
@@ -154,57 +148,39 @@ class Cursor {
  * caller parses it, and a failure there is for checkSample() too.
  */
 export function scanAgentLayout(value: Buffer, key: Uint8Array | null, limits: ValidationLimits, out: AgentLayoutScan): boolean {
+  // (Fields go into `out` as they are read: the caller reads it only when this answers true.)
   if (key === null || key.length === 0 || key.length > MAX_MACHINE_ID_LENGTH) return false;
   const r = new Cursor(value);
   if (!r.literal(HEAD)) return false;
-  const idStart = r.i;
-  const idEnd = r.plainStringEnd();
+  out.idStart = r.i;
+  out.idEnd = r.plainStringEnd();
   // (An empty id is for checkSample to refuse.)
-  if (idEnd <= idStart) return false;
-  r.i = idEnd;
+  if (out.idEnd <= out.idStart) return false;
+  r.i = out.idEnd;
   if (!r.literal(MACHINE)) return false;
-  // The machine must equal the key: compare the bytes (what UTF-8 decodes alike but differs here,
-  // checkSample judges).
-  const machineStart = r.i;
+  // The machine must be the key's bytes (what UTF-8 decodes alike but differs here, checkSample judges).
   const machineEnd = r.plainStringEnd();
-  if (machineEnd - machineStart !== key.length) return false;
-  for (let k = 0; k < key.length; k++) if (value[machineStart + k] !== key[k]) return false;
+  if (machineEnd < 0 || !sameBytes(value, r.i, machineEnd, key)) return false;
   r.i = machineEnd;
   if (!r.literal(LABELS)) return false;
-  const labelsStart = r.i;
+  out.labelsStart = r.i;
   if (!r.labels()) return false;
-  const labelsEnd = r.i;
+  out.labelsEnd = r.i;
   if (!r.literal(START)) return false;
-  const start = r.integer();
+  out.start = r.integer();
   if (!r.literal(END)) return false;
-  const end = r.integer();
+  out.end = r.integer();
   if (!r.literal(CORES)) return false;
-  const cores = r.integer();
+  out.cores = r.integer();
   if (!r.literal(BUSY)) return false;
-  const busySeconds = r.number();
+  out.busySeconds = r.number();
   if (!r.literal(TOTAL)) return false;
-  const totalBytes = r.integer();
+  out.totalBytes = r.integer();
   if (!r.literal(USED)) return false;
-  const usedBytes = r.integer();
+  out.usedBytes = r.integer();
   if (!r.literal(TAIL) || r.i !== value.length) return false;
   // checkSample's rules, on the numbers read (a broken one: checkSample says which).
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) return false;
-  if (limits.now !== undefined && (end > limits.now + MAX_FUTURE_MS || end < limits.now - limits.lateLimitMs)) return false;
-  if (end - start > limits.lateLimitMs) return false;
-  if (!Number.isInteger(cores) || cores < 1 || cores > MAX_CORES) return false;
-  if (!Number.isFinite(busySeconds) || busySeconds < 0 || busySeconds > cores * ((end - start) / 1000) * 1.0001 + 1e-9) return false;
-  if (!Number.isSafeInteger(totalBytes) || !Number.isSafeInteger(usedBytes) || usedBytes > totalBytes || totalBytes > MAX_TOTAL_BYTES) return false;
-  out.idStart = idStart;
-  out.idEnd = idEnd;
-  out.labelsStart = labelsStart;
-  out.labelsEnd = labelsEnd;
-  out.start = start;
-  out.end = end;
-  out.cores = cores;
-  out.busySeconds = busySeconds;
-  out.totalBytes = totalBytes;
-  out.usedBytes = usedBytes;
-  return true;
+  return windowRuleBroken(out.start, out.end, limits) === null && usageRuleBroken(out.cores, out.busySeconds, out.totalBytes, out.usedBytes, out.end - out.start) === null;
 }
 
 /** Whether bytes [from, to) of `value` are exactly `known`. */
@@ -212,4 +188,39 @@ export function sameBytes(value: Uint8Array, from: number, to: number, known: Ui
   if (to - from !== known.length) return false;
   for (let k = 0; k < known.length; k++) if (value[from + k] !== known[k]) return false;
   return true;
+}
+
+/**
+ * Each machine's last labels, by their bytes: parsed (and converted, to canonical JSON for the
+ * worker's rows, kept as an object for the console) only when they change.
+ */
+export class LabelsByMachine<T> {
+  private readonly known = new Map<string, { bytes: Uint8Array; labels: T }>();
+
+  constructor(
+    private readonly convert: (labels: Record<string, string>) => T,
+    private readonly limit = 100_000,
+  ) {}
+
+  /** The labels scanAgentLayout() found in `value`; undefined when they are not JSON (checkSample then refuses the message). */
+  get(machine: string, value: Buffer, scan: AgentLayoutScan): T | undefined {
+    let known = this.known.get(machine);
+    if (!known || !sameBytes(value, scan.labelsStart, scan.labelsEnd, known.bytes)) {
+      let labels: Record<string, string>;
+      try {
+        labels = JSON.parse(value.toString('utf8', scan.labelsStart, scan.labelsEnd)) as Record<string, string>;
+      } catch {
+        return undefined; // a control character or a bad escape in a label
+      }
+      // A copy of the bytes: the fetch's whole buffer is not kept alive by them.
+      known = { bytes: Uint8Array.prototype.slice.call(value, scan.labelsStart, scan.labelsEnd), labels: this.convert(labels) };
+      if (this.known.size >= this.limit) this.known.clear();
+      this.known.set(machine, known);
+    }
+    return known.labels;
+  }
+
+  clear(): void {
+    this.known.clear();
+  }
 }

@@ -14,6 +14,16 @@ export interface Sample {
   mem: { totalBytes: number; usedBytes: number };
 }
 
+/** A sample's window and usage, flattened: what the worker's rows and the console's tail take of it. */
+export interface SampleUsage {
+  start: number;
+  end: number;
+  cores: number;
+  busySeconds: number;
+  totalBytes: number;
+  usedBytes: number;
+}
+
 /** Deterministic per sample: a replayed or duplicated sample keeps its id, so it is billed once. */
 export function sampleId(machine: string, agentStart: number, sequence: number): string {
   return `${machine}:${agentStart}:${sequence}`;
@@ -71,7 +81,7 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-const fail = (code: RejectCode, reason: string): SampleCheck => ({ ok: false, reason, code });
+const fail = (code: RejectCode, reason: string): SampleCheck & { ok: false } => ({ ok: false, reason, code });
 
 /**
  * Parses and validates one message. `key` is the message key as a string (null when absent).
@@ -105,18 +115,8 @@ export function checkSample(
   for (const k in s.labels) {
     if (typeof s.labels[k] !== 'string') return fail('bad-labels', `label "${k}" must be a string (labels are a flat string map)`);
   }
-  if (!Number.isSafeInteger(s.start)) return fail('bad-field', 'field "start" must be an integer (epoch ms)');
-  if (!Number.isSafeInteger(s.end)) return fail('bad-field', 'field "end" must be an integer (epoch ms)');
-  const start = s.start as number;
-  const end = s.end as number;
-  if (end <= start) return fail('bad-window', 'window end <= start');
-  if (limits.now !== undefined) {
-    if (end > limits.now + MAX_FUTURE_MS) return fail('future', 'window ends more than 5 minutes in the future');
-    if (end < limits.now - limits.lateLimitMs) return fail('too-late', 'window is older than the late-data limit');
-  }
-  // A window longer than the late-data limit starts before it; the bound also keeps a sample's usage
-  // (CPU microseconds) well inside a 64-bit integer in the ledger.
-  if (end - start > limits.lateLimitMs) return fail('too-late', 'window is longer than the late-data limit');
+  const window = windowRuleBroken(s.start, s.end, limits);
+  if (window) return window;
   if (!isPlainObject(s.cpu)) return fail('bad-field', 'field "cpu" must be an object');
   if (!isPlainObject(s.mem)) return fail('bad-field', 'field "mem" must be an object');
   for (const k in s.cpu) {
@@ -125,24 +125,48 @@ export function checkSample(
   for (const k in s.mem) {
     if (k !== 'totalBytes' && k !== 'usedBytes') return fail('unknown-field', `unknown field "mem.${k}"`);
   }
-  const { cores, busySeconds } = s.cpu;
+  const usage = usageRuleBroken(s.cpu.cores, s.cpu.busySeconds, s.mem.totalBytes, s.mem.usedBytes, (s.end as number) - (s.start as number));
+  if (usage) return usage;
+  return { ok: true, sample: parsed as unknown as Sample };
+}
+
+/**
+ * The window's rules (integers, end after start, within the limits): the failure, or null when kept.
+ * checkSample and the agents'-layout reader (sample-layout.ts) both judge by it.
+ */
+export function windowRuleBroken(start: unknown, end: unknown, limits: ValidationLimits): (SampleCheck & { ok: false }) | null {
+  if (!Number.isSafeInteger(start)) return fail('bad-field', 'field "start" must be an integer (epoch ms)');
+  if (!Number.isSafeInteger(end)) return fail('bad-field', 'field "end" must be an integer (epoch ms)');
+  const from = start as number;
+  const to = end as number;
+  if (to <= from) return fail('bad-window', 'window end <= start');
+  if (limits.now !== undefined) {
+    if (to > limits.now + MAX_FUTURE_MS) return fail('future', 'window ends more than 5 minutes in the future');
+    if (to < limits.now - limits.lateLimitMs) return fail('too-late', 'window is older than the late-data limit');
+  }
+  // A window longer than the late-data limit starts before it; the bound also keeps a sample's usage
+  // (CPU microseconds) well inside a 64-bit integer in the ledger.
+  if (to - from > limits.lateLimitMs) return fail('too-late', 'window is longer than the late-data limit');
+  return null;
+}
+
+/** The usage rules (cores, busy time within the window, memory) for a window of `windowMs`: the failure, or null. */
+export function usageRuleBroken(cores: unknown, busySeconds: unknown, totalBytes: unknown, usedBytes: unknown, windowMs: number): (SampleCheck & { ok: false }) | null {
   if (!Number.isInteger(cores) || (cores as number) < 1 || (cores as number) > MAX_CORES) {
     return fail('bad-cores', `cpu.cores must be an integer in 1..${MAX_CORES}`);
   }
   if (!isFiniteNumber(busySeconds)) return fail('bad-busy', 'cpu.busySeconds must be a number');
-  const windowSeconds = (end - start) / 1000;
   // A tiny tolerance: counters are sampled a few microseconds apart from the wall clock.
-  if (busySeconds < 0 || busySeconds > (cores as number) * windowSeconds * 1.0001 + 1e-9) {
+  if (busySeconds < 0 || busySeconds > (cores as number) * (windowMs / 1000) * 1.0001 + 1e-9) {
     return fail('bad-busy', 'cpu.busySeconds outside 0..cores x window');
   }
-  const { totalBytes, usedBytes } = s.mem;
   if (!Number.isSafeInteger(totalBytes) || !Number.isSafeInteger(usedBytes)) {
     return fail('bad-memory', 'mem.totalBytes and mem.usedBytes must be integers');
   }
   if ((totalBytes as number) < 0 || (usedBytes as number) < 0) return fail('bad-memory', 'memory is negative');
   if ((usedBytes as number) > (totalBytes as number)) return fail('bad-memory', 'mem.usedBytes > mem.totalBytes');
   if ((totalBytes as number) > MAX_TOTAL_BYTES) return fail('bad-memory', 'mem.totalBytes above 64 TiB');
-  return { ok: true, sample: parsed as unknown as Sample };
+  return null;
 }
 
 export function encodeSample(sample: Sample): string {

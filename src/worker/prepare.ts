@@ -5,8 +5,8 @@
 // timestamp (src/billing/acceptance.ts), never the worker's clock, so the same log consumed on any
 // day accepts the same samples. Prices are not applied here: the ledger keeps usage, and invoices
 // price it with the price version in force at each hour.
-import { checkSample, type RejectCode, type Sample } from '../schema/sample.js';
-import { newLayoutScan, sameBytes, scanAgentLayout, type AgentLayoutScan } from '../schema/sample-layout.js';
+import { checkSample, type RejectCode, type Sample, type SampleUsage } from '../schema/sample.js';
+import { LabelsByMachine, newLayoutScan, scanAgentLayout, type AgentLayoutScan } from '../schema/sample-layout.js';
 import { canonicalLabels, emptyRows, splitId, type LedgerReject, type SampleRows } from '../ledger/index.js';
 import { busyMicros } from '../billing/money.js';
 import { DEFAULT_ACCEPTANCE_WINDOW, checkEventTime, parseMessageTimestamp, type AcceptanceWindow } from '../billing/acceptance.js';
@@ -45,37 +45,13 @@ export interface PreparedBatch {
 }
 
 /** An accepted sample as the ledger's row takes it, whichever way it was read. */
-interface Row {
+interface Row extends SampleUsage {
   run: string;
   seq: number;
   whole: 0 | 1;
   machine: string;
   /** Canonical JSON of its labels. */
   labels: string;
-  start: number;
-  end: number;
-  cores: number;
-  busySeconds: number;
-  totalBytes: number;
-  usedBytes: number;
-}
-
-/** A machine's last sample in the agents' layout, by what rarely changes: its labels and its id's run. */
-interface MachineMemo {
-  labelsBytes: Uint8Array;
-  labels: string;
-  runBytes: Uint8Array;
-  run: string;
-}
-
-const copyOf = (value: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(value, from, to);
-
-function parsedLabels(json: string): Record<string, string> | null {
-  try {
-    return JSON.parse(json) as Record<string, string>;
-  } catch {
-    return null; // a control character or a bad escape in a label: checkSample says so
-  }
 }
 
 /** The row of a checkSample()-accepted sample. */
@@ -87,7 +63,8 @@ function checkedRow(s: Sample): Row {
 }
 
 export class BatchPreparer {
-  private readonly memos = new Map<string, MachineMemo>();
+  /** Each machine's last labels as canonical JSON: machines rarely change labels. */
+  private readonly labelsOf = new LabelsByMachine(canonicalLabels);
   private readonly scan: AgentLayoutScan = newLayoutScan();
   /** Messages read from the agents' layout, and through checkSample (for the tests and the curious). */
   layoutReads = 0;
@@ -145,47 +122,13 @@ export class BatchPreparer {
     return { samples, rejects, maxTimestamp };
   }
 
-  /**
-   * The row of the sample this.scan found in `value`, turning into strings only what differs from the
-   * machine's last sample; null when its labels are not valid JSON (checkSample() then says so).
-   */
+  /** The row of the sample this.scan found in `value`; null when its labels are not JSON (checkSample() then says so). */
   private layoutRow(value: Buffer, machine: string): Row | null {
     const scan = this.scan;
-    let memo = this.memos.get(machine);
-    if (!memo || !sameBytes(value, scan.labelsStart, scan.labelsEnd, memo.labelsBytes)) {
-      const labels = parsedLabels(value.toString('utf8', scan.labelsStart, scan.labelsEnd));
-      if (!labels) return null;
-      memo = { labelsBytes: copyOf(value, scan.labelsStart, scan.labelsEnd), labels: canonicalLabels(labels), runBytes: memo?.runBytes ?? new Uint8Array(), run: memo?.run ?? '' };
-      if (this.memos.size > 100_000) this.memos.clear();
-      this.memos.set(machine, memo);
-    }
-    // The id's run and sequence, split as splitId() splits the decoded id (":" and digits are ASCII).
-    const { idStart, idEnd } = scan;
-    let colon = idEnd - 1;
-    while (colon >= idStart && value[colon] !== 58) colon--;
-    let seq = 0;
-    let whole: 0 | 1 = 1;
-    let runEnd = idEnd;
-    const digits = idEnd - colon - 1;
-    if (colon >= idStart && digits >= 1 && digits <= 16 && (digits === 1 || value[colon + 1] !== 48)) {
-      let n = 0;
-      let k = colon + 1;
-      for (; k < idEnd; k++) {
-        const c = value[k]!;
-        if (c < 48 || c > 57) break;
-        n = n * 10 + (c - 48);
-      }
-      if (k === idEnd && Number.isSafeInteger(n)) {
-        seq = n;
-        whole = 0;
-        runEnd = colon;
-      }
-    }
-    if (!sameBytes(value, idStart, runEnd, memo.runBytes)) {
-      memo.run = value.toString('utf8', idStart, runEnd);
-      memo.runBytes = copyOf(value, idStart, runEnd);
-    }
+    const labels = this.labelsOf.get(machine, value, scan);
+    if (labels === undefined) return null;
+    const { run, seq, whole } = splitId(value.toString('utf8', scan.idStart, scan.idEnd));
     const { start, end, cores, busySeconds, totalBytes, usedBytes } = scan;
-    return { run: memo.run, seq, whole, machine, labels: memo.labels, start, end, cores, busySeconds, totalBytes, usedBytes };
+    return { run, seq, whole, machine, labels, start, end, cores, busySeconds, totalBytes, usedBytes };
   }
 }
