@@ -30,7 +30,7 @@ export function parseMessageTimestamp(timestamp: string | number | undefined): n
   // (Called for every message the worker reads: the usual cases without a regular expression.)
   if (typeof timestamp === 'number') return Number.isSafeInteger(timestamp) && timestamp >= 0 ? timestamp + 0 : undefined;
   if (timestamp !== undefined && timestamp.length > 0 && timestamp.length <= 15 && allDigits(timestamp)) return Number(timestamp);
-  const text = typeof timestamp === 'number' ? String(timestamp) : (timestamp ?? '').trim();
+  const text = (timestamp ?? '').trim();
   if (!/^\d+$/.test(text)) return undefined;
   const ms = Number(text);
   return Number.isSafeInteger(ms) ? ms : undefined;

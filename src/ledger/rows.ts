@@ -90,7 +90,6 @@ export function rowAt(rows: SampleRows, i: number): LedgerSample {
   };
 }
 
-
 /**
  * SampleRows as they cross to another thread: the numbers in one Float64Array (transferred, not
  * copied) and each string column as indexes into the batch's distinct strings (a machine's run and

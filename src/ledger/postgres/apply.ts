@@ -65,15 +65,11 @@ function sameIds(rows: SampleRows, i: number, j: number): boolean {
   return rows.runs[i] === rows.runs[j] && rows.labels[i] === rows.labels[j] && v[a + 8] === v[b + 8] && v[a + 3] === v[b + 3] && v[a + 6] === v[b + 6];
 }
 
-const sameBody = (values: number[], stored: StoredRow): boolean =>
-  Number(stored.shape) === values[2] &&
-  Number(stored.start_ms) === values[3] &&
-  Number(stored.window_ms) === values[4] &&
-  Number(stored.cpu_busy_us) === values[5] &&
-  Number(stored.mem_used_bytes) === values[6];
-
 /** Same shape, window, CPU and memory: the body of a sample (values 2 to 6). */
 const sameValues = (a: number[], b: number[]): boolean => a[2] === b[2] && a[3] === b[3] && a[4] === b[4] && a[5] === b[5] && a[6] === b[6];
+
+const sameBody = (values: number[], s: StoredRow): boolean =>
+  sameValues(values, [0, 0, Number(s.shape), Number(s.start_ms), Number(s.window_ms), Number(s.cpu_busy_us), Number(s.mem_used_bytes)]);
 
 /**
  * Finds a row whose id (run, sequence) an earlier row of the batch has. A run's sequences almost
