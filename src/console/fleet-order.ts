@@ -3,7 +3,7 @@
 // Here rows that did not change keep their places; the changed ones are sorted among themselves and
 // merged in. The order is fleetRows()'s exactly: a total order (the number, then the machine's name,
 // which is unique), so one way or the other gives the same rows.
-import { fleetSortValue, matchesFilter, type MachineRow } from './snapshot.js';
+import { compareSorted, fleetSortValue, matchesFilter, sortNumber, type MachineRow } from './snapshot.js';
 
 interface Keyed {
   row: MachineRow;
@@ -93,18 +93,11 @@ export class FleetOrder {
 }
 
 function numberOf(valueOf: ((m: MachineRow) => number | null) | null, row: MachineRow): number {
-  const v = valueOf ? valueOf(row) : null;
-  return v === null || Number.isNaN(v) ? -Infinity : v;
+  return sortNumber(valueOf ? valueOf(row) : null);
 }
 
-/** fleetRows()'s order: biggest number first (unknown last), then names A to Z; `reverse` flips it. */
+/** fleetRows()'s order (compareSorted) on keyed rows. */
 function comparator(reverse: boolean): (a: Keyed, b: Keyed) => number {
   const direction = reverse ? -1 : 1;
-  return (a, b) => {
-    const c = b.value - a.value;
-    if (c !== 0 && !Number.isNaN(c)) return c * direction;
-    const x = a.row.machine;
-    const y = b.row.machine;
-    return (x < y ? -1 : x > y ? 1 : 0) * direction;
-  };
+  return (a, b) => compareSorted(a.value, a.row.machine, b.value, b.row.machine, direction);
 }

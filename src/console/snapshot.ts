@@ -239,10 +239,19 @@ export function matchesFilter(machine: string, labels: Record<string, string>, f
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** A row's number for sorting: unknown (null, NaN) sorts last. */
+export const sortNumber = (v: number | null): number => (v === null || Number.isNaN(v) ? -Infinity : v);
+
+/** The fleet's and cost lines' order: biggest number first, ties by name A to Z; direction -1 flips it all. */
+export function compareSorted(valueA: number, nameA: string, valueB: number, nameB: string, direction: 1 | -1): number {
+  const c = valueB - valueA;
+  return (c === 0 || Number.isNaN(c) ? byName(nameA, nameB) : c) * direction;
+}
+
 /**
- * Rows sorted by a number, biggest first (unknown last), ties and `numberOf: null` by name A to Z;
- * `reverse` flips the whole order. Each row's number is read once (decorate, sort, undecorate): a big
- * fleet is sorted on every frame, and reading decimal strings inside the comparison would dominate.
+ * Rows in compareSorted()'s order by sortNumber(numberOf(row)) (`numberOf: null`: by name alone).
+ * Each row's number is read once (decorate, sort, undecorate): a big fleet is sorted on every frame,
+ * and reading decimal strings inside the comparison would dominate.
  */
 function sortRows<T>(rows: readonly T[], nameOf: (row: T) => string, numberOf: ((row: T) => number | null) | null, reverse: boolean): T[] {
   const n = rows.length;
@@ -250,15 +259,11 @@ function sortRows<T>(rows: readonly T[], nameOf: (row: T) => string, numberOf: (
   const values = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     names[i] = nameOf(rows[i]!);
-    const v = numberOf ? numberOf(rows[i]!) : null;
-    values[i] = v === null || Number.isNaN(v) ? -Infinity : v;
+    values[i] = sortNumber(numberOf ? numberOf(rows[i]!) : null);
   }
   const direction = reverse ? -1 : 1;
   const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((i, j) => {
-    const c = values[j]! - values[i]!;
-    return (c === 0 || Number.isNaN(c) ? byName(names[i]!, names[j]!) : c) * direction;
-  });
+  order.sort((i, j) => compareSorted(values[i]!, names[i]!, values[j]!, names[j]!, direction));
   return order.map((i) => rows[i]!);
 }
 
