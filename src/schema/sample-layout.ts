@@ -6,8 +6,8 @@
 // anything else (other key orders, spaces, escapes in the id or machine, a rule broken), and the
 // caller asks checkSample() then, which also names the rule. JSON.parse and the validator were most
 // of the worker's main-thread time (it reads every message the fleet sends), and the console's live
-// tail reads the same way. Callers turn into strings only what they have not seen before: a machine's
-// labels and its id's run rarely change. test/unit/worker/prepare-layout.test.ts and
+// tail reads the same way. A machine's labels are parsed only when their bytes change
+// (LabelsByMachine): machines rarely change labels. test/unit/worker/prepare-layout.test.ts and
 // test/unit/console/tail-decode.test.ts check on generated and mutated messages that both accept
 // exactly what checkSample() accepts, with the same values.
 import { MAX_MACHINE_ID_LENGTH, usageRuleBroken, windowRuleBroken, type SampleUsage, type ValidationLimits } from './sample.js';
