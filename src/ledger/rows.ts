@@ -61,6 +61,29 @@ export function splitId(id: string): SplitId {
   return { run: id, seq: 0, whole: 1 };
 }
 
+/**
+ * splitId() on an id's UTF-8 bytes [from, to), for the worker's hot path: where its run ends, and its
+ * sequence. ":" and digits are ASCII, so the split is the decoded id's (the prepare-layout property
+ * test checks it against splitId).
+ */
+export function splitIdBytes(bytes: Uint8Array, from: number, to: number): { runEnd: number; seq: number; whole: 0 | 1 } {
+  let colon = to - 1;
+  while (colon >= from && bytes[colon] !== 58) colon--;
+  const digits = to - colon - 1;
+  // splitId's rule: a canonical decimal of 1 to 16 digits (no leading zero) that is a safe integer.
+  if (colon >= from && digits >= 1 && digits <= 16 && (digits === 1 || bytes[colon + 1] !== 48)) {
+    let seq = 0;
+    let k = colon + 1;
+    for (; k < to; k++) {
+      const c = bytes[k]!;
+      if (c < 48 || c > 57) break;
+      seq = seq * 10 + (c - 48);
+    }
+    if (k === to && Number.isSafeInteger(seq)) return { runEnd: colon, seq, whole: 0 };
+  }
+  return { runEnd: to, seq: 0, whole: 1 };
+}
+
 /** The id back from its run and sequence. */
 export const idOf = (run: string, seq: number, whole: number): string => (whole ? run : `${run}:${seq}`);
 

@@ -6,8 +6,9 @@
 // day accepts the same samples. Prices are not applied here: the ledger keeps usage, and invoices
 // price it with the price version in force at each hour.
 import { checkSample, type RejectCode, type Sample, type SampleUsage } from '../schema/sample.js';
-import { LabelsByMachine, newLayoutScan, scanAgentLayout, type AgentLayoutScan } from '../schema/sample-layout.js';
+import { LabelsByMachine, newLayoutScan, sameBytes, scanAgentLayout, type AgentLayoutScan } from '../schema/sample-layout.js';
 import { canonicalLabels, emptyRows, splitId, type LedgerReject, type SampleRows } from '../ledger/index.js';
+import { splitIdBytes } from '../ledger/rows.js';
 import { busyMicros } from '../billing/money.js';
 import { DEFAULT_ACCEPTANCE_WINDOW, checkEventTime, parseMessageTimestamp, type AcceptanceWindow } from '../billing/acceptance.js';
 
@@ -65,6 +66,8 @@ function checkedRow(s: Sample): Row {
 export class BatchPreparer {
   /** Each machine's last labels as canonical JSON: machines rarely change labels. */
   private readonly labelsOf = new LabelsByMachine(canonicalLabels);
+  /** Each machine's last id run, by its bytes: decoding every id was ~0.3 us a message (a tenth of this file's time). */
+  private readonly runOf = new Map<string, { bytes: Uint8Array; run: string }>();
   private readonly scan: AgentLayoutScan = newLayoutScan();
   /** Messages read from the agents' layout, and through checkSample (for the tests and the curious). */
   layoutReads = 0;
@@ -127,7 +130,14 @@ export class BatchPreparer {
     const scan = this.scan;
     const labels = this.labelsOf.get(machine, value, scan);
     if (labels === undefined) return null;
-    const { run, seq, whole } = splitId(value.toString('utf8', scan.idStart, scan.idEnd));
+    const { runEnd, seq, whole } = splitIdBytes(value, scan.idStart, scan.idEnd);
+    let known = this.runOf.get(machine);
+    if (!known || !sameBytes(value, scan.idStart, runEnd, known.bytes)) {
+      known = { bytes: Uint8Array.prototype.slice.call(value, scan.idStart, runEnd), run: value.toString('utf8', scan.idStart, runEnd) };
+      if (this.runOf.size >= 100_000) this.runOf.clear();
+      this.runOf.set(machine, known);
+    }
+    const run = known.run;
     const { start, end, cores, busySeconds, totalBytes, usedBytes } = scan;
     return { run, seq, whole, machine, labels, start, end, cores, busySeconds, totalBytes, usedBytes };
   }
