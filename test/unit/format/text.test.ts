@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fit, textTable, textWidth, thousands, truncate } from '../../../src/format/index.js';
 
 test('textWidth counts terminal columns: wide characters and emoji take two, combining marks none', () => {
@@ -42,4 +44,25 @@ test('a text table with wide labels keeps its columns aligned in terminal column
   assert.match(lines.at(-1)!, /^-+$/);
   const narrow = textTable([{ header: 'TEAM', shrink: true, min: 4 }, { header: 'TOTAL', align: 'right' }], [['東京チーム東京チーム', '1.00']], { width: 14 });
   for (const l of narrow) assert.ok(textWidth(l) <= 14, l);
+});
+
+test('string-width as patched here: every character its narrow fast path takes is one column by the full rules', async () => {
+  // patches/string-width+8.3.0.patch answers "one column a character" for text of these characters
+  // without Intl.Segmenter. The class is read from the installed file, so the check follows it.
+  const source = readFileSync(createRequire(import.meta.url).resolve('string-width').replace(/[^/]+$/, 'index.js'), 'utf8');
+  const found = /const narrowText = (\/.+\/);/.exec(source);
+  assert.ok(found, 'the narrow fast path is installed (npm ci applies patches/ with patch-package)');
+  const narrow = new Function(`return ${found[1]}`)() as RegExp;
+  const { default: stringWidth } = await import('string-width');
+  let checked = 0;
+  for (let c = 0x20; c <= 0xffff; c++) {
+    const ch = String.fromCodePoint(c);
+    if (!narrow.test(ch)) continue;
+    // An emoji first sends the text down the full path (segments, emoji and East Asian Width rules);
+    // a character that joined it into one cluster, or were not one column, would change the sum.
+    assert.equal(stringWidth('\u{1F600}' + ch) - 2, 1, `U+${c.toString(16).toUpperCase()} is one column`);
+    checked++;
+  }
+  assert.ok(checked > 1000, `${checked} characters checked`);
+  assert.equal(textWidth('› sim-web-1 ▂▇▁ — team=search…'), 30);
 });
