@@ -10,7 +10,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { DEFAULT_LATE_LIMIT_MS, type Sample } from '../schema/sample.js';
 import { allSettled } from '../kafka/settled.js';
 import { SlidingRate } from './sliding-rate.js';
-import { TailDecoder, type TailSample } from './tail-decode.js';
+import { newTailSample, TailDecoder, type TailSample } from './tail-decode.js';
 
 export interface MachineTrace {
   machine: string;
@@ -69,6 +69,8 @@ export class TopicTail {
   private targets: Map<number, number> | undefined;
   private readonly arrivals = new SlidingRate();
   private readonly decoder = new TailDecoder();
+  /** Each message's sample is read into this one object; addSample() copies what it keeps. */
+  private readonly scratch = newTailSample();
   /** Machines whose traces changed since drainChanged() was last called. */
   private changedMachines = new Set<string>();
   private readonly now: () => number;
@@ -191,7 +193,7 @@ export class TopicTail {
     const limits = { now, lateLimitMs: DEFAULT_LATE_LIMIT_MS };
     const before = this.received;
     for (const message of batch.messages) {
-      const sample = this.decoder.read(message.value, message.key, limits);
+      const sample = this.decoder.read(message.value, message.key, limits, this.scratch);
       if (sample) {
         this.addSample(sample);
         this.received++;
@@ -250,11 +252,12 @@ export class TopicTail {
       trace.cpu.splice(at, 0, cpu);
       trace.mem.splice(at, 0, mem);
     }
-    if (ends.length > maxPoints) {
-      const drop = ends.length - maxPoints;
-      ends.splice(0, drop);
-      trace.cpu.splice(0, drop);
-      trace.mem.splice(0, drop);
+    // One over, as a rule: shift() makes no garbage, where splice() returns an array of what it took
+    // (three a sample, 2,000 samples a second at 10,000 machines).
+    while (ends.length > maxPoints) {
+      ends.shift();
+      trace.cpu.shift();
+      trace.mem.shift();
     }
     trace.version++;
     this.changedMachines.add(sample.machine);
