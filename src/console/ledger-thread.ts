@@ -2,7 +2,7 @@
 // PostgreSQL, whose invoices are computed in BigInt), runs the cost store's polls and answers history
 // questions, so that neither ever holds up a frame or a key on the main thread. Started and spoken to
 // by ledger-reader.ts; the messages are defined there.
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../cli/errors.js';
@@ -16,12 +16,14 @@ const port = parentPort!;
 const setup = workerData as ReaderSetup;
 
 // The screen comes first: on a busy machine this thread's reads wait for the main thread, not the
-// other way round (Linux: a thread's nice value is its own; elsewhere this is skipped).
+// other way round (Linux: a thread's nice value is its own; elsewhere this is skipped). Named, so
+// that `top -H` (and bench:console) tell it from the main thread and V8's helpers, all "node".
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  writeFileSync('/proc/thread-self/comm', 'meter-ledger');
 } catch {
-  // not Linux, or not allowed: the thread keeps the process's priority
+  // not Linux, or not allowed: the thread keeps the process's priority and name
 }
 const connection = new LedgerConnection(setup.path);
 const history = new LedgerHistory(() => connection.get(), pricesAreWhatIf(setup.rateCard) ? setup.rateCard : undefined);

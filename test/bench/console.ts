@@ -55,13 +55,16 @@ const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds so far of the main thread and of the others (V8's GC and compiler helpers, libuv's pool). */
+/** CPU seconds so far of the main thread, the ledger thread and the others (V8's GC and compiler helpers, libuv's pool). */
 function threadCpu(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : 'other threads';
+      // By the thread's name: the ledger thread names itself; V8's helpers (GC, compiler) and libuv's
+      // pool are all "node", like main.
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = tid === String(pid) ? 'main' : comm === 'meter-ledger' ? 'ledger thread' : 'V8 and libuv helpers';
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS;
     } catch {
