@@ -2,7 +2,7 @@
 // test/bench/console.ts. A frame is one snapshot built and rendered: React and ink run synchronously
 // inside it. SIGUSR2 starts the count afresh, so the benchmark measures its window and not start-up.
 import { writeFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { ConsoleHub } from './console-hub.js';
 
 export function frameStats(path: string | undefined, hub: ConsoleHub): { onRender: ((ms: number) => void) | undefined; write(): void } {
@@ -19,6 +19,20 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
   let skip = 3;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  // The main thread's garbage collections (young and full) and their pauses: most of what V8's
+  // helper threads do is for them, and the bench can say how often a full one runs.
+  const gc = { minor: 0, major: 0, pauseMs: 0, majorPauseMaxMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++;
+        gc.majorPauseMaxMs = Math.max(gc.majorPauseMaxMs, entry.duration);
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+      gc.pauseMs += entry.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   let ledgerPollMaxMs = 0;
   const sampler = setInterval(() => (ledgerPollMaxMs = Math.max(ledgerPollMaxMs, hub.ledger.lastPollMs)), 500);
   sampler.unref();
@@ -30,6 +44,7 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
     loop.reset();
     hub.frameTimes.length = 0;
     ledgerPollMaxMs = 0;
+    Object.assign(gc, { minor: 0, major: 0, pauseMs: 0, majorPauseMaxMs: 0 });
   };
   process.on('SIGUSR2', reset);
   hub.onFrameStart = () => {
@@ -51,6 +66,7 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
     write: () => {
       process.off('SIGUSR2', reset);
       loop.disable();
+      gcObserver.disconnect();
       clearInterval(sampler);
       const steady = frameMs.slice(skip);
       const steadyCpu = frameCpuMs.slice(skip);
@@ -73,6 +89,10 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
           eventLoopDelayMaxMs: loop.max / 1e6,
           eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
           ledgerPollMaxMs,
+          gcMinor: gc.minor,
+          gcMajor: gc.major,
+          gcPauseMs: gc.pauseMs,
+          gcMajorPauseMaxMs: gc.majorPauseMaxMs,
           machines: hub.getSnapshot().machines.length,
           tailReceived: hub.tail.received,
           framesMs: steady.map((ms) => Math.round(ms * 10) / 10),

@@ -260,7 +260,9 @@ export class TopicTail {
       trace.mem.shift();
     }
     trace.version++;
-    this.changedMachines.add(sample.machine);
+    // The trace's own name, not the message's copy of it: the snapshot builder looks every changed
+    // name up in several maps, and the same string object compares at once.
+    this.changedMachines.add(trace.machine);
   }
 
   /** The machines whose traces changed since the last call (for building only their rows). */
