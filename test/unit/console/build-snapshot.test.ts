@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { QUEUED_ROWS_PER_BUILD, SnapshotBuilder, type SnapshotInputs } from '../../../src/console/build-snapshot.js';
 import type { HistoryPoint } from '../../../src/console/history.js';
 import { TopicTail, type MachineTrace } from '../../../src/console/tail-store.js';
@@ -51,6 +52,26 @@ test('the tail keeps samples in window order, once each, and only the newest max
   assert.equal(trace.mem[0], 25);
   t.add(sample('a', NOW - 20_000));
   assert.deepEqual(trace.ends, [NOW - 10_000, NOW - 5000, NOW], 'older than everything kept: dropped');
+});
+
+test('the tail keeps the newest maxPoints in window order, whatever order samples come in (against a plain model)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 60 }), (maxPoints, steps) => {
+      const t = tail(maxPoints);
+      // The model: sorted, unique, at most maxPoints; when full, a sample older than all kept is dropped.
+      let model: number[] = [];
+      for (const step of steps) {
+        const end = NOW - 150_000 + step * 5000;
+        t.add(sample('a', end, step / 10));
+        if (model.includes(end) || (model.length >= maxPoints && end < model[0]!)) continue;
+        model = [...model, end].sort((a, b) => a - b).slice(-maxPoints);
+      }
+      const trace = t.machines.get('a');
+      assert.deepEqual(trace?.ends ?? [], model);
+      // CPU follows its window: busy seconds step / 10 of 4 cores over 5 s.
+      assert.deepEqual(trace?.cpu ?? [], model.map((end) => ((end - (NOW - 150_000)) / 5000 / 10 / 20) * 100));
+    }),
+  );
 });
 
 test('machines come from both the tail and the ledger; stale after 3 intervals of silence', () => {
