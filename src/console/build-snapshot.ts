@@ -56,26 +56,20 @@ export interface SnapshotInputs {
   };
 }
 
-interface CachedRow {
-  trace: MachineTrace | undefined;
-  traceVersion: number;
-  recent: readonly HistoryPoint[] | undefined;
-  cost: MachineCost | undefined;
-  stale: boolean;
-  lastSeen: number | null;
-  row: MachineRow;
-}
-
 /** Rows brought up to date per build beyond the tail's: the rest of a big ledger poll waits a frame or two. */
 export const QUEUED_ROWS_PER_BUILD = 2000;
 
 /**
  * A machine's row. Its sparkline is computed when something reads it (the fleet pane, for the rows
  * on screen): building one for each of thousands of changed machines every frame was most of a
- * frame's garbage.
+ * frame's garbage. It also remembers what it was built from (the trace and its version, the cost,
+ * the recent history), so the builder can tell whether it is still true: one object a changed
+ * machine, not a row and a cache entry beside it (each lives until the machine's next sample, long
+ * enough to be promoted and left for a full collection).
  */
 class FleetRow implements MachineRow {
   private spark: readonly number[] | undefined;
+  readonly traceVersion: number;
   constructor(
     readonly machine: string,
     readonly labels: Record<string, string>,
@@ -88,9 +82,12 @@ class FleetRow implements MachineRow {
     readonly costPerHour: string | null,
     readonly periodCost: string | null,
     readonly forecast: string | null,
-    private readonly trace: MachineTrace | undefined,
-    private readonly recent: readonly HistoryPoint[] | undefined,
-  ) {}
+    readonly trace: MachineTrace | undefined,
+    readonly recent: readonly HistoryPoint[] | undefined,
+    readonly cost: MachineCost | undefined,
+  ) {
+    this.traceVersion = trace?.version ?? -1;
+  }
 
   get cpuHistory(): readonly number[] {
     return (this.spark ??= sparkValues(this.trace, this.recent));
@@ -146,7 +143,7 @@ export class SnapshotBuilder {
     return history;
   }
 
-  private rows = new Map<string, CachedRow>();
+  private rows = new Map<string, FleetRow>();
   /** Where each machine's row is in `machines`. */
   private index = new Map<string, number>();
   private machines: MachineRow[] = [];
@@ -155,7 +152,7 @@ export class SnapshotBuilder {
   private seen: { ledger: unknown; sparklines: unknown; intervalMs: number } = { ledger: null, sparklines: null, intervalMs: 0 };
 
   /** The row of one machine: the cached one when nothing it shows changed. */
-  private row(name: string, input: SnapshotInputs, staleAfter: number): CachedRow {
+  private row(name: string, input: SnapshotInputs, staleAfter: number): FleetRow {
     const trace = input.tail.machines.get(name);
     const cost = input.ledger.machines.get(name);
     const tailSeen = trace && trace.ends.length > 0 ? trace.ends[trace.ends.length - 1]! : null;
@@ -168,7 +165,7 @@ export class SnapshotBuilder {
       return cached;
     }
     const last = trace ? trace.cpu.length - 1 : -1;
-    const row = new FleetRow(
+    return new FleetRow(
       name,
       trace?.labels ?? cost?.labels ?? {},
       trace && last >= 0 ? trace.cpu[last]! : null,
@@ -182,8 +179,8 @@ export class SnapshotBuilder {
       cost?.forecast ?? null,
       trace,
       recent,
+      cost,
     );
-    return { trace, traceVersion: trace?.version ?? -1, recent, cost, stale, lastSeen: seen, row };
   }
 
   /** Machines whose rows wait to be brought up to date (the ledger's and the history's changes). */
@@ -211,7 +208,7 @@ export class SnapshotBuilder {
       this.queued.clear();
       const names = new Set<string>([...input.tail.machines.keys(), ...input.ledger.machines.keys()]);
       let changed = names.size !== this.rows.size;
-      const next = new Map<string, CachedRow>();
+      const next = new Map<string, FleetRow>();
       for (const name of names) {
         const r = this.row(name, input, staleAfter);
         if (r !== this.rows.get(name)) changed = true;
@@ -219,7 +216,7 @@ export class SnapshotBuilder {
       }
       this.rows = next;
       if (changed) {
-        this.machines = [...next.values()].map((c) => c.row);
+        this.machines = [...next.values()];
         this.index = new Map([...next.keys()].map((name, i) => [name, i]));
         this.labelKeySet = new Set();
         for (const m of this.machines) for (const k in m.labels) this.labelKeySet.add(k);
@@ -248,9 +245,9 @@ export class SnapshotBuilder {
       const at = this.index.get(name);
       if (at === undefined) {
         this.index.set(name, machines.length);
-        machines.push(r.row);
-      } else machines[at] = r.row;
-      for (const k in r.row.labels) {
+        machines.push(r);
+      } else machines[at] = r;
+      for (const k in r.labels) {
         if (!this.labelKeySet.has(k)) {
           this.labelKeySet.add(k);
           newLabelKey = true;
@@ -277,7 +274,7 @@ export class SnapshotBuilder {
     }
     if (newLabelKey) this.labelKeys = [...this.labelKeySet].sort();
     if (removed) {
-      this.machines = [...this.rows.values()].map((c) => c.row);
+      this.machines = [...this.rows.values()];
       this.index = new Map([...this.rows.keys()].map((name, i) => [name, i]));
       return true;
     }
