@@ -34,7 +34,7 @@ const { values } = parseArgs({
     /** Seconds between key timings (each is two presses: help on, help off); 0 for none. */
     'keys-every': { type: 'string', default: '6' },
     brokers: { type: 'string', default: process.env.METER_TEST_BROKERS ?? '127.0.0.1:9092' },
-    /** NODE_OPTIONS for the console process only (e.g. V8 flags to try). */
+    /** node flags for the console process only, on its command line (e.g. V8 flags to try, which NODE_OPTIONS refuses). */
     'node-options': { type: 'string' },
     /** Write a V8 CPU profile of each console into this directory. */
     profile: { type: 'string' },
@@ -146,9 +146,10 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   sessions.push(session);
   const statsFile = join(dir, `console-stats-${sessions.length}.json`);
   const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
-  const argv = [process.execPath, ...profile, cli, 'console', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : [])];
+  const nodeFlags = values['node-options'] ? values['node-options'].split(/\s+/).filter(Boolean) : [];
+  const argv = [process.execPath, ...nodeFlags, ...profile, cli, 'console', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : [])];
   const errFile = join(dir, `console-${sessions.length}.err`);
-  const command = `cd ${quote(root)} && exec env METER_HOME=${quote(dir)}${values['node-options'] ? ` NODE_OPTIONS=${quote(values['node-options'])}` : ''} ${argv.map(quote).join(' ')} 2>${quote(errFile)}`;
+  const command = `cd ${quote(root)} && exec env METER_HOME=${quote(dir)} ${argv.map(quote).join(' ')} 2>${quote(errFile)}`;
   const started = tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
   const consolePid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').stdout.trim());
