@@ -9,6 +9,7 @@
 //
 //   npm run bench:console
 //   npm run bench:console -- --fleets 10000,1000 --sizes 200x60,120x40 --seconds 60 --warmup 20
+//   npm run bench:console -- --fleets 10000 --sizes 200x60 --profile DIR --heap-profile DIR
 //
 // It needs a broker (127.0.0.1:9092 or METER_TEST_BROKERS; `meter kafka start`), tmux and top. The
 // console sorts by CPU (rows reorder on every update); `?` is pressed and pressed again (help on,
@@ -38,6 +39,11 @@ const { values } = parseArgs({
     'node-options': { type: 'string' },
     /** Write a V8 CPU profile of each console into this directory. */
     profile: { type: 'string' },
+    /**
+     * Write a sampling heap profile of each console's measured window into this directory: what
+     * outlives young collections, i.e. what full collections mark and free (test/bench/heap-sample.mjs).
+     */
+    'heap-profile': { type: 'string' },
     /** Skip the --once --json timing. */
     'no-once': { type: 'boolean', default: false },
   },
@@ -147,9 +153,11 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   const statsFile = join(dir, `console-stats-${sessions.length}.json`);
   const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
   const nodeFlags = values['node-options'] ? values['node-options'].split(/\s+/).filter(Boolean) : [];
+  if (values['heap-profile']) nodeFlags.push('--import', join(root, 'test', 'bench', 'heap-sample.mjs'));
   const argv = [process.execPath, ...nodeFlags, ...profile, cli, 'console', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : [])];
   const errFile = join(dir, `console-${sessions.length}.err`);
-  const command = `cd ${quote(root)} && exec env METER_HOME=${quote(dir)} ${argv.map(quote).join(' ')} 2>${quote(errFile)}`;
+  const heapProfile = values['heap-profile'] ? ` METER_BENCH_HEAP_PROFILE=${quote(values['heap-profile'])}` : '';
+  const command = `cd ${quote(root)} && exec env METER_HOME=${quote(dir)}${heapProfile} ${argv.map(quote).join(' ')} 2>${quote(errFile)}`;
   const started = tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
   const consolePid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').stdout.trim());
