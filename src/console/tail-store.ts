@@ -245,22 +245,21 @@ export class TopicTail {
       if (ends[at - 1] === sample.end) return; // already have it
       at--;
     }
-    if (at === ends.length && ends.length >= maxPoints) {
-      // Full, the usual case: every point moves down one in place and the newest goes last. The
-      // arrays never change size, so nothing is allocated: shift() then push() made V8 grow each
-      // array's storage every few samples, new storage for long-lived traces that the garbage
-      // collector then promoted and later had to mark and free (2,000 samples a second at 10,000
-      // machines).
-      dropOldest(ends, sample.end);
-      dropOldest(trace.cpu, cpu);
-      dropOldest(trace.mem, mem);
-      trace.labels = sample.labels;
-      trace.cores = sample.cores;
-      trace.memTotalBytes = sample.totalBytes;
-    } else if (at === ends.length) {
-      ends.push(sample.end);
-      trace.cpu.push(cpu);
-      trace.mem.push(mem);
+    if (at === ends.length) {
+      if (ends.length >= maxPoints) {
+        // Full, the usual case: every point moves down one in place and the newest goes last. The
+        // arrays never change size, so nothing is allocated: shift() then push() made V8 grow each
+        // array's storage every few samples, new storage for long-lived traces that the garbage
+        // collector then promoted and later had to mark and free (2,000 samples a second at 10,000
+        // machines).
+        dropOldest(ends, sample.end);
+        dropOldest(trace.cpu, cpu);
+        dropOldest(trace.mem, mem);
+      } else {
+        ends.push(sample.end);
+        trace.cpu.push(cpu);
+        trace.mem.push(mem);
+      }
       // The newest sample describes the machine now.
       trace.labels = sample.labels;
       trace.cores = sample.cores;
