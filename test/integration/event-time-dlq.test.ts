@@ -20,7 +20,8 @@ import { addLedgerPriceVersion, computeInvoice, parseRateCard } from '../../src/
 import { runWorker } from '../../src/worker/run-worker.js';
 import type { Sample } from '../../src/schema/sample.js';
 import { makeSample } from '../unit/worker/fixtures.js';
-import { createTopic, uniqueName, waitFor } from './worker-harness.js';
+import { recordingLogger } from '../unit/worker/recording-logger.js';
+import { uniqueName, waitFor } from './worker-harness.js';
 
 const DAY = 86_400_000;
 let brokers: string;
@@ -39,6 +40,8 @@ async function consume(topic: string, group: string, ledger: string, count: numb
   let stop!: () => void;
   const stopSignal = new Promise<string>((resolve) => (stop = () => resolve('done')));
   let applied = 0;
+  // What the worker said, to show when it falls short (a flake under load must say why).
+  const logger = recordingLogger();
   const done = runWorker({
     connection: { brokers: [brokers], clientId: 'meter-test-worker' },
     topic,
@@ -47,7 +50,7 @@ async function consume(topic: string, group: string, ledger: string, count: numb
     rateCard: card,
     acceptance: { aheadMs: 5 * 60_000, backMs: lateLimitMs },
     partitions: 3,
-    logger: silentLogger,
+    logger,
     stopSignal,
     sessionTimeoutMs: 6000,
     now: () => Date.now() + skewMs,
@@ -62,12 +65,29 @@ async function consume(topic: string, group: string, ledger: string, count: numb
   } finally {
     clearTimeout(timer);
   }
-  assert.ok(applied >= count, `applied ${applied} of ${count}`);
+  const said = logger.lines.slice(-40).map((l) => `${l.level} ${l.msg} ${JSON.stringify(l.fields ?? {})}`);
+  assert.ok(applied >= count, `applied ${applied} of ${count}; the worker's last words:\n${said.join('\n')}`);
+}
+
+/**
+ * The test's topic, keeping its messages however old their timestamps: these are a month old, as on a
+ * topic replayed from a month back, and a broker's default retention (7 days, judged by the newest
+ * timestamp in a segment) deletes them at its next retention check, which comes every 5 minutes:
+ * sometimes between the produce and the worker's first fetch, and then the worker finds nothing.
+ */
+async function createTopicKeepingOldMessages(topic: string): Promise<void> {
+  const admin = createKafka({ brokers: [brokers], clientId: 'meter-test' }, silentLogger).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3, replicationFactor: -1, configEntries: [{ name: 'retention.ms', value: '-1' }] }] });
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 test('the same log into two fresh ledgers, days apart: the identical invoice digest; then the DLQ listed and replayed', { timeout: 300_000 }, async () => {
   const topic = uniqueName('event-time');
-  await createTopic(brokers, topic);
+  await createTopicKeepingOldMessages(topic);
   // Windows 33.5 days before now, each produced (timestamped) as it ended: inside the 35-day window
   // by their own timestamps, though a clock three days later would call them 36.5 days old.
   const base = Date.now() - 33.5 * DAY;
