@@ -157,6 +157,17 @@ function specCounts(text) {
   return { ...counts, skippedNames };
 }
 
+/**
+ * The spec reporter's "failing tests" section of a file, without stack frames, at most `max` lines: said
+ * again at the end of the run, where the tail of a long CI log shows it.
+ */
+function failureReasons(text, max = 60) {
+  const at = text.lastIndexOf('\u2716 failing tests:');
+  if (at < 0) return [];
+  const lines = text.slice(at).split('\n').slice(1).filter((l) => l.trim() !== '' && !/^\s+at /.test(l));
+  return lines.length > max ? [...lines.slice(0, max), `  ... (${lines.length - max} more lines above, in the file's own output)`] : lines;
+}
+
 function runFile(file, index) {
   const mark = `${runMark}-file-${index}`;
   const env = withMark(process.env, mark);
@@ -193,7 +204,7 @@ function runFile(file, index) {
       const left = await endMarked(mark);
       for (const p of left) say(`ended pid ${p.pid} that ${file} left running: ${p.command}`);
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
-      resolveRun({ file, code, signal, timedOut, left: left.length, seconds: (Date.now() - started) / 1000, counts: specCounts(output) });
+      resolveRun({ file, code, signal, timedOut, left: left.length, seconds: (Date.now() - started) / 1000, counts: specCounts(output), reasons: failureReasons(output) });
     });
   });
 }
@@ -219,7 +230,7 @@ for (const r of results) {
   }
   if (r.timedOut) problems.push(`${r.file}: timed out after ${fileTimeoutS} s`);
   else if (r.code !== 0 && fileFailures === 0) problems.push(`${r.file}: exited with ${r.signal ?? `code ${r.code}`} without a failing test`);
-  else if (fileFailures > 0) problems.push(`${r.file}: ${fileFailures} failed`);
+  else if (fileFailures > 0) problems.push(`${r.file}: ${fileFailures} failed`, ...r.reasons.map((l) => `    ${l}`));
   if ((r.timedOut || r.code !== 0) && fileFailures === 0) failed += 1;
   if (process.env.CI === 'true' && (c?.skipped ?? 0) > 0) {
     problems.push(`${r.file}: ${c.skipped} skipped under CI=true, which must run everything: ${c.skippedNames.join('; ')}`);

@@ -92,3 +92,14 @@ test('under CI=true a skipped test fails the run; elsewhere it is counted as ski
   assert.match(ci.stdout, /^tests: 1 passed, 1 failed, 0 skipped$/m);
   assert.ok(existsSync(join(repoRoot, 'test', 'fixtures', 'runner', 'skips.ts')));
 });
+
+test("a failing test's reason is said again in the closing summary, without its stack", { timeout: 60_000 }, async () => {
+  const run = await runRunner(['test/fixtures/runner/fails.ts'], { ...process.env });
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  const summary = run.stdout.slice(run.stdout.lastIndexOf('\nfailures:'));
+  assert.match(summary, /^ {2}test\/fixtures\/runner\/fails\.ts: 1 failed$/m);
+  assert.match(summary, /fails with its reason/);
+  assert.match(summary, /applied 0 of 362; the worker said:\n.*first line of the reason\n.*second line of the reason/);
+  assert.doesNotMatch(summary, /^\s+at /m, 'no stack frames');
+  assert.match(summary, /^tests: 1 passed, 1 failed, 0 skipped$/m);
+});
