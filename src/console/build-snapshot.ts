@@ -60,6 +60,13 @@ export interface SnapshotInputs {
 export const QUEUED_ROWS_PER_BUILD = 2000;
 
 /**
+ * The tail's rows brought up to date per step of advance(). Agents sample on the same clock, so a big
+ * fleet's samples arrive together: 10,000 rows rebuilt inside one frame made it 20-40 ms every 5 s.
+ * Between frames, in steps of this many, they cost a frame nothing.
+ */
+export const TAIL_ROWS_PER_STEP = 2000;
+
+/**
  * A machine's row. Its sparkline is computed when something reads it (the fleet pane, for the rows
  * on screen): building one for each of thousands of changed machines every frame was most of a
  * frame's garbage. It also remembers what it was built from (the trace and its version, the cost,
@@ -183,8 +190,22 @@ export class SnapshotBuilder {
     );
   }
 
-  /** Machines whose rows wait to be brought up to date (the ledger's and the history's changes). */
+  /** Machines whose rows wait to be brought up to date: the tail's changes, then the ledger's and the history's. */
+  private tailQueued = new Set<string>();
   private queued = new Set<string>();
+
+  /** Whether the tail's changes wait for a step of advance() or the next build. */
+  get tailPending(): boolean {
+    return this.tailQueued.size > 0;
+  }
+
+  /**
+   * Brings up to TAIL_ROWS_PER_STEP of the tail's changed rows up to date between frames, without a
+   * snapshot; the ledger's and the history's changes are only queued. The next build uses the rows.
+   */
+  advance(input: SnapshotInputs): void {
+    this.buildRows(input, TAIL_ROWS_PER_STEP, 0);
+  }
   /** Label keys seen on any row since the last full build, to know when a new one appears. */
   private labelKeySet = new Set<string>();
 
@@ -193,7 +214,7 @@ export class SnapshotBuilder {
    * at (the tail's at once, the ledger's and the history's up to QUEUED_ROWS_PER_BUILD per build),
    * plus rows turning stale: the work per frame follows what arrived, not the size of the fleet.
    */
-  private buildRows(input: SnapshotInputs): boolean {
+  private buildRows(input: SnapshotInputs, tailBudget: number, queuedBudget: number): boolean {
     const staleAfter = STALE_INTERVALS * input.intervalMs;
     const sparklines = input.history?.sparklines ?? null;
     const ledgerMoved = input.ledger.machines !== this.seen.ledger;
@@ -206,6 +227,7 @@ export class SnapshotBuilder {
     this.seen = { ledger: input.ledger.machines, sparklines, intervalMs: input.intervalMs };
     if (full) {
       this.queued.clear();
+      this.tailQueued.clear();
       const names = new Set<string>([...input.tail.machines.keys(), ...input.ledger.machines.keys()]);
       let changed = names.size !== this.rows.size;
       const next = new Map<string, FleetRow>();
@@ -254,15 +276,17 @@ export class SnapshotBuilder {
         }
       }
     };
-    for (const name of input.tail.changed!) {
-      update(name);
+    for (const name of input.tail.changed!) this.tailQueued.add(name);
+    for (const name of this.tailQueued) {
+      if (tailBudget-- <= 0) break;
+      this.tailQueued.delete(name);
       this.queued.delete(name);
+      update(name);
     }
     for (const name of input.ledger.changed ?? []) this.queued.add(name);
     for (const name of input.history?.sparklinesChanged ?? []) this.queued.add(name);
-    let budget = QUEUED_ROWS_PER_BUILD;
     for (const name of this.queued) {
-      if (budget-- <= 0) break;
+      if (queuedBudget-- <= 0) break;
       this.queued.delete(name);
       update(name);
     }
@@ -284,7 +308,8 @@ export class SnapshotBuilder {
 
   build(input: SnapshotInputs): ConsoleSnapshot {
     const { now, intervalMs } = input;
-    this.buildRows(input);
+    // Every change of the tail is on screen at each frame; a big ledger poll comes in parts.
+    this.buildRows(input, Infinity, QUEUED_ROWS_PER_BUILD);
 
     // The broker: reconnecting when either connection is failing; connected once the admin API answers.
     const { health } = input.lag;

@@ -22,8 +22,12 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
   // The main thread's garbage collections (young and full) and their pauses: most of what V8's
   // helper threads do is for them, and the bench can say how often a full one runs.
   const gc = { minor: 0, major: 0, pauseMs: 0, majorPauseMaxMs: 0 };
+  // Each pause's span, and each frame's, to tell how much of a slow frame was the collector's pause.
+  let gcPauses: { at: number; ms: number }[] = [];
+  let frameSpans: { at: number; ms: number; buildMs: number; renderMs: number; inkMs: number }[] = [];
   const gcObserver = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
+      if (gcPauses.length < 20_000) gcPauses.push({ at: entry.startTime, ms: entry.duration });
       const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
         gc.major++;
@@ -44,6 +48,8 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
     loop.reset();
     hub.frameTimes.length = 0;
     ledgerPollMaxMs = 0;
+    gcPauses = [];
+    frameSpans = [];
     Object.assign(gc, { minor: 0, major: 0, pauseMs: 0, majorPauseMaxMs: 0 });
   };
   process.on('SIGUSR2', reset);
@@ -55,6 +61,7 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
       inkRenderMs.push(ms);
       if (hub.pendingFrameAt !== null) {
         frameMs.push(performance.now() - hub.pendingFrameAt);
+        if (frameSpans.length < 20_000) frameSpans.push({ at: hub.pendingFrameAt, ms: frameMs[frameMs.length - 1]!, buildMs: hub.lastBuildMs, renderMs: hub.lastRenderMs, inkMs: ms });
         hub.pendingFrameAt = null;
         if (cpuAtFrame) {
           const used = process.cpuUsage(cpuAtFrame);
@@ -70,6 +77,9 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
       clearInterval(sampler);
       const steady = frameMs.slice(skip);
       const steadyCpu = frameCpuMs.slice(skip);
+      // The collector's pauses inside the frames over 16 ms, summed per frame.
+      const slow = frameSpans.slice(skip).filter((f) => f.ms > 16);
+      const gcInSlow = slow.map((f) => gcPauses.filter((g) => g.at >= f.at && g.at < f.at + f.ms).reduce((n, g) => n + Math.min(g.ms, f.at + f.ms - g.at), 0));
       writeFileSync(
         path,
         JSON.stringify({
@@ -93,6 +103,11 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
           gcMajor: gc.major,
           gcPauseMs: gc.pauseMs,
           gcMajorPauseMaxMs: gc.majorPauseMaxMs,
+          slowFramesMs: slow.reduce((n, f) => n + f.ms, 0),
+          slowFramesGcPauseMs: gcInSlow.reduce((n, ms) => n + ms, 0),
+          slowFramesBuildMs: slow.reduce((n, f) => n + f.buildMs, 0),
+          slowFramesInkMs: slow.reduce((n, f) => n + f.inkMs, 0),
+          slowFramesRenderMs: slow.reduce((n, f) => n + f.renderMs, 0),
           machines: hub.getSnapshot().machines.length,
           tailReceived: hub.tail.received,
           framesMs: steady.map((ms) => Math.round(ms * 10) / 10),

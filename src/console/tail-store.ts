@@ -282,6 +282,11 @@ export class TopicTail {
     this.changedMachines.add(trace.machine);
   }
 
+  /** How many machines' traces changed since drainChanged() was last called. */
+  get changedCount(): number {
+    return this.changedMachines.size;
+  }
+
   /** The machines whose traces changed since the last call (for building only their rows). */
   drainChanged(): ReadonlySet<string> {
     const changed = this.changedMachines;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { QUEUED_ROWS_PER_BUILD, SnapshotBuilder, type SnapshotInputs } from '../../../src/console/build-snapshot.js';
+import { QUEUED_ROWS_PER_BUILD, SnapshotBuilder, TAIL_ROWS_PER_STEP, type SnapshotInputs } from '../../../src/console/build-snapshot.js';
 import type { HistoryPoint } from '../../../src/console/history.js';
 import { TopicTail, type MachineTrace } from '../../../src/console/tail-store.js';
 import type { MachineCost } from '../../../src/console/ledger-store.js';
@@ -195,6 +195,42 @@ test('told which machines changed, the builder rebuilds only their rows, and sti
   t.add(sample('d', NOW + 17_000));
   const added = builder.build({ ...inputs(t.machines, costs, NOW + 17_000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
   assert.deepEqual(added.machines.map((r) => r.machine), ['a', 'b', 'c', 'd'], 'a new machine is added');
+});
+
+test("a burst of the tail's samples is brought up to date in steps between frames; each frame still shows every change", () => {
+  const t = tail(5);
+  const n = 2 * TAIL_ROWS_PER_STEP + 300;
+  const names = Array.from({ length: n }, (_, i) => `m-${String(i).padStart(5, '0')}`);
+  for (const name of names) t.add(sample(name, NOW - 5000));
+  const costs = new Map<string, MachineCost>([['m-00001', { machine: 'm-00001', labels: { team: 'x' }, lastSeen: NOW - 1000, costPerHour: '0.100000', periodCost: '1.000000', forecast: null }]]);
+  const builder = new SnapshotBuilder();
+  const input = (ledgerChanged: ReadonlySet<string> = new Set()): SnapshotInputs => ({
+    ...inputs(t.machines, costs),
+    tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 },
+    ledger: { ...inputs(t.machines, costs).ledger, changed: ledgerChanged },
+  });
+  let snap = builder.build(input());
+  assert.equal(snap.machines.length, n, 'the first build is whole');
+  // Every machine's next sample at once (a fleet on one clock), and a ledger change.
+  for (const name of names) t.add(sample(name, NOW, 15));
+  costs.set('m-00001', { ...costs.get('m-00001')!, periodCost: '2.000000' });
+  builder.advance(input(new Set(['m-00001'])));
+  assert.equal(builder.tailPending, true);
+  builder.advance(input());
+  assert.equal(builder.tailPending, true);
+  // A frame in the middle of the burst shows all of it, and the ledger's change.
+  const before = snap.machines;
+  snap = builder.build(input());
+  assert.equal(builder.tailPending, false);
+  assert.equal(snap.machines.filter((m) => m.cpu === 75).length, n);
+  assert.equal(snap.machines.find((m) => m.machine === 'm-00001')!.periodCost, '2.000000');
+  assert.equal(snap.machines.filter((m, i) => m === before[i]).length, 0, 'every row is new since the last frame');
+  // A step, then a frame: the frame brings the rest.
+  for (const name of names) t.add(sample(name, NOW + 5000, 5));
+  builder.advance(input());
+  assert.equal(builder.build(input()).machines.filter((m) => m.cpu === 25).length, n);
+  builder.advance(input());
+  assert.equal(builder.tailPending, false, 'nothing changed: nothing to do');
 });
 
 test("the ledger's and the history's changes come in a few thousand rows per build; a big ledger poll is spread over frames", () => {
