@@ -34,6 +34,9 @@ export interface ConsoleAppProps {
   onDetailChange?: (request: DetailRequest | null) => void;
   /** The fleet pane shows these machines now: the data side fills their sparklines from history. */
   onVisibleMachines?: (machines: readonly string[]) => void;
+  /** The data side's fleet order (it places changed rows between frames), told the order on screen. */
+  fleetOrder?: FleetOrder;
+  onFleetOrderChange?: (filter: string, sort: { key: string; reverse: boolean }) => void;
   onQuit?: () => void;
 }
 
@@ -68,7 +71,7 @@ export function consoleLayout(rows: number, options: { split: boolean; lagNeeded
   return { frame, body, main: body - (lag > 0 ? lag + 1 : 0), lag };
 }
 
-export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onDetailChange, onVisibleMachines, onQuit }: ConsoleAppProps) {
+export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, onCostByChange, onDetailChange, onVisibleMachines, fleetOrder: sharedOrder, onFleetOrderChange, onQuit }: ConsoleAppProps) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(size);
   const live = useSyncExternalStore(source.subscribe, source.getSnapshot, source.getSnapshot);
@@ -80,9 +83,13 @@ export function ConsoleApp({ source, readOnly = false, size, theme, initialUi, o
   const snapshot = ui.paused ? frozen.current : live;
 
   // The order is kept between frames: only rows that changed are placed again (src/console/fleet-order.ts).
-  const fleetOrder = useRef<FleetOrder | null>(null);
-  fleetOrder.current ??= new FleetOrder();
-  const fleet = useMemo(() => fleetOrder.current!.rows(snapshot.machines, ui.filter, ui.sort.fleet), [snapshot.machines, ui.filter, ui.sort.fleet]);
+  // The data side's when it keeps one (it places a burst's rows between frames), else this screen's own.
+  const ownOrder = useRef<FleetOrder | null>(null);
+  const fleetOrder = sharedOrder ?? (ownOrder.current ??= new FleetOrder());
+  const fleet = useMemo(() => fleetOrder.rows(snapshot.machines, ui.filter, ui.sort.fleet), [fleetOrder, snapshot.machines, ui.filter, ui.sort.fleet]);
+  useEffect(() => {
+    onFleetOrderChange?.(ui.filter, ui.sort.fleet);
+  }, [ui.filter, ui.sort.fleet]);
   // The machines matter to the cost lines only for filtering by label: otherwise they are left out of
   // the dependencies, so a new tail sample does not re-sort the cost lines.
   const filterMachines = ui.filter && snapshot.costs?.by === 'machine' ? snapshot.machines : null;

@@ -17,6 +17,8 @@ function showLive(o: LiveScreenOptions) {
       onCostByChange={o.onCostByChange}
       onDetailChange={o.onDetailChange}
       onVisibleMachines={o.onVisibleMachines}
+      fleetOrder={o.fleetOrder}
+      onFleetOrderChange={o.onFleetOrderChange}
     />,
     {
       stdout: o.stdout,

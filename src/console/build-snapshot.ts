@@ -60,8 +60,9 @@ export interface SnapshotInputs {
 export const QUEUED_ROWS_PER_BUILD = 2000;
 
 /**
- * The tail's rows brought up to date per step of advance(). Agents sample on the same clock, so a big
- * fleet's samples arrive together: 10,000 rows rebuilt inside one frame made it 20-40 ms every 5 s.
+ * The tail's rows brought up to date per step of advance(). A big fleet's samples can arrive together
+ * (agents restarted at once, every spool flushed after a broker outage, the simulator sampling all its
+ * machines at one instant): 10,000 rows rebuilt inside one frame made it 20-40 ms.
  * Between frames, in steps of this many, they cost a frame nothing.
  */
 export const TAIL_ROWS_PER_STEP = 2000;
@@ -193,6 +194,11 @@ export class SnapshotBuilder {
   /** Machines whose rows wait to be brought up to date: the tail's changes, then the ledger's and the history's. */
   private tailQueued = new Set<string>();
   private queued = new Set<string>();
+
+  /** Every machine's row as brought up to date so far (the next snapshot's, when nothing else changes). */
+  get currentMachines(): readonly MachineRow[] {
+    return this.machines;
+  }
 
   /** Whether the tail's changes wait for a step of advance() or the next build. */
   get tailPending(): boolean {

@@ -4,6 +4,7 @@
 import type { Kafka } from 'kafkajs';
 import type { RateCard } from '../billing/index.js';
 import { SnapshotBuilder, type SnapshotInputs } from './build-snapshot.js';
+import { FleetOrder } from './fleet-order.js';
 import { LagStore } from './lag-store.js';
 import { LedgerStore, type LedgerSource, type LedgerStoreOptions } from './ledger-store.js';
 import { emptyFleetTotals, emptySnapshot, pricesAreWhatIf, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
@@ -68,6 +69,12 @@ export class ConsoleHub implements SnapshotSource {
   private readonly listeners = new Set<() => void>();
   private dirty = true;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * The fleet's order for the screen: kept here so a burst's rows are placed in it between frames as
+   * they are brought up to date (the screen's order, told by setFleetOrder), not all in one frame.
+   */
+  readonly fleetOrder = new FleetOrder();
+  private screenOrder: { filter: string; sort: { key: string; reverse: boolean } } | null = null;
   /** The next step of a burst's rows (prepareSoon). */
   private preparing: NodeJS.Immediate | undefined;
   private lastBuiltSecond = 0;
@@ -181,9 +188,10 @@ export class ConsoleHub implements SnapshotSource {
   }
 
   /**
-   * A burst of the tail's samples (a fleet sampling on one clock) has its rows brought up to date in
-   * steps between frames (setImmediate, so keys and messages go between them), not all in the next
-   * frame. Only while the live console runs (start()), and only for bursts: a trickle waits for the frame.
+   * A burst of the tail's samples (a fleet whose samples arrive together) has its rows brought up to
+   * date, and placed in the screen's order, in steps between frames (setImmediate, so keys and
+   * messages go between them), not all in the next frame. Only while the live console runs (start()),
+   * and only for bursts: a trickle waits for the frame.
    */
   private prepareSoon(): void {
     if (!this.timer || this.preparing || this.tail.changedCount < PREPARE_AT) return;
@@ -191,7 +199,14 @@ export class ConsoleHub implements SnapshotSource {
       this.preparing = undefined;
       if (!this.timer) return;
       this.builder.advance(this.inputs(this.now()));
-      if (this.builder.tailPending || this.tail.changedCount >= PREPARE_AT) this.preparing = setImmediate(step);
+      if (this.builder.tailPending || this.tail.changedCount >= PREPARE_AT) {
+        this.preparing = setImmediate(step);
+        return;
+      }
+      // The burst's rows are up to date: placed in the screen's order once (each placing allocates
+      // the fleet's order anew: at every step it was more garbage for the collector than it saved).
+      const order = this.screenOrder;
+      if (order) this.fleetOrder.rows(this.builder.currentMachines, order.filter, order.sort);
     };
     this.preparing = setImmediate(step);
   }
@@ -252,6 +267,11 @@ export class ConsoleHub implements SnapshotSource {
   /** The screen shows these machines: their sparklines are filled from history (once each). */
   showing(machines: readonly string[]): void {
     this.history?.fillSparklines(machines);
+  }
+
+  /** The screen orders the fleet so: bursts are placed in that order between frames. */
+  setFleetOrder(filter: string, sort: { key: string; reverse: boolean }): void {
+    this.screenOrder = { filter, sort: { key: sort.key, reverse: sort.reverse } };
   }
 
   setCostBy(by: string): void {

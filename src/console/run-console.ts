@@ -139,6 +139,8 @@ export async function runInteractive(o: RunConsoleOptions): Promise<void> {
     onCostByChange: (by) => hub.setCostBy(by),
     onDetailChange: (request) => hub.setDetail(request),
     onVisibleMachines: (machines) => hub.showing(machines),
+    fleetOrder: hub.fleetOrder,
+    onFleetOrderChange: (filter, sort) => hub.setFleetOrder(filter, sort),
     stdout,
     stdin,
     onRender: stats.onRender,

@@ -2,6 +2,7 @@
 // the screen (components/screen.tsx, the one module that renders the ink tree) is handed in by the
 // command that runs the console.
 import type { DetailRequest } from './history-store.js';
+import type { FleetOrder } from './fleet-order.js';
 import type { ConsoleSnapshot, SnapshotSource } from './snapshot.js';
 
 export interface LiveScreenOptions {
@@ -14,6 +15,12 @@ export interface LiveScreenOptions {
   onDetailChange(request: DetailRequest | null): void;
   /** The fleet pane now shows these machines (their sparklines are filled from history). */
   onVisibleMachines?(machines: readonly string[]): void;
+  /**
+   * The fleet's order, kept by the data side, which places a burst's changed rows in it between frames
+   * for the order on screen (told by onFleetOrderChange), so a frame finds them placed.
+   */
+  fleetOrder?: FleetOrder;
+  onFleetOrderChange?(filter: string, sort: { key: string; reverse: boolean }): void;
   stdout: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;
   /** Called after each frame is written, with ink's render time (the benchmark's frame clock). */

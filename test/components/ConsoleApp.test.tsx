@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { renderConsole, KEYS, tick } from './render-console.js';
 import { sampleSnapshot, machine, history, NOW } from './fixtures.js';
 import type { DetailRequest } from '../../src/console/history-store.js';
+import { FleetOrder } from '../../src/console/fleet-order.js';
 
 const selectedLine = (lines: string[]) => lines.find((l) => l.startsWith('›')) ?? '';
 
@@ -97,6 +98,25 @@ test('s cycles the sort and S reverses it', async () => {
   assert.match(r.frame(), /sort CPU ↑/);
   const up = cpus();
   assert.deepEqual(up, [...up].sort((a, b) => a - b));
+  r.unmount();
+});
+
+test("the data side's fleet order is used, and told each order on screen (it places bursts in it between frames)", async () => {
+  const shared = new FleetOrder();
+  const told: string[] = [];
+  const r = renderConsole(sampleSnapshot(12), { columns: 100, rows: 24, fleetOrder: shared, onFleetOrderChange: (filter, sort) => told.push(`${filter}|${sort.key}|${sort.reverse}`) });
+  await r.press('s');
+  assert.match(r.frame(), /sort CPU ↓/);
+  // New data, placed in the order on screen by the data side before the frame (as ConsoleHub does).
+  const next = sampleSnapshot(12);
+  const placed = shared.rows(next.machines, '', { key: 'cpu', reverse: false });
+  r.source.push(next);
+  await tick();
+  assert.equal(shared.lastWay, 'same', 'the frame found the order already made');
+  const shown = r.lines().filter((l) => /sim-\w+-\d\d/.test(l)).map((l) => /(sim-\w+-\d\d)/.exec(l)![1]);
+  assert.deepEqual(shown, placed.slice(0, shown.length).map((m) => m.machine));
+  await r.press('S', '/', 'a', 'p', 'i');
+  assert.deepEqual(told, ['|name|false', '|cpu|false', '|cpu|true', 'a|cpu|true', 'ap|cpu|true', 'api|cpu|true']);
   r.unmount();
 });
 

@@ -211,7 +211,7 @@ test("a burst of the tail's samples is brought up to date in steps between frame
   });
   let snap = builder.build(input());
   assert.equal(snap.machines.length, n, 'the first build is whole');
-  // Every machine's next sample at once (a fleet on one clock), and a ledger change.
+  // Every machine's next sample at once (a burst), and a ledger change.
   for (const name of names) t.add(sample(name, NOW, 15));
   costs.set('m-00001', { ...costs.get('m-00001')!, periodCost: '2.000000' });
   builder.advance(input(new Set(['m-00001'])));
