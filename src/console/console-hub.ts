@@ -124,7 +124,7 @@ export class ConsoleHub implements SnapshotSource {
       eager: options.eagerTail,
       maxPoints,
       onChange: () => {
-        this.dirty = true;
+        onChange();
         this.prepareSoon();
       },
       now: this.now,
@@ -196,10 +196,10 @@ export class ConsoleHub implements SnapshotSource {
   private prepareSoon(): void {
     if (!this.timer || this.preparing || this.tail.changedCount < PREPARE_AT) return;
     const step = () => {
+      // Changes landing meanwhile are drained into the builder by the next step (or the next frame).
       this.preparing = undefined;
-      if (!this.timer) return;
       this.builder.advance(this.inputs(this.now()));
-      if (this.builder.tailPending || this.tail.changedCount >= PREPARE_AT) {
+      if (this.builder.tailPending) {
         this.preparing = setImmediate(step);
         return;
       }
@@ -219,8 +219,7 @@ export class ConsoleHub implements SnapshotSource {
     this.dirty = false;
     this.lastBuiltSecond = Math.floor(now / 1000);
     this.snapshot = this.build(now);
-    const built = performance.now();
-    this.lastBuildMs = built - started;
+    this.lastBuildMs = performance.now() - started;
     this.pendingFrameAt ??= started;
     for (const listener of this.listeners) listener();
     const handedOut = performance.now();

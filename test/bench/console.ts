@@ -19,10 +19,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { brokerAnswers } from '../../src/kafka/broker-probe.js';
 
 const { values } = parseArgs({
   options: {
@@ -267,26 +267,6 @@ function report(r: RunResult): void {
   }
 }
 
-/** Fails at once, in one line, when nothing listens at the first bootstrap address. */
-async function brokerAnswers(bootstrap: string): Promise<void> {
-  const first = bootstrap.split(',')[0]!;
-  const at = first.lastIndexOf(':');
-  const [host, port] = [first.slice(0, at), Number(first.slice(at + 1))];
-  await new Promise<void>((resolve, reject) => {
-    const socket = connect({ host, port, timeout: 3000 });
-    const fail = (why: string) => {
-      socket.destroy();
-      reject(new Error(`no Kafka broker at ${first} (${why}): start one with \`meter kafka start\`, then pass --brokers or set METER_TEST_BROKERS`));
-    };
-    socket.once('connect', () => {
-      socket.end();
-      resolve();
-    });
-    socket.once('timeout', () => fail('no answer in 3 s'));
-    socket.once('error', (error) => fail(error.message));
-  });
-}
-
 async function timeOnceJson(topic: string, group: string, ledger: string, machines: number): Promise<void> {
   const runs: number[] = [];
   let listed = 0;
@@ -304,7 +284,10 @@ async function main() {
   for (const tool of ['tmux', 'top']) {
     if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} is needed for this benchmark`);
   }
-  await brokerAnswers(brokers);
+  // At once and in one line, rather than a measured empty console.
+  if (!(await brokerAnswers(brokers, 3000))) {
+    throw new Error(`no Kafka broker answers at ${brokers}: start one with \`meter kafka start\`, then pass --brokers or set METER_TEST_BROKERS`);
+  }
   log('building dist/ (the benchmark measures the built binary, as users run it)');
   const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) log('(tsc reported errors; dist/ was still emitted)');
