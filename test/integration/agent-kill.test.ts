@@ -67,6 +67,7 @@ test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy wi
   agent = start();
   const deadline = Date.now() + 90_000;
   let samples: Sample[] = [];
+  let readError = '';
   for (;;) {
     await sleep(1000);
     try {
@@ -77,9 +78,11 @@ test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy wi
       });
     } catch (error) {
       if (error instanceof assert.AssertionError) throw error;
+      readError = (error as Error).message;
     }
     if (samples.length > 0 && Date.now() - Math.max(...samples.map((s) => s.end)) < 1500) break;
-    assert.ok(Date.now() < deadline, `the last agent did not catch up: ${log.slice(-2000)}`);
+    const newest = samples.length > 0 ? new Date(Math.max(...samples.map((s) => s.end))).toISOString() : 'none';
+    assert.ok(Date.now() < deadline, `the last agent did not catch up (newest window ends ${newest}; last kcat error: ${readError || 'none'}): ${log.slice(-2000)}`);
   }
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0, log.slice(-2000));
