@@ -88,6 +88,25 @@ export interface WorkerSummary {
  */
 const DEFAULT_MAX_BYTES_PER_PARTITION = 8 * 1024 * 1024;
 
+/**
+ * How long a stop may spend saying goodbye to Kafka: the last offset commit, leaving the group and
+ * closing the clients. A broker that does not answer (a network cut, a hung broker) held a stop for a
+ * minute, two request timeouts, without a word. The ledger holds every offset either way; what is
+ * skipped only tells Kafka later (the group moves the partitions after its session timeout).
+ */
+export const GOODBYE_MS = 10_000;
+
+/** Waits for `work` until `deadline` (epoch ms); true when it settled in time. */
+async function settledBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([work.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The topic's log offsets and the group's committed offsets, through the admin client. */
 function kafkaOffsetsReader(admin: Admin, group: string, topic: string): KafkaOffsetsReader {
   return {
@@ -145,6 +164,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let recovery: PartitionRecovery | undefined;
   let pipeline: BatchPipeline | undefined;
   let progress: Progress | undefined;
+  /** When the goodbye to Kafka must be over (set once a stop has drained), and whether its commit made it. */
+  let goodbyeBy: number | undefined;
+  let goodbyeInTime = true;
   let pruner: Pruner | undefined;
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
@@ -282,7 +304,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     pipeline.stop();
     supervisor.pauseAll();
     await pipeline.drain();
-    await committer.flush();
+    goodbyeBy = Date.now() + GOODBYE_MS;
+    goodbyeInTime = await settledBy(committer.flush(), goodbyeBy);
   } finally {
     progress?.stop();
     await pruner?.stop();
@@ -290,9 +313,17 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     pipeline?.stop();
     recovery?.close();
     await pipeline?.drain().catch(() => {});
-    await supervisor?.stop();
-    await producer?.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
+    const goodbye = (async () => {
+      await supervisor?.stop();
+      await producer?.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+    })();
+    if (!(await settledBy(goodbye, goodbyeBy ?? Date.now() + GOODBYE_MS)) || !goodbyeInTime) {
+      logger.warn(`Kafka did not answer within ${GOODBYE_MS / 1000} s of the stop: stopped without committing the last offsets to it or leaving the group`, {
+        ledger: 'holds every offset applied; the next start resumes from it',
+        group: 'moves the partitions to the other workers after its session timeout',
+      });
+    }
     await writer?.close().catch(() => {});
     await ledger.close();
   }
