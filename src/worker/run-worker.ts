@@ -164,9 +164,9 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   let recovery: PartitionRecovery | undefined;
   let pipeline: BatchPipeline | undefined;
   let progress: Progress | undefined;
-  /** When the goodbye to Kafka must be over (set once a stop has drained), and whether its commit made it. */
+  /** When the goodbye to Kafka must be over (from the stop's drain, or from a failure's clean-up), and whether a step of it was cut short. */
   let goodbyeBy: number | undefined;
-  let goodbyeInTime = true;
+  let goodbyeCut = false;
   let pruner: Pruner | undefined;
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
@@ -305,7 +305,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     supervisor.pauseAll();
     await pipeline.drain();
     goodbyeBy = Date.now() + GOODBYE_MS;
-    goodbyeInTime = await settledBy(committer.flush(), goodbyeBy);
+    if (!(await settledBy(committer.flush(), goodbyeBy))) goodbyeCut = true;
   } finally {
     progress?.stop();
     await pruner?.stop();
@@ -318,7 +318,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
       await producer?.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
     })();
-    if (!(await settledBy(goodbye, goodbyeBy ?? Date.now() + GOODBYE_MS)) || !goodbyeInTime) {
+    if (!(await settledBy(goodbye, (goodbyeBy ??= Date.now() + GOODBYE_MS)))) goodbyeCut = true;
+    if (goodbyeCut) {
       logger.warn(`Kafka did not answer within ${GOODBYE_MS / 1000} s of the stop: stopped without committing the last offsets to it or leaving the group`, {
         ledger: 'holds every offset applied; the next start resumes from it',
         group: 'moves the partitions to the other workers after its session timeout',

@@ -19,15 +19,16 @@ export interface WireMessage {
 export function kcatReadTopic(brokers: string, topic: string, timeoutMs = 30_000): WireMessage[] {
   const deadline = Date.now() + timeoutMs;
   const partitions = kcatPartitions(brokers, topic, timeoutMs);
-  const firsts = kcatOffsets(brokers, topic, partitions, -2);
-  const ends = kcatOffsets(brokers, topic, partitions, -1);
+  const left = () => Math.max(1, deadline - Date.now());
+  const firsts = kcatOffsets(brokers, topic, partitions, -2, left());
+  const ends = kcatOffsets(brokers, topic, partitions, -1, left());
   const messages: WireMessage[] = [];
   for (let p = 0; p < partitions; p++) {
     const first = firsts.get(p)!;
     const count = ends.get(p)! - first;
     if (count <= 0) continue;
     const args = ['-C', '-b', brokers, '-t', topic, '-p', String(p), '-o', String(first), '-c', String(count), '-e', '-q', '-J'];
-    const result = spawnSync('kcat', args, { encoding: 'utf8', timeout: Math.max(1, deadline - Date.now()), maxBuffer: 1 << 30 });
+    const result = spawnSync('kcat', args, { encoding: 'utf8', timeout: left(), maxBuffer: 1 << 30 });
     if (result.error) throw result.error;
     if (result.status !== 0) throw new Error(`kcat failed (${result.status}): ${result.stderr}`);
     for (const line of result.stdout.split('\n')) {
@@ -71,10 +72,10 @@ export function kcatEndOffsets(brokers: string, topic: string, partitions: numbe
 }
 
 /** Each partition's offset at a `kcat -Q` timestamp: -1 the log's end, -2 its first offset still kept. */
-function kcatOffsets(brokers: string, topic: string, partitions: number, at: -1 | -2): Map<number, number> {
+function kcatOffsets(brokers: string, topic: string, partitions: number, at: -1 | -2, timeoutMs = 30_000): Map<number, number> {
   const args = ['-Q', '-b', brokers];
   for (let p = 0; p < partitions; p++) args.push('-t', `${topic}:${p}:${at}`);
-  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('kcat', args, { encoding: 'utf8', timeout: timeoutMs });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`kcat -Q failed (${r.status}): ${r.stderr}`);
   const offsets = new Map<number, number>();

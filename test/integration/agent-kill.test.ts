@@ -76,13 +76,15 @@ test(`SIGKILL at ${KILLS} random instants under load: windows tile time, busy wi
         assert.ok(c.ok, c.ok ? '' : c.reason);
         return c.sample;
       });
+      readError = '';
     } catch (error) {
       if (error instanceof assert.AssertionError) throw error;
       readError = (error as Error).message;
     }
-    if (samples.length > 0 && Date.now() - Math.max(...samples.map((s) => s.end)) < 1500) break;
-    const newest = samples.length > 0 ? new Date(Math.max(...samples.map((s) => s.end))).toISOString() : 'none';
-    assert.ok(Date.now() < deadline, `the last agent did not catch up (newest window ends ${newest}; last kcat error: ${readError || 'none'}): ${log.slice(-2000)}`);
+    const newest = samples.length > 0 ? Math.max(...samples.map((s) => s.end)) : -Infinity;
+    if (Date.now() - newest < 1500) break;
+    const ends = Number.isFinite(newest) ? new Date(newest).toISOString() : 'none';
+    assert.ok(Date.now() < deadline, `the last agent did not catch up (newest window ends ${ends}; last kcat error: ${readError || 'none'}): ${log.slice(-2000)}`);
   }
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0, log.slice(-2000));
