@@ -47,6 +47,15 @@ export interface TopicTailOptions {
 /** Messages of a batch read between two turns of the event loop (see onBatch). */
 const MESSAGES_PER_TURN = 500;
 
+/**
+ * How the tail fetches: in batches of up to a second of traffic rather than message by message (the
+ * screen shows at most a frame or two a second, and a big fleet costs far less CPU this way), or at
+ * once for a one-shot. Also the benchmark's reference consumer's (test/bench/tail-reference.mjs).
+ */
+export function tailFetchOptions(eager: boolean): { minBytes: number; maxWaitTimeInMs: number } {
+  return eager ? { minBytes: 1, maxWaitTimeInMs: 100 } : { minBytes: 64 * 1024, maxWaitTimeInMs: 1000 };
+}
+
 /** The group id of a console's own tail consumer: unique, and recognisable in group listings. */
 export function tailGroupId(): string {
   return `meter-console-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -122,10 +131,7 @@ export class TopicTail {
     const consumer = kafka.consumer({
       groupId: tailGroupId(),
       allowAutoTopicCreation: false,
-      // Fetch in batches of up to a second of traffic rather than message by message: the screen
-      // shows at most a frame or two a second, and a big fleet costs far less CPU this way.
-      minBytes: this.options.eager ? 1 : 64 * 1024,
-      maxWaitTimeInMs: this.options.eager ? 100 : 1000,
+      ...tailFetchOptions(this.options.eager ?? false),
       sessionTimeout: 10_000,
       heartbeatInterval: 3000,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000, restartOnFailure: async () => !this.stopped },

@@ -2,7 +2,9 @@
 // real worker writing the ledger) at a 5 s interval, in real terminals (tmux) of 200x60 and 120x40,
 // each measured for 60 s beside `top -b -d 1` over the same seconds. Per run: the console's CPU (% of
 // one core), frames (p99 and longest), key presses from tmux send-keys to the changed screen in
-// tmux capture-pane, RSS, and the header's tail rate against the agent's known rate. Then
+// tmux capture-pane, RSS, and the header's tail rate against the agent's known rate; beside them, a
+// bare kafkajs consumer of the same topic with the tail's fetch settings (test/bench/tail-reference.mjs):
+// what receiving the messages costs before the console does anything with them. Then
 // `meter console --once --json` on the biggest fleet, timed.
 // Goals at 10,000 machines: < 3% of a core, p99 frame <= 16 ms and none over 50 ms, a key on screen
 // within 50 ms, --once --json under 2 s.
@@ -139,6 +141,9 @@ interface RunResult {
   wall: number;
   consoleCpu: number;
   topCpu: number;
+  /** The bare kafkajs consumer's CPU over the same window, and the messages it received. */
+  referenceCpu: number;
+  referenceMessages: number | null;
   threads: Record<string, number>;
   stats: Record<string, number>;
   keysMs: number[];
@@ -162,6 +167,11 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   const started = tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);
   const consolePid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').stdout.trim());
+  // The reference joins its own group during the warm-up, as the console's tail does.
+  const reference = spawn(process.execPath, [join(root, 'test', 'bench', 'tail-reference.mjs'), brokers, topic], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(reference);
+  let referenceOut = '';
+  reference.stdout!.on('data', (chunk: Buffer) => (referenceOut += chunk.toString()));
   log(`console: ${machines} machines, pid ${consolePid} in tmux ${session} (${columns}x${rows}); warming up ${WARMUP} s`);
   await sleep(WARMUP * 1000);
   if (!existsSync(`/proc/${consolePid}`)) throw new Error(`the console exited during warm-up: ${readFileSync(errFile, 'utf8').slice(-2000)}`);
@@ -173,7 +183,8 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   children.push(top);
   // The console's frame statistics start afresh here: they cover the measured window only.
   process.kill(consolePid, 'SIGUSR2');
-  const cpu0 = { console: cpuSeconds(consolePid), top: cpuSeconds(top.pid!) };
+  if (reference.exitCode !== null) throw new Error(`the reference consumer exited during warm-up (code ${reference.exitCode})`);
+  const cpu0 = { console: cpuSeconds(consolePid), top: cpuSeconds(top.pid!), reference: cpuSeconds(reference.pid!) };
   const threads0 = threadCpu(consolePid);
   const t0 = performance.now();
   const keysEvery = Number(values['keys-every']) * 1000;
@@ -210,6 +221,10 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   }
   const wall = (performance.now() - t0) / 1000;
   const consoleCpu = cpuSeconds(consolePid) - cpu0.console;
+  const referenceCpu = cpuSeconds(reference.pid!) - cpu0.reference;
+  reference.kill('SIGTERM');
+  for (let i = 0; i < 50 && reference.exitCode === null; i++) await sleep(100);
+  const referenceMessages = /"messages":(\d+)/.exec(referenceOut);
   const threads1 = threadCpu(consolePid);
   const threads = Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, v - (threads0[k] ?? 0)]));
   const rssEnd = rssMiB(consolePid);
@@ -228,6 +243,8 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
     wall,
     consoleCpu,
     topCpu,
+    referenceCpu,
+    referenceMessages: referenceMessages ? Number(referenceMessages[1]) : null,
     threads,
     stats,
     keysMs,
@@ -246,6 +263,7 @@ function report(r: RunResult): void {
   console.log(`  ${''.padEnd(16)}${'CPU s'.padStart(8)}${'% of a core'.padStart(14)}`);
   console.log(`  ${'meter console'.padEnd(16)}${r.consoleCpu.toFixed(2).padStart(8)}${pct(r.consoleCpu).padStart(14)}`);
   console.log(`  ${'top -b -d 1'.padEnd(16)}${r.topCpu.toFixed(2).padStart(8)}${pct(r.topCpu).padStart(14)}`);
+  console.log(`  ${'kafkajs alone'.padEnd(16)}${r.referenceCpu.toFixed(2).padStart(8)}${pct(r.referenceCpu).padStart(14)}   (same topic and fetch settings, messages untouched; ${r.referenceMessages ?? '?'} received in all)`);
   console.log(`  of which, by thread: ${Object.entries(r.threads).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; ratio console / top: ${(r.consoleCpu / Math.max(r.topCpu, 0.01)).toFixed(2)}x`);
   console.log(`  frames: ${r.stats.frames} in the window: median ${ms(r.stats.frameP50Ms)}, p99 ${ms(r.stats.frameP99Ms)}, longest ${ms(r.stats.frameMaxMs)}, mean ${ms(r.stats.frameMeanMs)}; ${r.stats.framesOver16Ms} over 16 ms, ${r.stats.framesOver50Ms} over 50 ms`);
   console.log(`    snapshot build longest ${ms(r.stats.snapshotBuildMaxMs)}, ink layout+output longest ${ms(r.stats.inkRenderMaxMs)}, ledger poll (its thread) longest ${ms(r.stats.ledgerPollMaxMs)}`);
@@ -312,10 +330,10 @@ async function main() {
     worker.kill('SIGTERM');
     await sleep(3000);
   }
-  console.log('\nsummary (machines, size: CPU % of a core [top beside it], frame p99 / longest, key longest, RSS max):');
+  console.log('\nsummary (machines, size: CPU % of a core [top, kafkajs alone beside it], frame p99 / longest, key longest, RSS max):');
   for (const r of results) {
     console.log(
-      `  ${String(r.machines).padStart(6)} ${r.size.padEnd(7)} ${((r.consoleCpu / r.wall) * 100).toFixed(2)}% [top ${((r.topCpu / r.wall) * 100).toFixed(2)}%]  ${Number(r.stats.frameP99Ms).toFixed(1)} / ${Number(r.stats.frameMaxMs).toFixed(1)} ms  keys ${Math.max(...r.keysMs).toFixed(0)} ms  ${r.rssMaxMiB.toFixed(0)} MiB`,
+      `  ${String(r.machines).padStart(6)} ${r.size.padEnd(7)} ${((r.consoleCpu / r.wall) * 100).toFixed(2)}% [top ${((r.topCpu / r.wall) * 100).toFixed(2)}%, kafkajs ${((r.referenceCpu / r.wall) * 100).toFixed(2)}%]  ${Number(r.stats.frameP99Ms).toFixed(1)} / ${Number(r.stats.frameMaxMs).toFixed(1)} ms  keys ${Math.max(...r.keysMs).toFixed(0)} ms  ${r.rssMaxMiB.toFixed(0)} MiB`,
     );
   }
 }
