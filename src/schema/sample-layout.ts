@@ -24,9 +24,9 @@ export interface AgentLayoutScan extends SampleUsage {
 export const newLayoutScan = (): AgentLayoutScan => ({ idStart: 0, idEnd: 0, labelsStart: 0, labelsEnd: 0, start: 0, end: 0, cores: 0, busySeconds: 0, totalBytes: 0, usedBytes: 0 });
 
 const QUOTE = 34;
-/** 10^0 .. 10^22: every one an exact double. */
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, n) => Number(`1e${n}`));
 const BACKSLASH = 92;
+/** 10^0 .. 10^15, each an exact double: the divisors of number()'s fast path. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, n) => 10 ** n);
 const bytes = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
 const HEAD = bytes('{"v":1,"id":"');
 const MACHINE = bytes('","machine":"');
@@ -113,11 +113,11 @@ class Cursor {
       if (k === exponentStart) return NaN;
     }
     this.i = k;
-    // Both the digits (at most 15) and the power of ten (at most 10^22) are exact doubles, and one
+    // Both the digits (at most 15) and the power of ten (at most 10^15) are exact doubles, and one
     // division of exact doubles is correctly rounded: the same double JSON.parse gives (the "fast
     // path" of every correctly rounding strtod). Anything longer is left to Number(). Agents write
     // busy seconds with a few decimals: a string a message was a large part of reading one.
-    if (!exponent && count <= 15 && fractionDigits <= 22) {
+    if (!exponent && count <= 15) {
       const value = fractionDigits === 0 ? digits : digits / POWERS_OF_TEN[fractionDigits]!;
       return negative ? -value : value;
     }

@@ -1,16 +1,19 @@
 // The agents' layout reader takes busy seconds from the bytes with its own decimal reader (a division
 // of exact doubles when the digits allow it, Number() otherwise). Whatever the digits, the value must
-// be the double JSON.parse gives for the same text, to the bit (-0 included), or the message refused.
+// be the double checkSample (JSON.parse) gives for the same message, to the bit (-0 included), or the
+// message refused as checkSample refuses it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { newLayoutScan, scanAgentLayout } from '../../../src/schema/sample-layout.js';
+import { checkSample } from '../../../src/schema/sample.js';
 
 const START = 1_764_252_000_000;
 const END = START + 60_000;
 const limits = { now: END + 1000, lateLimitMs: 7 * 24 * 3600 * 1000 };
 // 64 cores over 60 s: busy seconds up to 3,840 keep the usage rules.
 const CORES = 64;
+const KEY = Buffer.from('web-1');
 
 function message(busyText: string): Buffer {
   return Buffer.from(
@@ -21,18 +24,13 @@ function message(busyText: string): Buffer {
 /** What the reader says of a busy-seconds text: its value, or null when it refuses the message. */
 function readBusy(busyText: string): number | null {
   const scan = newLayoutScan();
-  return scanAgentLayout(message(busyText), Buffer.from('web-1'), limits, scan) ? scan.busySeconds : null;
+  return scanAgentLayout(message(busyText), KEY, limits, scan) ? scan.busySeconds : null;
 }
 
-/** What JSON.parse says of the same text: the value when the message keeps the rules, else null. */
+/** What checkSample (JSON.parse and the validator) says of the same message: its busy seconds, or null when it refuses it. */
 function expectedBusy(busyText: string): number | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(busyText);
-  } catch {
-    return null;
-  }
-  return typeof value === 'number' && value >= 0 && value <= CORES * 60 * 1.0001 ? value : null;
+  const checked = checkSample(message(busyText), 'web-1', limits);
+  return checked.ok ? checked.sample.cpu.busySeconds : null;
 }
 
 function same(busyText: string): void {
