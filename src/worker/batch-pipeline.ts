@@ -14,6 +14,9 @@ import type { LogOffsets, PartitionRecovery } from './partition-recovery.js';
 import type { BatchPreparer, ForcedReject, IncomingMessage, Rejected } from './prepare.js';
 import { countedDlqCodes, type WorkerStats } from './worker-stats.js';
 
+/** What untilStop() answers when the stop came first. */
+const STOPPED = Symbol('stopped');
+
 /** What the pipeline needs of a kafkajs eachBatch payload. */
 export interface BatchPayload {
   batch: {
@@ -60,6 +63,9 @@ export class BatchPipeline {
   private readonly inFlight = new Set<Promise<void>>();
   private active = 0;
   private stopping = false;
+  /** Settles when stop() is called (see untilStop). */
+  private readonly stopped: Promise<typeof STOPPED>;
+  private signalStop!: () => void;
   private consecutiveFailures = 0;
   private readonly retryAfter = new Map<number, number>();
   /** The ledger's next offset per partition, as of the latest result: a hint, the ledger checks. */
@@ -70,6 +76,18 @@ export class BatchPipeline {
 
   constructor(private readonly options: BatchPipelineOptions) {
     this.now = options.now ?? Date.now;
+    this.stopped = new Promise((resolve) => (this.signalStop = () => resolve(STOPPED)));
+  }
+
+  /**
+   * `work` (a wait on Kafka: a heartbeat, a DLQ send, an admission's offset reads), or STOPPED as soon
+   * as stop() is called. A stop drains the batches in hand, and a broker that does not answer held
+   * each such wait for a request timeout (30 s) before the stop could say goodbye. What is abandoned
+   * leaves the ledger as it was: the batch is read again by whoever owns the partition next.
+   */
+  private untilStop<T>(work: Promise<T>): Promise<T | typeof STOPPED> {
+    work.catch(() => {}); // an abandoned wait that fails later is nobody's error
+    return Promise.race([work, this.stopped]);
   }
 
   /**
@@ -83,6 +101,7 @@ export class BatchPipeline {
   /** Stops taking batches: those in hand still reach the ledger. */
   stop(): void {
     this.stopping = true;
+    this.signalStop();
   }
 
   /** Waits for the batches in hand and queued. */
@@ -95,11 +114,11 @@ export class BatchPipeline {
     this.active++;
     try {
       const partition = batch.partition;
-      if (!(await o.recovery.ready(partition))) return;
+      if ((await this.untilStop(o.recovery.ready(partition))) !== true) return;
       // Backing off after a failed transaction, heartbeating so the group keeps us.
       while (!this.stopping && this.now() < (this.retryAfter.get(partition) ?? 0)) {
         await sleep(Math.min(1000, (this.retryAfter.get(partition) ?? 0) - this.now()));
-        await heartbeat();
+        await this.untilStop(heartbeat());
       }
       if (this.stopping || isStale()) return;
       const fetchedOffset = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset());
@@ -116,7 +135,8 @@ export class BatchPipeline {
       // a hint could drop messages the ledger no longer has, after the recovery command moved it back.)
       const prepared = o.preparer.prepare(batch.messages, this.forced.get(partition));
       // To the DLQ before the ledger moves past them: a crash in between sends them again.
-      if (prepared.rejects.length > 0) await o.sendToDlq(partition, prepared.rejects);
+      // Cut short by a stop, the batch is not applied: the DLQ may get its rejects twice, never lose one.
+      if (prepared.rejects.length > 0 && (await this.untilStop(o.sendToDlq(partition, prepared.rejects))) === STOPPED) return;
       const gapUpTo = o.recovery.retentionGapUpTo(partition);
       const retentionGap = gapUpTo !== undefined && fetchedOffset <= gapUpTo;
       if (gapUpTo !== undefined && !retentionGap) o.recovery.retentionGapCrossed(partition);
@@ -145,9 +165,9 @@ export class BatchPipeline {
       resolveOffset(batch.lastOffset());
       while (this.inFlight.size >= (o.maxInFlight ?? MAX_IN_FLIGHT)) {
         await Promise.race([...this.inFlight, sleep(1000)]);
-        await heartbeat();
+        await this.untilStop(heartbeat());
       }
-      await heartbeat();
+      await this.untilStop(heartbeat());
     } finally {
       this.active--;
     }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LedgerGapError, LogBehindLedgerError, type ApplyResult, type LedgerBatch } from '../../../src/ledger/index.js';
-import { BatchPipeline, type BatchPayload } from '../../../src/worker/batch-pipeline.js';
+import { BatchPipeline, type BatchPayload, type BatchPipelineOptions } from '../../../src/worker/batch-pipeline.js';
 import { BatchPreparer } from '../../../src/worker/prepare.js';
 import { WorkerStats } from '../../../src/worker/worker-stats.js';
 import { makeSample, message } from './fixtures.js';
@@ -28,7 +28,7 @@ function payload(partition: number, from: number, count: number, highWatermark =
   };
 }
 
-function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>) {
+function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>, overrides: Partial<BatchPipelineOptions> = {}) {
   const events: string[] = [];
   const fatals: Error[] = [];
   const stats = new WorkerStats();
@@ -56,6 +56,7 @@ function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>) {
     fatal: (e) => fatals.push(e),
     maxConsecutiveFailures: 3,
     now: Date.now,
+    ...overrides,
   });
   return { p, events, fatals, stats, stopped };
 }
@@ -163,4 +164,26 @@ test('DLQ counts by reason are those the ledger counted; failed and refused tran
   assert.equal(f.stats.ledgerErrors, 1);
   assert.equal(f.stats.batchesRefused, 1);
   assert.equal(f.stats.batches, 0);
+});
+
+test('a stop does not wait on a broker that does not answer: heartbeats and DLQ sends in hand are let go, and their batches are not applied', async () => {
+  const never = new Promise<never>(() => {});
+  let applied = 0;
+  const w = pipeline(async (b) => (applied++, ok(b)), { sendToDlq: () => never });
+  // A batch waiting on its last heartbeat (applied), and one waiting on its DLQ send (not yet applied).
+  const heartbeating = payload(0, 0, 2);
+  heartbeating.heartbeat = () => never;
+  const withReject = payload(1, 0, 2);
+  withReject.batch.messages[0] = message('not json', 0);
+  const handlers = [w.p.eachBatch(heartbeating), w.p.eachBatch(withReject)];
+  await sleep(20);
+  assert.equal(applied, 1, 'the heartbeating batch reached the ledger; the other waits on the DLQ');
+
+  w.p.stop();
+  const drained = await Promise.race([Promise.all([w.p.drain(), ...handlers]).then(() => true), sleep(2000).then(() => false)]);
+  assert.ok(drained, 'the stop drained without waiting for the broker');
+  // Its rejects never reached the DLQ, so the batch must not move the ledger past them.
+  assert.equal(applied, 1);
+  assert.deepEqual(withReject.resolved, []);
+  assert.deepEqual(w.events, ['ack 0@2']);
 });
