@@ -296,11 +296,13 @@ export class SnapshotBuilder {
       this.queued.delete(name);
       update(name);
     }
-    // Silence makes a row stale without any data arriving: a cheap pass over the cached rows.
+    // Silence makes a row stale without any data arriving: a cheap pass over the cached rows (their
+    // values, not entries: a [name, row] pair a row, 10,000 on every step and frame, was a fifth of
+    // the console's garbage).
     const horizon = input.now - staleAfter;
-    for (const [name, c] of this.rows) {
+    for (const c of this.rows.values()) {
       const stale = c.lastSeen === null || c.lastSeen < horizon;
-      if (stale !== c.stale) update(name);
+      if (stale !== c.stale) update(c.machine);
     }
     if (newLabelKey) this.labelKeys = [...this.labelKeySet].sort();
     if (removed) {

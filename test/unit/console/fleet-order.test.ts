@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FleetOrder } from '../../../src/console/fleet-order.js';
-import { fleetRows, type MachineRow } from '../../../src/console/snapshot.js';
+import { compareSorted, fleetRows, sortNumber, type MachineRow } from '../../../src/console/snapshot.js';
 
 function row(machine: string, cpu: number | null, team: string, cost: string | null = null): MachineRow {
   return {
@@ -22,6 +22,27 @@ function row(machine: string, cpu: number | null, team: string, cost: string | n
 }
 
 const names = (rows: readonly MachineRow[]) => rows.map((r) => r.machine);
+
+test('the order: biggest number first, unknowns last, ties by name; the answer is -1, 0 or 1 (no heap number per comparison)', () => {
+  const number = fc.oneof(fc.double({ noNaN: false }), fc.constantFrom(0, -0, 1.5, 1.5000000000000002), fc.constant(null));
+  const name = fc.constantFrom('a', 'b', 'web-1', 'web-10');
+  fc.assert(
+    fc.property(number, name, number, name, fc.constantFrom(1 as const, -1 as const), (x, nameA, y, nameB, direction) => {
+      const a = sortNumber(x);
+      const b = sortNumber(y);
+      // The rule, stated on its own: known numbers by size, the bigger first; unknowns after every known one.
+      const known = (v: number | null) => v !== null && !Number.isNaN(v) && v !== -Infinity;
+      let expected: number;
+      if (known(x) && known(y) && x! !== y!) expected = x! > y! ? -1 : 1;
+      else if (known(x) !== known(y)) expected = known(x) ? -1 : 1;
+      else expected = nameA < nameB ? -1 : nameA > nameB ? 1 : 0;
+      const answer = compareSorted(a, nameA, b, nameB, direction);
+      assert.ok(answer === -1 || answer === 0 || answer === 1, `answered ${answer}`);
+      assert.equal(answer, expected * direction || 0);
+    }),
+    { numRuns: 5000 },
+  );
+});
 
 // What the snapshot builder does between frames: rows replaced in place, new machines appended,
 // and after a removal a new array in another order.
