@@ -12,6 +12,7 @@
 //   npm run bench:console
 //   npm run bench:console -- --fleets 10000,1000 --sizes 200x60,120x40 --seconds 60 --warmup 20
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --profile DIR --heap-profile DIR
+//   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
 //
 // It needs a broker (127.0.0.1:9092 or METER_TEST_BROKERS; `meter kafka start`), tmux and top. The
 // console sorts by CPU (rows reorder on every update); `?` is pressed and pressed again (help on,
@@ -47,6 +48,8 @@ const { values } = parseArgs({
      * outlives young collections, i.e. what full collections mark and free (test/bench/heap-sample.mjs).
      */
     'heap-profile': { type: 'string' },
+    /** With --heap-profile: keep what young collections free too, so the profile shows all the garbage made. */
+    'heap-profile-young': { type: 'boolean', default: false },
     /** Skip the --once --json timing. */
     'no-once': { type: 'boolean', default: false },
   },
@@ -162,7 +165,9 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   if (values['heap-profile']) nodeFlags.push('--import', join(root, 'test', 'bench', 'heap-sample.mjs'));
   const argv = [process.execPath, ...nodeFlags, ...profile, cli, 'console', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : [])];
   const errFile = join(dir, `console-${sessions.length}.err`);
-  const heapProfile = values['heap-profile'] ? ` METER_BENCH_HEAP_PROFILE=${quote(values['heap-profile'])}` : '';
+  const heapProfile = values['heap-profile']
+    ? ` METER_BENCH_HEAP_PROFILE=${quote(values['heap-profile'])}${values['heap-profile-young'] ? ' METER_BENCH_HEAP_PROFILE_YOUNG=1' : ''}`
+    : '';
   const command = `cd ${quote(root)} && exec env METER_HOME=${quote(dir)}${heapProfile} ${argv.map(quote).join(' ')} 2>${quote(errFile)}`;
   const started = tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(rows), command);
   if (started.status !== 0) throw new Error(`tmux: ${started.stderr}`);

@@ -1,7 +1,8 @@
 // Preload for `npm run bench:console -- --heap-profile DIR`: V8's sampling heap profiler on the
 // console's main thread over the measured window (from the bench's SIGUSR2 to exit), keeping the
 // objects that outlive young collections, so the profile shows what full collections have to mark
-// and free. Open the .heapprofile in Chrome DevTools (Memory). Plain JS: node loads it with --import.
+// and free (with --heap-profile-young, METER_BENCH_HEAP_PROFILE_YOUNG=1: every object, so it shows
+// all the garbage made). Open the .heapprofile in Chrome DevTools (Memory). Plain JS: node loads it with --import.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ if (isMainThread && dir) {
     if (sampling) return;
     sampling = true;
     session.post('HeapProfiler.enable');
-    session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+    session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.METER_BENCH_HEAP_PROFILE_YOUNG === '1' });
   });
   // An in-process session answers at once, so this works in the exit handler.
   process.on('exit', () => {
