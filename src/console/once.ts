@@ -6,7 +6,10 @@
 // after one interval plus 5 s (joining a consumer group alone can take 3 s on a stock broker) and
 // reports what it has. The lag status is judged over that short window: offsets that do not move
 // with nobody owning them are STOP; a STALL needs a member that did not commit for 600 ms, so a
-// one-shot may call a slow committer stalled where the live console, judging 20 s, would not.
+// one-shot may call a slow committer stalled where the live console, judging 20 s, would not. The
+// window is counted from the first lag reading, not from the start: on a busy machine the admin
+// client's first reading can come 600 ms after the start, and a window of one reading says OK
+// ("watching") where the offsets have stopped.
 import type { ConsoleHub } from './console-hub.js';
 import type { ConsoleSnapshot } from './snapshot.js';
 
@@ -22,12 +25,14 @@ export async function collectOnce(hub: ConsoleHub, intervalMs: number): Promise<
   const started = Date.now();
   const deadline = started + onceDeadlineMs(intervalMs);
   let everConnected = false;
+  let firstLagAt: number | null = null;
   hub.start();
   for (;;) {
     await new Promise((r) => setTimeout(r, 50));
     const lag = hub.lag.view;
     if (hub.lag.health.state === 'connected') everConnected = true;
-    const lagDone = lag.state === 'ok' && lag.polledAt !== null && lag.polledAt - started >= ONCE_LAG_WINDOW_MS;
+    if (lag.state === 'ok' && lag.polledAt !== null) firstLagAt ??= lag.polledAt;
+    const lagDone = lag.state === 'ok' && lag.polledAt !== null && firstLagAt !== null && lag.polledAt - firstLagAt >= ONCE_LAG_WINDOW_MS;
     const ledgerDone = hub.ledger.view.state !== 'loading';
     const tailDone = hub.tail.caughtUp();
     if (lagDone && ledgerDone && tailDone) return { snapshot: hub.refresh(), complete: true, everConnected };
