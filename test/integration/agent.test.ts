@@ -1,7 +1,7 @@
 // The agent against a real broker, checked on the wire with kcat.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -51,9 +51,20 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
   }
 }
 
+const dirs: string[] = [];
+/** A spool directory of this file's own, removed when its tests end. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 test('agent publishes valid Sample v1 keyed by machine, windows contiguous, and exits 0 on SIGTERM', async () => {
   const topic = unique('agent_wire');
-  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const spool = tempDir();
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'wire-1', '--label', 'team=search', '--label', 'env=test', '--spool', spool]);
   const output = collect(agent);
   await waitFor('5 samples on the wire', () => {
@@ -83,7 +94,7 @@ test('agent publishes valid Sample v1 keyed by machine, windows contiguous, and 
 
 test('a restarted agent continues where the last window ended', async () => {
   const topic = unique('agent_restart');
-  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const spool = tempDir();
   const args = ['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'restart-1', '--spool', spool];
   for (let run = 0; run < 2; run++) {
     const agent = spawnMeter(args);
@@ -108,7 +119,7 @@ test('a restarted agent continues where the last window ended', async () => {
 
 test('--simulate publishes every virtual machine, each keyed by its name', async () => {
   const topic = unique('agent_sim');
-  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const spool = tempDir();
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--simulate', '40', '--spool', spool]);
   const output = collect(agent);
   await waitFor('two rounds of 40', () => {
@@ -135,7 +146,7 @@ test('--simulate publishes every virtual machine, each keyed by its name', async
 
 test('on a steady load the metered busy rate agrees with /proc/stat within 2%', async () => {
   const topic = unique('agent_accuracy');
-  const spool = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const spool = tempDir();
   // A known load: one child spinning for the whole measurement.
   const spinner = spawn(process.execPath, ['-e', 'const end = Date.now() + 15000; while (Date.now() < end) {}'], { stdio: 'ignore' });
   const proc = recordProcBusy(50);
@@ -167,7 +178,7 @@ test('on a steady load the metered busy rate agrees with /proc/stat within 2%', 
 });
 
 test('a spool directory that cannot be used is a one-line error, exit 2', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meter-agent-'));
+  const dir = tempDir();
   const file = join(dir, 'not-a-dir');
   writeFileSync(file, '');
   const r = runMeter(['agent', '--brokers', brokers, '--spool', join(file, 'spool')]);
