@@ -31,8 +31,11 @@ export async function collectOnce(hub: ConsoleHub, intervalMs: number): Promise<
     await new Promise((r) => setTimeout(r, 50));
     const lag = hub.lag.view;
     if (hub.lag.health.state === 'connected') everConnected = true;
-    if (lag.state === 'ok' && lag.polledAt !== null) firstLagAt ??= lag.polledAt;
-    const lagDone = lag.state === 'ok' && lag.polledAt !== null && firstLagAt !== null && lag.polledAt - firstLagAt >= ONCE_LAG_WINDOW_MS;
+    let lagDone = false;
+    if (lag.state === 'ok' && lag.polledAt !== null) {
+      firstLagAt ??= lag.polledAt;
+      lagDone = lag.polledAt - firstLagAt >= ONCE_LAG_WINDOW_MS;
+    }
     const ledgerDone = hub.ledger.view.state !== 'loading';
     const tailDone = hub.tail.caughtUp();
     if (lagDone && ledgerDone && tailDone) return { snapshot: hub.refresh(), complete: true, everConnected };

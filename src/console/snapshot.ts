@@ -245,7 +245,7 @@ export const sortNumber = (v: number | null): number => (v === null || Number.is
 /**
  * The fleet's and cost lines' order: biggest number first, ties by name A to Z; direction -1 flips it all.
  * It answers -1, 0 or 1, never the difference: Array.prototype.sort boxes a fractional result into a
- * new heap number, one per comparison (a tenth of the console's garbage at 10,000 machines).
+ * new heap number, one per comparison (a twentieth of the console's garbage at 10,000 machines).
  * Unknowns (-Infinity from sortNumber) are neither above nor below each other: by name.
  */
 export function compareSorted(valueA: number, nameA: string, valueB: number, nameB: string, direction: 1 | -1): number {

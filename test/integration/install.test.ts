@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { repoRoot, exited } from '../helpers/cli.js';
+import { repoRoot, exited, collect } from '../helpers/cli.js';
 import { testBrokers } from '../helpers/broker.js';
 import { kcatReadTopic } from '../helpers/kcat.js';
 import { AGENT_V8_FLAGS } from '../../src/agent/v8-flags.js';
@@ -43,21 +43,6 @@ after(async () => {
 function run(command: string, args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(command, args, { encoding: 'utf8', timeout: options.timeout ?? 60_000, cwd: options.cwd ?? dir, env: options.env ?? process.env });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
-}
-
-/** run(), without blocking this process: the mirror below is served from its event loop. */
-function runAsync(command: string, args: string[], options: { timeout: number; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: dir, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, out });
-    });
-  });
 }
 
 let tarball = '';
@@ -112,8 +97,9 @@ test('npm install -g of the tarball gives a working meter and meter-agent on PAT
   // The install steps npm is to run: ours applies the kafkajs patch, better-sqlite3's fetches its binding.
   const binding = await betterSqlite3Mirror();
   const env = { ...process.env, npm_config_better_sqlite3_binary_host: binding.url };
-  const installed = await runAsync('npm', ['install', '-g', '--prefix', prefix, '--allow-scripts=meter,better-sqlite3', '--no-audit', '--no-fund', tarball], { timeout: 590_000, env });
-  assert.equal(installed.status, 0, installed.out);
+  // Without blocking this process: the mirror is served from its event loop.
+  const installed = await collect('npm', ['install', '-g', '--prefix', prefix, '--allow-scripts=meter,better-sqlite3', '--no-audit', '--no-fund', tarball], { timeoutMs: 590_000, env });
+  assert.equal(installed.code, 0, installed.stdout + installed.stderr);
   // Fetched, not compiled: the tarball asks for the better-sqlite3 this checkout runs (pinned exactly).
   assert.ok(binding.served.includes(binding.asset), `the binding was not fetched from the mirror (asked: ${binding.served.join(', ') || 'nothing'})`);
   // The ledger's engine loads in the installed tree (the worker, invoice and console need it).
