@@ -38,7 +38,7 @@ export interface BatchPipelineOptions {
   writer: Pick<LedgerWriter, 'apply'>;
   sendToDlq: (partition: number, rejects: Rejected[]) => Promise<void>;
   committer: Pick<OffsetCommitter, 'ack' | 'flush'>;
-  recovery: Pick<PartitionRecovery, 'ready' | 'stop' | 'retentionGapUpTo' | 'retentionGapFound' | 'retentionGapCrossed'>;
+  recovery: Pick<PartitionRecovery, 'ready' | 'confirmBehind' | 'retentionGapUpTo' | 'retentionGapFound' | 'retentionGapCrossed'>;
   seek: (partition: number, offset: number) => void;
   ledgerOffset: (partition: number) => Promise<number | undefined>;
   logOffsets: () => Promise<Map<number, LogOffsets>>;
@@ -126,8 +126,10 @@ export class BatchPipeline {
       const highWatermark = Number(batch.highWatermark);
       const hint = this.nextHint.get(partition);
       if (hint !== undefined && highWatermark < hint) {
-        // The log now ends before what the ledger has: stop before sending anything to the DLQ.
-        o.recovery.stop(new LogBehindLedgerError(partition, highWatermark, hint));
+        // The log ended before what the ledger has when this was fetched: nothing goes to the DLQ
+        // or the ledger. Either the log is behind (the partition stops) or the batch is stale.
+        const stopped = await this.untilStop(o.recovery.confirmBehind(new LogBehindLedgerError(partition, highWatermark, hint)));
+        if (stopped === false) void this.seekToLedger(partition);
         return;
       }
       o.stats.lag.logEndSeen(partition, highWatermark);
@@ -197,7 +199,9 @@ export class BatchPipeline {
   private failed(partition: number, error: unknown): void {
     const o = this.options;
     if (error instanceof LogBehindLedgerError) {
-      o.recovery.stop(error);
+      void o.recovery.confirmBehind(error).then((stopped) => {
+        if (!stopped) void this.seekToLedger(partition);
+      });
       return;
     }
     if (error instanceof SampleConflictError) {

@@ -122,6 +122,34 @@ export class PartitionRecovery {
     this.scheduleRecheck();
   }
 
+  /**
+   * A batch ends below the ledger's offset. Its high watermark is only as new as its fetch: a host cut
+   * off while the group gave its partitions to another worker comes back with batches fetched before
+   * the cut, and the ledger has moved on since. So the log's end is read now, and the partition stops
+   * only if the log is behind the ledger now too (or cannot be read: the recheck resumes it then).
+   * Answers whether it stopped; if not, the batch was stale and everything in it is billed already.
+   */
+  async confirmBehind(error: LogBehindLedgerError): Promise<boolean> {
+    const { partition, nextOffset } = error;
+    let logEnd: number | undefined;
+    try {
+      logEnd = (await this.options.kafka.logOffsets()).get(partition)?.high;
+    } catch (readError) {
+      this.options.logger.debug('cannot read the log end offset to check a batch behind the ledger', { partition, error: errorMessage(readError) });
+    }
+    if (logEnd !== undefined && logEnd >= nextOffset) {
+      this.options.logger.info('a batch fetched before the ledger moved on was skipped: everything in it is billed already', {
+        partition,
+        batchLogEnd: error.logEnd,
+        logEnd,
+        ledgerOffset: nextOffset,
+      });
+      return false;
+    }
+    this.stop(logEnd === undefined ? error : new LogBehindLedgerError(partition, logEnd, nextOffset));
+    return true;
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

@@ -43,7 +43,8 @@ function pipeline(apply: (batch: LedgerBatch) => Promise<ApplyResult>, overrides
     committer: { ack: (part, o) => events.push(`ack ${part}@${o}`), flush: async () => {} },
     recovery: {
       ready: async () => true,
-      stop: (e) => void stopped.push(e),
+      // The log read now is behind too (see partition-recovery.test.ts for a stale batch's answer).
+      confirmBehind: async (e) => (stopped.push(e), true),
       retentionGapUpTo: () => undefined,
       retentionGapFound: () => {},
       retentionGapCrossed: () => {},
@@ -93,6 +94,26 @@ test('a log behind the ledger stops the partition: from the ledger, and from the
   assert.equal(applied, 1);
   assert.equal(v.stopped.length, 1);
   assert.ok(v.stopped[0] instanceof LogBehindLedgerError);
+});
+
+test('a batch ending below the ledger that recovery finds stale is skipped: nothing to the DLQ or the ledger, the partition seeks to the ledger', async () => {
+  let applied = 0;
+  let dlq = 0;
+  const w = pipeline(async (b) => (applied++, ok(b)), {
+    recovery: { ready: async () => true, confirmBehind: async () => false, retentionGapUpTo: () => undefined, retentionGapFound: () => {}, retentionGapCrossed: () => {} },
+    sendToDlq: async () => void dlq++,
+    ledgerOffset: async () => 15,
+  });
+  await w.p.eachBatch(payload(0, 10, 5, 15));
+  await w.p.drain();
+  // Fetched before another worker billed on: ends at 2, the ledger is at 15.
+  const stale = payload(0, 0, 2, 3);
+  stale.batch.messages.push(message('not a sample', 2));
+  await w.p.eachBatch(stale);
+  await w.p.drain();
+  for (let i = 0; i < 50 && !w.events.includes('seek 0@15'); i++) await sleep(10);
+  assert.deepEqual([applied, dlq, stale.resolved.length], [1, 0, 0]);
+  assert.ok(w.events.includes('seek 0@15'), w.events.join());
 });
 
 test('a refused gap seeks back to the ledger offset; failing transactions back off, then stop the worker', async () => {

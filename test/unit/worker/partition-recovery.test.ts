@@ -110,6 +110,41 @@ test('a log behind the ledger stops the partition with the recovery command, and
   w.recovery.close();
 });
 
+test('a batch ending below the ledger stops its partition only if the log ends below it now: a batch fetched before a takeover is stale', async () => {
+  // The host was cut off with a batch in hand whose log ended at 2703; another worker billed on to 3342.
+  const w = world({ ledger: { 0: 3342 }, logs: { 0: { low: 0, high: 4050 } } });
+  w.recovery.assign([0]);
+  assert.equal(await w.recovery.ready(0), true);
+  assert.equal(await w.recovery.confirmBehind(new LogBehindLedgerError(0, 2703, 3342)), false);
+  assert.equal(w.recovery.stopped().size, 0);
+  assert.ok(!w.events.includes('pause 0'));
+  assert.equal(w.logger.lines.filter((l) => l.level === 'error').length, 0);
+  assert.match(w.logger.lines.find((l) => l.level === 'info' && /stale|skipped/.test(l.msg))!.msg, /fetched before the ledger moved on/);
+  // The topic is re-created under it: the log's end read now is behind too, and that is what is reported.
+  w.logs.set(0, { low: 0, high: 12 });
+  assert.equal(await w.recovery.confirmBehind(new LogBehindLedgerError(0, 2703, 3342)), true);
+  assert.match(w.recovery.stopped().get(0)!, /log ends at offset 12, behind the ledger's next offset 3342/);
+  assert.ok(w.events.includes('pause 0'));
+  w.recovery.close();
+});
+
+test('a batch ending below the ledger while the log end cannot be read: the partition stops, and resumes once the log is seen whole', async () => {
+  const w = world({ ledger: { 0: 300 }, logs: { 0: { low: 0, high: 400 } } });
+  w.recovery.assign([0]);
+  assert.equal(await w.recovery.ready(0), true);
+  const kafka = (w.recovery as unknown as { options: { kafka: { logOffsets: () => Promise<Map<number, LogOffsets>> } } }).options.kafka;
+  const read = kafka.logOffsets;
+  kafka.logOffsets = async () => {
+    throw new Error('broker unreachable');
+  };
+  assert.equal(await w.recovery.confirmBehind(new LogBehindLedgerError(0, 200, 300)), true);
+  assert.equal(await w.recovery.ready(0), false);
+  kafka.logOffsets = read;
+  for (let i = 0; i < 50 && !(await w.recovery.ready(0)); i++) await sleep(20);
+  assert.equal(await w.recovery.ready(0), true);
+  w.recovery.close();
+});
+
 test('a log that starts past the ledger (retention) is read from its start, and the gap is marked to be counted', async () => {
   const w = world({ ledger: { 0: 5 }, logs: { 0: { low: 50, high: 80 } } });
   w.recovery.assign([0]);
