@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { MeterError, UsageError } from '../cli/errors.js';
 import { DEFAULT_GROUP, kafkaConnectionFromArgv, kafkaFlags, positive, type KafkaArgv } from '../config/options.js';
 import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
+import { ANSWER_TIMEOUT_MS } from '../ledger/ledger.js';
 import { createLogger } from '../log/logger.js';
 import { parseMetricsAddress } from '../metrics/address.js';
 
@@ -16,6 +17,7 @@ interface WorkerArgv extends KafkaArgv {
   'keep-raw': string;
   partitions: number;
   'session-timeout': number;
+  'ledger-timeout': number;
   'fetch-max-kb': number;
   metrics?: string;
 }
@@ -63,6 +65,13 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
           describe: 'Seconds before a worker that died loses its partitions to the others (broker limits apply: 6..1800 by default)',
           group: 'Advanced:',
         },
+        'ledger-timeout': {
+          type: 'number',
+          default: ANSWER_TIMEOUT_MS / 1000,
+          describe:
+            'PostgreSQL: seconds the ledger may send nothing while a transaction waits on it before the connection is taken for lost (a network cut) and the batch read again on a new one',
+          group: 'Advanced:',
+        },
         'fetch-max-kb': { type: 'number', default: 4096, describe: 'Largest fetch per partition in KiB: the size of a batch and its transaction', group: 'Advanced:' },
         metrics: {
           type: 'string',
@@ -81,6 +90,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
     if (!argv.group) throw new UsageError('--group: give a consumer group name');
     const partitions = positive('partitions', argv.partitions, { integer: true, max: 10_000 });
     const sessionTimeoutMs = Math.round(positive('session-timeout', argv['session-timeout'], { max: 3600 }) * 1000);
+    const ledgerAnswerTimeoutMs = Math.round(positive('ledger-timeout', argv['ledger-timeout'], { max: 3600 }) * 1000);
     const maxBytesPerPartition = Math.round(positive('fetch-max-kb', argv['fetch-max-kb'], { max: 1024 * 1024 }) * 1024);
     const { parseDuration } = await import('../worker/duration.js');
     const lateLimitMs = parseDuration('late-limit', argv['late-limit'], { maxMs: MAX_LATE_LIMIT_MS });
@@ -114,6 +124,7 @@ export const workerCommand: CommandModule<object, WorkerArgv> = {
         logger,
         statusLine: status,
         sessionTimeoutMs,
+        ledgerAnswerTimeoutMs,
         maxBytesPerPartition,
         metrics,
         stopSignal: (await import('../cli/shutdown.js')).shutdownRequested({ exitWithParent: argv.meter.exitWithParent }),

@@ -3,6 +3,7 @@
 export {
   LedgerGapError,
   LogBehindLedgerError,
+  ANSWER_TIMEOUT_MS,
   SampleConflictError,
   PruneHorizonError,
   StaleCloseError,

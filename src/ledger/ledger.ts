@@ -327,6 +327,15 @@ export interface Ledger {
   recordAlertSent(alert: SentAlert, at: number): Promise<void>;
 }
 
+/**
+ * PostgreSQL: the worker's default for how long the server may send nothing while a call waits on
+ * it. A live session always answers sooner: each statement of a batch ends within the statement timeout (15 s)
+ * or the lock timeout (30 s). A connection the server dropped while the worker's host was cut off
+ * (the server's goodbye lost in the cut) is never heard from again: TCP on this side has nothing to
+ * send and waits for its keepalive, two hours by default.
+ */
+export const ANSWER_TIMEOUT_MS = 45_000;
+
 /** A batch that starts past the ledger's offset for its partition: applying it would lose messages. */
 export class LedgerGapError extends Error {
   override readonly name = 'LedgerGapError';

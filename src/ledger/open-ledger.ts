@@ -22,6 +22,8 @@ export interface OpenLedgerOptions {
   maxConnections?: number;
   /** PostgreSQL: application_name, seen in pg_stat_activity. */
   applicationName?: string;
+  /** PostgreSQL: drop a connection the server has sent nothing on for this long while a call waits. */
+  answerTimeoutMs?: number;
 }
 
 /** Parses a --ledger value (a SQLite path or a postgres:// URL); a usage error for a bad one. */

@@ -165,7 +165,8 @@ export class BatchPipeline {
       void job.then(() => this.inFlight.delete(job));
       // kafkajs may fetch on from here; the ledger decides what is applied, and refuses gaps.
       resolveOffset(batch.lastOffset());
-      while (this.inFlight.size >= (o.maxInFlight ?? MAX_IN_FLIGHT)) {
+      // A stop does not wait here: kafkajs's own stop waits for this handler to return.
+      while (!this.stopping && this.inFlight.size >= (o.maxInFlight ?? MAX_IN_FLIGHT)) {
         await Promise.race([...this.inFlight, sleep(1000)]);
         await this.untilStop(heartbeat());
       }

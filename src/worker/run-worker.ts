@@ -16,7 +16,7 @@ import { MeterError, errorMessage } from '../cli/errors.js';
 import { shutdownRequested } from '../cli/shutdown.js';
 import { createKafka, ensureTopic, type KafkaConnection } from '../kafka/client.js';
 import type { Logger } from '../log/logger.js';
-import { ledgerTarget, openLedger, type ApplyResult, type Ledger } from '../ledger/index.js';
+import { ANSWER_TIMEOUT_MS, ledgerTarget, openLedger, type ApplyResult, type Ledger } from '../ledger/index.js';
 import { describeRateCard, type RateCard } from '../billing/rate-card.js';
 import { DEFAULT_ACCEPTANCE_WINDOW, type AcceptanceWindow } from '../billing/acceptance.js';
 import { registerWorkerRates } from '../billing/price-store.js';
@@ -65,6 +65,8 @@ export interface WorkerOptions {
   maxBytesPerPartition?: number;
   /** Consumer group session timeout: how soon a member that died (kill -9) loses its partitions. */
   sessionTimeoutMs?: number;
+  /** PostgreSQL: how long the ledger may send nothing while a call waits before its connection is dropped. */
+  ledgerAnswerTimeoutMs?: number;
   /** How often a non-TTY worker logs its progress. */
   progressIntervalMs?: number;
   /** SQLite: run transactions on the main thread instead of the ledger thread. */
@@ -95,6 +97,14 @@ const DEFAULT_MAX_BYTES_PER_PARTITION = 8 * 1024 * 1024;
  * skipped only tells Kafka later (the group moves the partitions after its session timeout).
  */
 export const GOODBYE_MS = 10_000;
+
+/**
+ * How long a stop waits for the ledger to finish the batches in hand. A PostgreSQL connection lost
+ * without a word (a processor host cut off while the server ended its session) never answers, and
+ * held a stop until it was killed. What is not finished is not lost: the ledger commits a batch with
+ * its offset or not at all, and whoever holds the partition next reads the rest again.
+ */
+export const LEDGER_STOP_MS = 10_000;
 
 /** Waits for `work` until `deadline` (epoch ms); true when it settled in time. */
 async function settledBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
@@ -135,7 +145,7 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   // The main thread's connection: migrations, the rate card, offsets and identity.
   let ledger: Ledger;
   try {
-    ledger = await openLedger(target, { applicationName: `meter-worker-${group}` });
+    ledger = await openLedger(target, { applicationName: `meter-worker-${group}`, answerTimeoutMs: options.ledgerAnswerTimeoutMs ?? ANSWER_TIMEOUT_MS });
   } catch (error) {
     await metricsServer?.close();
     throw error;
@@ -167,6 +177,8 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
   /** When the goodbye to Kafka must be over (from the stop's drain, or from a failure's clean-up), and whether a step of it was cut short. */
   let goodbyeBy: number | undefined;
   let goodbyeCut = false;
+  let ledgerBy: number | undefined;
+  let ledgerCut = false;
   let pruner: Pruner | undefined;
   let fatal: ((error: Error) => void) | undefined;
   const failed = new Promise<never>((_, reject) => (fatal = reject));
@@ -303,16 +315,22 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
     // Stop fetching, let the batches in hand reach the ledger, tell Kafka, then leave the group.
     pipeline.stop();
     supervisor.pauseAll();
-    await pipeline.drain();
+    ledgerBy = Date.now() + LEDGER_STOP_MS;
+    if (!(await settledBy(pipeline.drain(), ledgerBy))) ledgerCut = true;
     goodbyeBy = Date.now() + GOODBYE_MS;
     if (!(await settledBy(committer.flush(), goodbyeBy))) goodbyeCut = true;
   } finally {
     progress?.stop();
-    await pruner?.stop();
     await metricsServer?.close();
     pipeline?.stop();
     recovery?.close();
-    await pipeline?.drain().catch(() => {});
+    const inHand = Promise.all([pipeline?.drain(), pruner?.stop()]);
+    if (!(await settledBy(inHand, (ledgerBy ??= Date.now() + LEDGER_STOP_MS)))) ledgerCut = true;
+    if (ledgerCut) {
+      logger.warn(`the ledger did not finish the batches in hand within ${LEDGER_STOP_MS / 1000} s of the stop: stopped without them`, {
+        ledger: 'commits a batch with its offset or not at all; the rest is read again from its offsets',
+      });
+    }
     const goodbye = (async () => {
       await supervisor?.stop();
       await producer?.disconnect().catch(() => {});
@@ -325,8 +343,12 @@ export async function runWorker(options: WorkerOptions): Promise<WorkerSummary> 
         group: 'moves the partitions to the other workers after its session timeout',
       });
     }
-    await writer?.close().catch(() => {});
-    await ledger.close();
+    // A ledger that left batches unfinished holds their connections: closing it would wait for them.
+    const closed = (async () => {
+      await writer?.close().catch(() => {});
+      await ledger.close();
+    })();
+    await settledBy(closed, Date.now() + (ledgerCut ? 1000 : LEDGER_STOP_MS));
   }
   const summary = { inserted: stats.inserted, duplicates: stats.duplicates, dlq: stats.dlq, batches: stats.batches };
   logger.info('worker stopped', { ...summary });

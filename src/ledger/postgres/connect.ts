@@ -24,6 +24,42 @@ export const TCP_USER_TIMEOUT_MS = 10_000;
 /** The longest a statement of a batch transaction may run (see apply.ts). */
 export const BATCH_STATEMENT_TIMEOUT_MS = 15_000;
 
+/** The error of a call whose connection was given up for lost (see watchSilence). */
+export class LedgerSilentError extends Error {
+  override readonly name = 'LedgerSilentError';
+  constructor(name: string, ms: number) {
+    super(`ledger ${name} sent nothing for ${ms / 1000} s: its connection is taken for lost (a network cut?) and dropped; the next try opens a new one`);
+  }
+}
+
+/**
+ * Watches a checked-out client while a call runs on it: once the server has sent nothing for `ms`,
+ * the socket is destroyed, which fails the call at once. Monotonic time, so a clock step does not
+ * drop a live connection. Returns the end of the watch, and whether it fired.
+ */
+export function watchSilence(client: pg.PoolClient, ms: number): { end: () => void; fired: () => boolean } {
+  const stream = (client as unknown as { connection?: { stream?: import('node:net').Socket } }).connection?.stream;
+  if (!stream) return { end: () => {}, fired: () => false };
+  let heard = performance.now();
+  let fired = false;
+  const onData = () => (heard = performance.now());
+  stream.on('data', onData);
+  const timer = setInterval(() => {
+    if (performance.now() - heard < ms) return;
+    fired = true;
+    clearInterval(timer);
+    stream.destroy();
+  }, Math.max(50, Math.min(1000, ms / 4)));
+  timer.unref();
+  return {
+    end: () => {
+      clearInterval(timer);
+      stream.off('data', onData);
+    },
+    fired: () => fired,
+  };
+}
+
 export function createPool(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url.trim(),

@@ -30,7 +30,7 @@ import * as periods from './periods.js';
 import { PgUsageReads } from './usage-reads.js';
 import { CLOSE_LOCK, PgBatchApplier } from './apply.js';
 import * as history from './history.js';
-import { createPool, describePgError, migratePostgres } from './connect.js';
+import { LedgerSilentError, createPool, describePgError, migratePostgres, watchSilence } from './connect.js';
 import { checkPostgresUrl, postgresLedgerName } from './url.js';
 
 
@@ -39,6 +39,8 @@ export interface OpenPostgresOptions {
   /** Connections in the pool (readers may run queries side by side). */
   maxConnections?: number;
   applicationName?: string;
+  /** Give a connection up for lost once the server has sent nothing this long while a call waits (the worker; see ANSWER_TIMEOUT_MS). */
+  answerTimeoutMs?: number;
 }
 
 export class PgLedger implements Ledger {
@@ -50,6 +52,7 @@ export class PgLedger implements Ledger {
     private readonly pool: pg.Pool,
     readonly identity: LedgerIdentity,
     readonly readonly: boolean,
+    private readonly answerTimeoutMs?: number,
   ) {}
 
   private requireWritable(): void {
@@ -69,13 +72,16 @@ export class PgLedger implements Ledger {
     // a reset after a network cut) besides failing its query: unheard, it would end the process.
     const onError = (error: Error) => (broken = error);
     client.on('error', onError);
+    const silence = this.answerTimeoutMs ? watchSilence(client, this.answerTimeoutMs) : undefined;
     try {
       return await fn(client);
     } catch (error) {
+      if (silence?.fired()) throw (broken = new LedgerSilentError(this.identity.name, this.answerTimeoutMs!));
       // A connection that failed mid-way is not given back to the pool.
       if (!(error as { code?: string }).code || /^(08|57)/.test((error as { code?: string }).code ?? '')) broken = error as Error;
       throw error;
     } finally {
+      silence?.end();
       client.off('error', onError);
       client.release(broken);
     }
@@ -355,7 +361,7 @@ export async function openPostgresLedger(url: string, options: OpenPostgresOptio
     try {
       await migratePostgres(client, name, readonly);
       const r = await client.query<{ value: string }>(`SELECT value FROM ledger_meta WHERE key = 'id'`);
-      return new PgLedger(pool, { id: r.rows[0]!.value, name }, readonly);
+      return new PgLedger(pool, { id: r.rows[0]!.value, name }, readonly, options.answerTimeoutMs);
     } finally {
       client.off('error', onError);
       client.release(broken);
