@@ -54,11 +54,18 @@ function kcatPartitions(brokers: string, topic: string, timeoutMs: number): numb
 }
 
 /** Produces messages with `kcat -P`, one per line: `key|value` lines, or keyless values when key is null. */
-export function kcatProduce(brokers: string, topic: string, messages: { key: string | null; value: string }[]): void {
+export function kcatProduce(
+  brokers: string,
+  topic: string,
+  messages: { key: string | null; value: string }[],
+  options: { batchMessages?: number } = {},
+): void {
   const keyed = messages.filter((m) => m.key !== null);
   const keyless = messages.filter((m) => m.key === null);
+  // librdkafka packs up to 10,000 messages into a record batch; a fetch returns whole record batches.
+  const batching = options.batchMessages ? ['-X', `batch.num.messages=${options.batchMessages}`] : [];
   const run = (args: string[], input: string) => {
-    const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, ...args], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
+    const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topic, ...batching, ...args], { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`kcat -P failed: ${r.stderr}`);
   };
