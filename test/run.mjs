@@ -11,9 +11,10 @@
 //   Debian package, then a non-zero exit before anything runs.
 // - Nothing outlives its test file: each file runs in a process group of its own, under a timeout,
 //   and every process it started is found by the mark in its environment and ended when the file
-//   ends, passed, failed or timed out; the broker and the rest at the end of the run.
+//   ends, passed, failed or timed out; the broker and the rest at the end of the run. Its temporary
+//   files too: each file gets a TMPDIR of its own, removed when it ends.
 // - Under CI=true a skipped test fails the run: a missing tool must not pass unnoticed.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -174,6 +175,12 @@ function runFile(file, index) {
   // Set by node's test runner in its files' processes: a runner run from a test (test-runner.test.ts)
   // must not think it is one of them.
   delete env.NODE_TEST_CONTEXT;
+  // A temporary directory of the file's own (TMPDIR: os.tmpdir() and the tools the file runs read
+  // it), removed when the file ends, so what a test leaves in it goes too. Others may pass through it:
+  // PostgreSQL's data directories under it belong to the postgres user.
+  const fileTmp = mkdtempSync(join(tmpdir(), 'meter-test-tmp-'));
+  chmodSync(fileTmp, 0o755);
+  env.TMPDIR = fileTmp;
   const started = Date.now();
   return new Promise((resolveRun) => {
     // Its own process group, so a timeout can end the file and all that it spawned at once.
@@ -204,6 +211,7 @@ function runFile(file, index) {
       const left = await endMarked(mark);
       for (const p of left) say(`ended pid ${p.pid} that ${file} left running: ${p.command}`);
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      rmSync(fileTmp, { recursive: true, force: true });
       resolveRun({ file, code, signal, timedOut, left: left.length, seconds: (Date.now() - started) / 1000, counts: specCounts(output), reasons: failureReasons(output) });
     });
   });

@@ -103,3 +103,13 @@ test("a failing test's reason is said again in the closing summary, without its 
   assert.doesNotMatch(summary, /^\s+at /m, 'no stack frames');
   assert.match(summary, /^tests: 1 passed, 1 failed, 0 skipped$/m);
 });
+
+test('what a test file leaves in its temporary directory is removed when the file ends', { timeout: 60_000 }, async () => {
+  const run = await runRunner(['test/fixtures/runner/leaves-temp-files.ts'], { ...process.env });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const left = /^LEFT (.+)$/m.exec(run.stdout)?.[1];
+  assert.ok(left, run.stdout);
+  // Under a directory of the file's own, not the machine's temporary directory itself.
+  assert.ok(!left.startsWith(join(tmpdir(), 'meter-careless-')), left);
+  assert.equal(existsSync(left), false, `${left} is still there`);
+});
