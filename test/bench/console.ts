@@ -12,6 +12,7 @@
 //   npm run bench:console
 //   npm run bench:console -- --fleets 10000,1000 --sizes 200x60,120x40 --seconds 60 --warmup 20
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --profile DIR --heap-profile DIR
+//     (--profile also writes a CPU profile of each --once --json run, under DIR/once)
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
 //
 // It needs a broker (127.0.0.1:9092 or METER_TEST_BROKERS; `meter kafka start`), tmux and top. The
@@ -291,11 +292,12 @@ function report(r: RunResult): void {
 }
 
 async function timeOnceJson(topic: string, group: string, ledger: string, machines: number): Promise<void> {
+  const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(values.profile, 'once')}`] : [];
   const runs: number[] = [];
   let listed = 0;
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
-    const out = spawnSync(process.execPath, [cli, 'console', '--once', '--json', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL)], { cwd: root, env, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+    const out = spawnSync(process.execPath, [...profile, cli, 'console', '--once', '--json', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL)], { cwd: root, env, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
     runs.push((performance.now() - t) / 1000);
     if (out.status !== 0) throw new Error(`console --once --json failed: ${out.stderr}`);
     listed = (JSON.parse(out.stdout) as { machines: unknown[] }).machines.length;
