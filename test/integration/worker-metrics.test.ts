@@ -208,25 +208,26 @@ test('samples/s is within 5% of a fleet publishing 2,000 samples every 2.5 s (80
   const started = async () => /"msg":"worker started"/.test(worker.output()) && (await inserted()) > 0;
   try {
     await waitFor('samples flowing', async () => (await started()) && (tty.statusLines.at(-1)?.samplesPerSecond ?? 0) > 0, 90_000, () => worker.output() + agentLog);
-    // A full window of the flow (30 s), then 40 s of readings.
+    // A full window of the flow (30 s), then 25 s of readings: at least two progress lines (one
+    // every 10 s while samples flow) and 25 status lines. (40 s of them put the suite over 20 minutes.)
     await sleep(32_000);
     const from = Date.now();
     const [published0, inserted0] = [await published(), await inserted()];
-    await sleep(40_000);
+    await sleep(25_000);
     const to = Date.now();
     const [published1, inserted1] = [await published(), await inserted()];
     const seconds = (to - from) / 1000;
-    // The agent kept its pace: what it published over the 40 s is the rate, give or take the one burst an edge may cut.
+    // The agent kept its pace: what it published over the 25 s is the rate, give or take the one burst an edge may cut.
     assert.ok(Math.abs(published1 - published0 - rate * seconds) <= machines, `the agent published ${published1 - published0} in ${seconds} s: not steady at ${rate}/s; ${agentLog}`);
     const off = (r: number) => Math.abs(r - rate) / rate;
-    // Prometheus's own view: the counter's increase over the same 40 s.
+    // Prometheus's own view: the counter's increase over the same 25 s.
     assert.ok(Math.abs(inserted1 - inserted0 - rate * seconds) <= machines, `metrics: ${inserted1 - inserted0} inserted in ${seconds} s`);
 
     const logged = progressLines(worker).filter((p) => p.at >= from && p.at <= to);
-    assert.ok(logged.length >= 3, `${logged.length} progress lines`);
+    assert.ok(logged.length >= 2, `${logged.length} progress lines`);
     for (const p of logged) assert.ok(off(p.samplesPerSecond) < 0.05, `progress log: ${p.samplesPerSecond}/s for ${rate}/s`);
     const drawn = tty.statusLines.filter((s) => s.at >= from && s.at <= to);
-    assert.ok(drawn.length >= 30, `${drawn.length} status lines`);
+    assert.ok(drawn.length >= 20, `${drawn.length} status lines`);
     const within = drawn.filter((s) => off(s.samplesPerSecond) < 0.05);
     const rates = drawn.map((s) => s.samplesPerSecond).sort((a, b) => a - b);
     const median = rates[rates.length >> 1]!;
