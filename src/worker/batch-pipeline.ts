@@ -128,8 +128,7 @@ export class BatchPipeline {
       if (hint !== undefined && highWatermark < hint) {
         // The log ended before what the ledger has when this was fetched: nothing goes to the DLQ
         // or the ledger. Either the log is behind (the partition stops) or the batch is stale.
-        const stopped = await this.untilStop(o.recovery.confirmBehind(new LogBehindLedgerError(partition, highWatermark, hint)));
-        if (stopped === false) void this.seekToLedger(partition);
+        await this.untilStop(this.logBehind(new LogBehindLedgerError(partition, highWatermark, hint)));
         return;
       }
       o.stats.lag.logEndSeen(partition, highWatermark);
@@ -200,9 +199,7 @@ export class BatchPipeline {
   private failed(partition: number, error: unknown): void {
     const o = this.options;
     if (error instanceof LogBehindLedgerError) {
-      void o.recovery.confirmBehind(error).then((stopped) => {
-        if (!stopped) void this.seekToLedger(partition);
-      });
+      void this.logBehind(error);
       return;
     }
     if (error instanceof SampleConflictError) {
@@ -256,6 +253,11 @@ export class BatchPipeline {
       o.logger.debug('cannot read the log start offset', { error: errorMessage(error) });
       return false;
     }
+  }
+
+  /** A batch ends below the ledger: the partition stops if its log does too, else the stale batch is passed over. */
+  private async logBehind(error: LogBehindLedgerError): Promise<void> {
+    if (!(await this.options.recovery.confirmBehind(error))) await this.seekToLedger(error.partition);
   }
 
   private async seekToLedger(partition: number): Promise<void> {

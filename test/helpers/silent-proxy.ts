@@ -12,8 +12,6 @@ export interface SilentProxy {
   silence(options: { cutOff: boolean }): number;
   /** New connections go through again (the silenced ones stay silent). */
   restore(): void;
-  /** Connections open now and carrying traffic. */
-  live(): number;
   close(): Promise<void>;
 }
 
@@ -69,7 +67,6 @@ export async function startSilentProxy(target: { host: string; port: number }): 
     restore() {
       cutOff = false;
     },
-    live: () => live.size,
     async close() {
       for (const pair of live) {
         pair.client.destroy();

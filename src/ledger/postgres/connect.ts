@@ -24,17 +24,9 @@ export const TCP_USER_TIMEOUT_MS = 10_000;
 /** The longest a statement of a batch transaction may run (see apply.ts). */
 export const BATCH_STATEMENT_TIMEOUT_MS = 15_000;
 
-/** The error of a call whose connection was given up for lost (see watchSilence). */
-export class LedgerSilentError extends Error {
-  override readonly name = 'LedgerSilentError';
-  constructor(name: string, ms: number) {
-    super(`ledger ${name} sent nothing for ${ms / 1000} s: its connection is taken for lost (a network cut?) and dropped; the next try opens a new one`);
-  }
-}
-
 /**
  * Watches a checked-out client while a call runs on it: once the server has sent nothing for `ms`,
- * the socket is destroyed, which fails the call at once. Monotonic time, so a clock step does not
+ * the socket is destroyed, which fails the call at once (silentError() says why, as one line). Monotonic time, so a clock step does not
  * drop a live connection. Returns the end of the watch, and whether it fired.
  */
 export function watchSilence(client: pg.PoolClient, ms: number): { end: () => void; fired: () => boolean } {
@@ -58,6 +50,11 @@ export function watchSilence(client: pg.PoolClient, ms: number): { end: () => vo
     },
     fired: () => fired,
   };
+}
+
+/** The error of a call whose connection watchSilence() gave up for lost: the server is out of reach. */
+export function silentError(name: string, ms: number): LedgerUnreachableError {
+  return new LedgerUnreachableError(name, `ledger ${name} sent nothing for ${ms / 1000} s: its connection is taken for lost (a network cut?) and dropped; the next try opens a new one`);
 }
 
 export function createPool(url: string, options: { max?: number; applicationName?: string; connectTimeoutMs?: number } = {}): pg.Pool {

@@ -30,7 +30,7 @@ import * as periods from './periods.js';
 import { PgUsageReads } from './usage-reads.js';
 import { CLOSE_LOCK, PgBatchApplier } from './apply.js';
 import * as history from './history.js';
-import { LedgerSilentError, createPool, describePgError, migratePostgres, watchSilence } from './connect.js';
+import { createPool, describePgError, migratePostgres, silentError, watchSilence } from './connect.js';
 import { checkPostgresUrl, postgresLedgerName } from './url.js';
 
 
@@ -76,7 +76,7 @@ export class PgLedger implements Ledger {
     try {
       return await fn(client);
     } catch (error) {
-      if (silence?.fired()) throw (broken = new LedgerSilentError(this.identity.name, this.answerTimeoutMs!));
+      if (silence?.fired()) throw (broken = silentError(this.identity.name, this.answerTimeoutMs!));
       // A connection that failed mid-way is not given back to the pool.
       if (!(error as { code?: string }).code || /^(08|57)/.test((error as { code?: string }).code ?? '')) broken = error as Error;
       throw error;
