@@ -1,11 +1,13 @@
 // The fleet pane's order, kept from frame to frame. At 10,000 machines sorted by CPU about 3,000
 // rows change between frames, and sorting all 10,000 on every frame was most of React's render time.
 // Here rows that did not change keep their places; the changed ones are sorted among themselves and
-// merged in. The order is fleetRows()'s exactly: a total order (the number, then the machine's name,
+// merged in; a changed row whose sort value did not change (every row when sorting by name, the
+// default) takes its predecessor's place without a comparison. The order is fleetRows()'s exactly: a total order (the number, then the machine's name,
 // which is unique), so one way or the other gives the same rows.
 import { compareSorted, fleetSortValue, matchesFilter, sortNumber, type MachineRow } from './snapshot.js';
 
 interface Keyed {
+  /** Replaced in place when a changed row keeps its predecessor's sort value. */
   row: MachineRow;
   /** Its index in the machines it was sorted from. */
   at: number;
@@ -19,6 +21,8 @@ interface Sorted {
   key: string;
   reverse: boolean;
   keyed: Keyed[];
+  /** Each index's entry in `keyed`; none for a row the filter leaves out. */
+  byAt: (Keyed | undefined)[];
   rows: MachineRow[];
 }
 
@@ -28,7 +32,7 @@ const MERGE_LIMIT = 0.5;
 export class FleetOrder {
   private last: Sorted | null = null;
   /** How the last call ordered its rows (for the tests): all sorted, changed ones merged, or unchanged. */
-  lastWay: 'sorted' | 'merged' | 'same' = 'sorted';
+  lastWay: 'sorted' | 'merged' | 'in place' | 'same' = 'sorted';
 
   /** fleetRows(machines, filter, sort), reusing the last call's order where rows did not change. */
   rows(machines: readonly MachineRow[], filter: string, sort: { key: string; reverse: boolean }): MachineRow[] {
@@ -46,18 +50,28 @@ export class FleetOrder {
     const added: number[] = [];
     for (let i = 0; i < before.length; i++) if (machines[i] !== before[i]) added.push(i);
     for (let i = before.length; i < machines.length; i++) added.push(i);
-    if (added.length > MERGE_LIMIT * Math.max(1, machines.length)) return this.sortAll(machines, filter, sort);
 
     const valueOf = fleetSortValue(sort.key);
     const compare = comparator(sort.reverse);
+    const byAt = last.byAt;
     const incoming: Keyed[] = [];
     for (const at of added) {
       const row = machines[at]!;
       if (filter && !matchesFilter(row.machine, row.labels, filter)) continue;
-      incoming.push({ row, at, value: numberOf(valueOf, row) });
+      const value = numberOf(valueOf, row);
+      const kept = byAt[at];
+      // Same name (the builder keeps a machine at its index) and same number: the same place.
+      if (kept && kept.value === value && kept.row.machine === row.machine) {
+        kept.row = row;
+        continue;
+      }
+      const entry = { row, at, value };
+      byAt[at] = entry;
+      incoming.push(entry);
     }
-    incoming.sort(compare);
     const kept = last.keyed;
+    if (incoming.length > MERGE_LIMIT * Math.max(1, machines.length)) return this.sortAll(machines, filter, sort);
+    incoming.sort(compare);
     const keyed = new Array<Keyed>(kept.length + incoming.length);
     let i = 0;
     let j = 0;
@@ -70,24 +84,30 @@ export class FleetOrder {
     for (; i < kept.length; i++) if (machines[kept[i]!.at] === kept[i]!.row) keyed[n++] = kept[i]!;
     while (j < incoming.length) keyed[n++] = incoming[j++]!;
     keyed.length = n;
-    this.lastWay = 'merged';
-    return this.keep(machines, filter, sort, keyed);
+    // An index whose new row the filter leaves out has no entry any more.
+    for (const at of added) if (byAt[at] && byAt[at]!.row !== machines[at]) byAt[at] = undefined;
+    this.lastWay = incoming.length > 0 ? 'merged' : 'in place';
+    return this.keep(machines, filter, sort, keyed, byAt);
   }
 
   private sortAll(machines: readonly MachineRow[], filter: string, sort: { key: string; reverse: boolean }): MachineRow[] {
     const valueOf = fleetSortValue(sort.key);
     const keyed: Keyed[] = [];
+    const byAt = new Array<Keyed | undefined>(machines.length);
     machines.forEach((row, at) => {
-      if (!filter || matchesFilter(row.machine, row.labels, filter)) keyed.push({ row, at, value: numberOf(valueOf, row) });
+      if (filter && !matchesFilter(row.machine, row.labels, filter)) return;
+      const entry = { row, at, value: numberOf(valueOf, row) };
+      keyed.push(entry);
+      byAt[at] = entry;
     });
     keyed.sort(comparator(sort.reverse));
     this.lastWay = 'sorted';
-    return this.keep(machines, filter, sort, keyed);
+    return this.keep(machines, filter, sort, keyed, byAt);
   }
 
-  private keep(machines: readonly MachineRow[], filter: string, sort: { key: string; reverse: boolean }, keyed: Keyed[]): MachineRow[] {
+  private keep(machines: readonly MachineRow[], filter: string, sort: { key: string; reverse: boolean }, keyed: Keyed[], byAt: (Keyed | undefined)[]): MachineRow[] {
     const rows = keyed.map((k) => k.row);
-    this.last = { machines, filter, key: sort.key, reverse: sort.reverse, keyed, rows };
+    this.last = { machines, filter, key: sort.key, reverse: sort.reverse, keyed, byAt, rows };
     return rows;
   }
 }

@@ -47,7 +47,14 @@ test('the order: biggest number first, unknowns last, ties by name; the answer i
 // What the snapshot builder does between frames: rows replaced in place, new machines appended,
 // and after a removal a new array in another order.
 const step = fc.oneof(
-  fc.record({ kind: fc.constant('replace' as const), at: fc.nat(), cpu: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }), cost: fc.option(fc.constantFrom('0.1', '0.2', '1.5'), { nil: null }) }),
+  fc.record({
+    kind: fc.constant('replace' as const),
+    at: fc.nat(),
+    cpu: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }),
+    cost: fc.option(fc.constantFrom('0.1', '0.2', '1.5'), { nil: null }),
+    // A machine's labels can change too, in or out of the filter.
+    team: fc.option(fc.constantFrom('a', 'b'), { nil: null }),
+  }),
   fc.record({ kind: fc.constant('add' as const), cpu: fc.option(fc.integer({ min: 0, max: 20 }), { nil: null }), team: fc.constantFrom('a', 'b') }),
   fc.record({ kind: fc.constant('remove' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('same' as const) }),
@@ -66,7 +73,7 @@ test('the kept order is always the full sort of the rows (ties and unknowns incl
           if (s.kind === 'replace' && machines.length > 0) {
             machines = machines.slice();
             const at = s.at % machines.length;
-            machines[at] = row(machines[at]!.machine, s.cpu, machines[at]!.labels.team!, s.cost);
+            machines[at] = row(machines[at]!.machine, s.cpu, s.team ?? machines[at]!.labels.team!, s.cost);
           } else if (s.kind === 'add') {
             machines = [...machines, row(`m${next++}`, s.cpu, s.team)];
           } else if (s.kind === 'remove' && machines.length > 0) {
@@ -101,4 +108,36 @@ test('a frame where a few rows changed merges them in rather than sorting every 
   assert.equal(order.lastWay, 'same');
   order.rows(next, '', { key: 'cpu', reverse: true });
   assert.equal(order.lastWay, 'sorted', 'a new sort key sorts afresh');
+});
+
+test('rows that changed but kept their sort value keep their places without a sort (every row, sorting by name)', () => {
+  const machines = Array.from({ length: 1000 }, (_, i) => row(`m${String(i).padStart(4, '0')}`, i % 100, i % 2 ? 'a' : 'b'));
+  const order = new FleetOrder();
+  const byName = { key: 'name', reverse: false };
+  const first = order.rows(machines, '', byName);
+  // Every machine's new sample: a new row at each index, as the snapshot builder makes them.
+  const next = machines.map((m) => row(m.machine, (m.cpu! + 1) % 100, m.labels.team!));
+  const rows = order.rows(next, '', byName);
+  assert.equal(order.lastWay, 'in place');
+  assert.notEqual(rows, first, 'a new array: the rows in it are new');
+  assert.deepEqual(names(rows), names(first));
+  assert.ok(rows.every((r, i) => r === next[i]), 'each place holds the new row');
+
+  // By CPU: only rows whose number changed are moved; one that left the filter is gone.
+  const byCpu = { key: 'cpu', reverse: false };
+  order.rows(next, 'team=a', byCpu);
+  const again = next.slice();
+  again[1] = row(next[1]!.machine, next[1]!.cpu, 'a'); // same number: stays
+  again[3] = row(next[3]!.machine, 99.5, 'a'); // to the top
+  again[5] = row(next[5]!.machine, next[5]!.cpu, 'b'); // leaves the filter
+  const moved = order.rows(again, 'team=a', byCpu);
+  assert.equal(order.lastWay, 'merged');
+  assert.equal(moved[0], again[3]);
+  assert.ok(moved.includes(again[1]!));
+  assert.ok(!moved.some((r) => r.machine === again[5]!.machine));
+  assert.deepEqual(names(moved), names(fleetRows(again, 'team=a', byCpu)));
+  // ...and comes back into it with the same number: listed again.
+  const back = again.slice();
+  back[5] = row(again[5]!.machine, again[5]!.cpu, 'a');
+  assert.deepEqual(names(order.rows(back, 'team=a', byCpu)), names(fleetRows(back, 'team=a', byCpu)));
 });
