@@ -1,5 +1,7 @@
-// Runs the test suite with node's own test runner, one file at a time (the integration tests share one
-// broker): every test/**/*.test.ts(x), or those whose path contains one of the arguments, or files
+// Runs the test suite with node's own test runner: the unit and component files first, two at a time
+// (one a core of our 2-core machines: they need no broker, and each gets a METER_HOME of its own), then
+// the integration files one at a time (they share one broker and time real processes): every
+// test/**/*.test.ts(x), or those whose path contains one of the arguments, or files
 // named by path. `node test/run.mjs unit` runs the unit tests; `--file-timeout S` bounds each file
 // (default 600 s, or METER_TEST_FILE_TIMEOUT).
 //
@@ -110,10 +112,10 @@ const cleanUp = async () => {
   for (const p of left) say(`ended pid ${p.pid} left running by the run: ${p.command}`);
   rmSync(home, { recursive: true, force: true });
 };
-let current;
+const running = new Set();
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, async () => {
-    if (current) signalGroup(current.pid, 'SIGKILL');
+    for (const child of running) signalGroup(child.pid, 'SIGKILL');
     await cleanUp();
     process.exit(130);
   });
@@ -169,7 +171,12 @@ function failureReasons(text, max = 60) {
   return lines.length > max ? [...lines.slice(0, max), `  ... (${lines.length - max} more lines above, in the file's own output)`] : lines;
 }
 
-function runFile(file, index) {
+/**
+ * Runs one file in a process group of its own. `alongside`: another file runs at the same time, so
+ * this one's output is held and written whole when it ends (not interleaved), and it gets a METER_HOME
+ * of its own.
+ */
+function runFile(file, index, alongside = false) {
   const mark = `${runMark}-file-${index}`;
   const env = withMark(process.env, mark);
   // Set by node's test runner in its files' processes: a runner run from a test (test-runner.test.ts)
@@ -181,6 +188,7 @@ function runFile(file, index) {
   const fileTmp = mkdtempSync(join(tmpdir(), 'meter-test-tmp-'));
   chmodSync(fileTmp, 0o755);
   env.TMPDIR = fileTmp;
+  if (alongside) env.METER_HOME = join(fileTmp, 'meter-home');
   const started = Date.now();
   return new Promise((resolveRun) => {
     // Its own process group, so a timeout can end the file and all that it spawned at once.
@@ -189,10 +197,10 @@ function runFile(file, index) {
       ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', file],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true, env },
     );
-    current = child;
+    running.add(child);
     let output = '';
     child.stdout.on('data', (chunk) => {
-      process.stdout.write(chunk);
+      if (!alongside) process.stdout.write(chunk);
       output += chunk;
     });
     let timedOut = false;
@@ -206,19 +214,29 @@ function runFile(file, index) {
     const closed = new Promise((r) => child.once('close', r));
     child.once('exit', async (code, signal) => {
       clearTimeout(timer);
-      current = undefined;
+      running.delete(child);
       signalGroup(child.pid, 'SIGKILL');
       const left = await endMarked(mark);
       for (const p of left) say(`ended pid ${p.pid} that ${file} left running: ${p.command}`);
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      if (alongside) process.stdout.write(output);
       rmSync(fileTmp, { recursive: true, force: true });
       resolveRun({ file, code, signal, timedOut, left: left.length, seconds: (Date.now() - started) / 1000, counts: specCounts(output), reasons: failureReasons(output) });
     });
   });
 }
 
+/** Files that need no broker and start no long-lived processes of their own: they run two at a time. */
+const alongsideOthers = (file) => file.startsWith(join('test', 'unit') + '/') || file.startsWith(join('test', 'components') + '/');
+const LANES = 2;
+const suiteStarted = Date.now();
 const results = [];
-for (const [index, file] of files.entries()) results.push(await runFile(file, index));
+const light = [...files.entries()].filter(([, file]) => alongsideOthers(file));
+const lane = async () => {
+  for (let next = light.shift(); next; next = light.shift()) results.push(await runFile(next[1], next[0], true));
+};
+await Promise.all(Array.from({ length: LANES }, lane));
+for (const [index, file] of files.entries()) if (!alongsideOthers(file)) results.push(await runFile(file, index));
 await cleanUp();
 
 let passed = 0;
@@ -248,7 +266,7 @@ for (const r of results) {
 }
 // The suite must stay well inside 20 minutes on a 2-core machine: the slowest files, to watch that.
 const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
-const totalSeconds = results.reduce((n, r) => n + r.seconds, 0);
+const totalSeconds = (Date.now() - suiteStarted) / 1000;
 console.log(`\n${results.length} files in ${Math.round(totalSeconds)} s; slowest: ${slowest.map((r) => `${r.file} ${Math.round(r.seconds)} s`).join(', ')}`);
 if (problems.length > 0) {
   console.log('\nfailures:');
