@@ -2,8 +2,9 @@
 // rows change between frames, and sorting all 10,000 on every frame was most of React's render time.
 // Here rows that did not change keep their places; the changed ones are sorted among themselves and
 // merged in; a changed row whose sort value did not change (every row when sorting by name, the
-// default) takes its predecessor's place without a comparison. The order is fleetRows()'s exactly: a total order (the number, then the machine's name,
-// which is unique), so one way or the other gives the same rows.
+// default) takes its predecessor's place without a comparison. The order is fleetRows()'s exactly:
+// a total order (the number, then the machine's name, which is unique), so one way or the other
+// gives the same rows.
 import { compareSorted, fleetSortValue, matchesFilter, sortNumber, type MachineRow } from './snapshot.js';
 
 interface Keyed {
@@ -31,7 +32,10 @@ const MERGE_LIMIT = 0.5;
 
 export class FleetOrder {
   private last: Sorted | null = null;
-  /** How the last call ordered its rows (for the tests): all sorted, changed ones merged, or unchanged. */
+  /**
+   * How the last call ordered its rows (for the tests): all sorted, changed ones merged, changed ones
+   * each in its predecessor's place, or unchanged.
+   */
   lastWay: 'sorted' | 'merged' | 'in place' | 'same' = 'sorted';
 
   /** fleetRows(machines, filter, sort), reusing the last call's order where rows did not change. */
@@ -57,12 +61,15 @@ export class FleetOrder {
     const incoming: Keyed[] = [];
     for (const at of added) {
       const row = machines[at]!;
-      if (filter && !matchesFilter(row.machine, row.labels, filter)) continue;
+      if (filter && !matchesFilter(row.machine, row.labels, filter)) {
+        byAt[at] = undefined; // its predecessor's entry, if any, is dropped by the merge below
+        continue;
+      }
       const value = numberOf(valueOf, row);
-      const kept = byAt[at];
+      const previous = byAt[at];
       // Same name (the builder keeps a machine at its index) and same number: the same place.
-      if (kept && kept.value === value && kept.row.machine === row.machine) {
-        kept.row = row;
+      if (previous && previous.value === value && previous.row.machine === row.machine) {
+        previous.row = row;
         continue;
       }
       const entry = { row, at, value };
@@ -77,15 +84,13 @@ export class FleetOrder {
     let j = 0;
     let n = 0;
     for (;;) {
-      while (i < kept.length && machines[kept[i]!.at] !== kept[i]!.row) i++; // replaced: it comes again in `incoming`
+      while (i < kept.length && machines[kept[i]!.at] !== kept[i]!.row) i++; // replaced: by a row in `incoming`, or one the filter leaves out
       if (i >= kept.length || j >= incoming.length) break;
       keyed[n++] = compare(kept[i]!, incoming[j]!) <= 0 ? kept[i++]! : incoming[j++]!;
     }
     for (; i < kept.length; i++) if (machines[kept[i]!.at] === kept[i]!.row) keyed[n++] = kept[i]!;
     while (j < incoming.length) keyed[n++] = incoming[j++]!;
     keyed.length = n;
-    // An index whose new row the filter leaves out has no entry any more.
-    for (const at of added) if (byAt[at] && byAt[at]!.row !== machines[at]) byAt[at] = undefined;
     this.lastWay = incoming.length > 0 ? 'merged' : 'in place';
     return this.keep(machines, filter, sort, keyed, byAt);
   }

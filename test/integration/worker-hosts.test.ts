@@ -105,10 +105,10 @@ test('three processor hosts on one PostgreSQL ledger, workers killed -9 at rando
     await waitFor('progress', async () => (await applied()) > 0, 90_000, () => workers.map((w) => w.output()).join('\n'));
     const killedAt: number[] = [];
     let last = 0;
+    // Each round's stretch of the stream: a seventh of it.
+    const stretch = data.messages.length / (ROUNDS + 1);
     for (let round = 1; round <= ROUNDS; round++) {
-      // At a random point of this round's stretch of the stream (a seventh of it), once billing has
-      // moved past the last kill.
-      const stretch = data.messages.length / (ROUNDS + 1);
+      // At a random point of this round's stretch, once billing has moved past the last kill.
       const at = Math.max(last + 1, Math.floor((round - 1 + Math.random()) * stretch));
       let seen = 0;
       await waitFor('a random point of the stream', async () => (seen = await applied()) >= at, 90_000, () => workers.map((w) => w.output().slice(-2000)).join('\n'));

@@ -26,8 +26,9 @@ export const BATCH_STATEMENT_TIMEOUT_MS = 15_000;
 
 /**
  * Watches a checked-out client while a call runs on it: once the server has sent nothing for `ms`,
- * the socket is destroyed, which fails the call at once (silentError() says why, as one line). Monotonic time, so a clock step does not
- * drop a live connection. Returns the end of the watch, and whether it fired.
+ * the socket is destroyed, which fails the call at once (silentError() says why, as one line).
+ * Monotonic time, so a clock step does not drop a live connection. Returns the end of the watch, and
+ * whether it fired.
  */
 export function watchSilence(client: pg.PoolClient, ms: number): { end: () => void; fired: () => boolean } {
   const stream = (client as unknown as { connection?: { stream?: import('node:net').Socket } }).connection?.stream;
