@@ -14,6 +14,8 @@ interface Keyed {
   at: number;
   /** The sort key's number; -Infinity for unknown (and for every row when sorting by name). */
   value: number;
+  /** The call that last gave it a new value, to be placed again: its old place is then not kept. */
+  movedIn: number;
 }
 
 interface Sorted {
@@ -24,6 +26,8 @@ interface Sorted {
   keyed: Keyed[];
   /** Each index's entry in `keyed`; none for a row the filter leaves out. */
   byAt: (Keyed | undefined)[];
+  /** Each index's row version when placed (rows may be brought up to date in place). */
+  versions: Int32Array;
   rows: MachineRow[];
 }
 
@@ -32,6 +36,7 @@ const MERGE_LIMIT = 0.5;
 
 export class FleetOrder {
   private last: Sorted | null = null;
+  private calls = 0;
   /**
    * How the last call ordered its rows (for the tests): all sorted, changed ones merged, changed ones
    * each in its predecessor's place, or unchanged.
@@ -46,15 +51,20 @@ export class FleetOrder {
       this.lastWay = 'same';
       return last.rows;
     }
-    // The snapshot builder keeps each machine at its index and replaces the row object when anything
-    // in it changed (and builds a new array in another order when one is removed): so a kept row is
-    // still there when the same object is at its index, and the rows at other indexes are new.
+    // The snapshot builder keeps each machine at its index and brings its row up to date in place
+    // under a new version (and builds a new array in another order when one is removed): so a row is
+    // unchanged when the same object is at its index with the version it was placed with.
     const before = last.machines;
     if (machines.length < before.length) return this.sortAll(machines, filter, sort);
+    const versions = last.versions;
     const added: number[] = [];
-    for (let i = 0; i < before.length; i++) if (machines[i] !== before[i]) added.push(i);
+    for (let i = 0; i < before.length; i++) {
+      const row = machines[i]!;
+      if (row !== before[i] || (row.version ?? 0) !== versions[i]) added.push(i);
+    }
     for (let i = before.length; i < machines.length; i++) added.push(i);
 
+    const call = ++this.calls;
     const valueOf = fleetSortValue(sort.key);
     const compare = comparator(sort.reverse);
     const byAt = last.byAt;
@@ -67,28 +77,35 @@ export class FleetOrder {
       }
       const value = numberOf(valueOf, row);
       const previous = byAt[at];
-      // Same name (the builder keeps a machine at its index) and same number: the same place.
-      if (previous && previous.value === value && previous.row.machine === row.machine) {
+      if (previous && previous.row.machine === row.machine) {
         previous.row = row;
+        // Same name (the builder keeps a machine at its index) and same number: the same place.
+        if (previous.value === value) continue;
+        // A new number: the same entry is placed again (a new one for each was garbage to collect).
+        previous.value = value;
+        previous.movedIn = call;
+        incoming.push(previous);
         continue;
       }
-      const entry = { row, at, value };
+      const entry = { row, at, value, movedIn: call };
       byAt[at] = entry;
       incoming.push(entry);
     }
     const kept = last.keyed;
     if (incoming.length > MERGE_LIMIT * Math.max(1, machines.length)) return this.sortAll(machines, filter, sort);
     incoming.sort(compare);
+    // A kept entry keeps its place while it is still its index's entry and was not given a new number.
+    const stays = (k: Keyed) => byAt[k.at] === k && k.movedIn !== call;
     const keyed = new Array<Keyed>(kept.length + incoming.length);
     let i = 0;
     let j = 0;
     let n = 0;
     for (;;) {
-      while (i < kept.length && machines[kept[i]!.at] !== kept[i]!.row) i++; // replaced: by a row in `incoming`, or one the filter leaves out
+      while (i < kept.length && !stays(kept[i]!)) i++;
       if (i >= kept.length || j >= incoming.length) break;
       keyed[n++] = compare(kept[i]!, incoming[j]!) <= 0 ? kept[i++]! : incoming[j++]!;
     }
-    for (; i < kept.length; i++) if (machines[kept[i]!.at] === kept[i]!.row) keyed[n++] = kept[i]!;
+    for (; i < kept.length; i++) if (stays(kept[i]!)) keyed[n++] = kept[i]!;
     while (j < incoming.length) keyed[n++] = incoming[j++]!;
     keyed.length = n;
     this.lastWay = incoming.length > 0 ? 'merged' : 'in place';
@@ -101,7 +118,7 @@ export class FleetOrder {
     const byAt = new Array<Keyed | undefined>(machines.length);
     machines.forEach((row, at) => {
       if (filter && !matchesFilter(row.machine, row.labels, filter)) return;
-      const entry = { row, at, value: numberOf(valueOf, row) };
+      const entry = { row, at, value: numberOf(valueOf, row), movedIn: 0 };
       keyed.push(entry);
       byAt[at] = entry;
     });
@@ -112,7 +129,11 @@ export class FleetOrder {
 
   private keep(machines: readonly MachineRow[], filter: string, sort: { key: string; reverse: boolean }, keyed: Keyed[], byAt: (Keyed | undefined)[]): MachineRow[] {
     const rows = keyed.map((k) => k.row);
-    this.last = { machines, filter, key: sort.key, reverse: sort.reverse, keyed, byAt, rows };
+    // Kept from call to call while the fleet fits: a new one for each call would be promoted garbage.
+    let versions = this.last?.versions;
+    if (!versions || versions.length < machines.length) versions = new Int32Array(Math.max(1024, machines.length * 2));
+    for (let i = 0; i < machines.length; i++) versions[i] = machines[i]!.version ?? 0;
+    this.last = { machines, filter, key: sort.key, reverse: sort.reverse, keyed, byAt, versions, rows };
     return rows;
   }
 }

@@ -10,6 +10,11 @@ export type BrokerState = 'connecting' | 'connected' | 'reconnecting';
 
 export interface MachineRow {
   machine: string;
+  /**
+   * Changes whenever the row is brought up to date in place (the snapshot builder's rows are, to
+   * spare the collector a new object per sample); absent for rows that are never changed in place.
+   */
+  readonly version?: number;
   labels: Record<string, string>;
   /** CPU busy % of the machine's cores in its latest sample; null when not seen on the live tail. */
   cpu: number | null;

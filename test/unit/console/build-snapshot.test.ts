@@ -96,21 +96,25 @@ test('machines come from both the tail and the ledger; stale after 3 intervals o
   assert.deepEqual(snapshot.labelKeys, ['team']);
 });
 
-test('rows that did not change keep their identity; a new sample or a stale flip makes a new row', () => {
+test('rows that did not change keep their version; a new sample or a stale flip brings a row up to date in place', () => {
   const t = tail();
   t.add(sample('a', NOW - 1000));
   t.add(sample('b', NOW - 1000));
   const builder = new SnapshotBuilder();
   const first = builder.build(inputs(t.machines, new Map()));
+  const versions = new Map(first.machines.map((m) => [m.machine, m.version]));
   const second = builder.build(inputs(t.machines, new Map(), NOW + 500));
   assert.equal(second.machines, first.machines, 'nothing changed: same array');
   t.add(sample('a', NOW + 4000));
   const third = builder.build(inputs(t.machines, new Map(), NOW + 4500));
+  assert.notEqual(third.machines, first.machines, 'a row changed: a new array');
   const row = (s: typeof first, name: string) => s.machines.find((m) => m.machine === name)!;
-  assert.notEqual(row(third, 'a'), row(first, 'a'));
-  assert.equal(row(third, 'b'), row(first, 'b'));
+  assert.notEqual(row(third, 'a').version, versions.get('a'));
+  assert.equal(row(third, 'a').lastSeen, NOW + 4000);
+  assert.equal(row(third, 'b').version, versions.get('b'));
   const later = builder.build(inputs(t.machines, new Map(), NOW + 20_000));
   assert.equal(row(later, 'b').stale, true);
+  assert.notEqual(row(later, 'b').version, versions.get('b'), 'a stale flip is a change');
 });
 
 test('the broker is reconnecting when either connection fails, since the first failure', () => {
@@ -181,10 +185,11 @@ test('told which machines changed, the builder rebuilds only their rows, and sti
   const costs = new Map<string, MachineCost>();
   const first = builder.build({ ...inputs(t.machines, costs), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
   t.add(sample('b', NOW));
-  const second = builder.build({ ...inputs(t.machines, costs, NOW + 1000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
   const row = (s: typeof first, m: string) => s.machines.find((r) => r.machine === m)!;
-  assert.equal(row(second, 'a'), row(first, 'a'), 'a did not change: same row object');
-  assert.notEqual(row(second, 'b'), row(first, 'b'));
+  const versions = new Map(first.machines.map((m) => [m.machine, m.version]));
+  const second = builder.build({ ...inputs(t.machines, costs, NOW + 1000), tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 } });
+  assert.equal(row(second, 'a').version, versions.get('a'), 'a did not change: same version');
+  assert.notEqual(row(second, 'b').version, versions.get('b'));
   assert.equal(row(second, 'b').lastSeen, NOW);
   assert.deepEqual(second.machines.map((r) => r.machine), ['a', 'b', 'c'], 'rows keep their places');
   // 3 intervals later, with nothing new from a or c: they turn stale though no data arrived.
@@ -211,6 +216,7 @@ test("a burst of the tail's samples is brought up to date in steps between frame
   });
   let snap = builder.build(input());
   assert.equal(snap.machines.length, n, 'the first build is whole');
+  const before = snap.machines.map((m) => m.version);
   // Every machine's next sample at once (a burst), and a ledger change.
   for (const name of names) t.add(sample(name, NOW, 15));
   costs.set('m-00001', { ...costs.get('m-00001')!, periodCost: '2.000000' });
@@ -219,12 +225,11 @@ test("a burst of the tail's samples is brought up to date in steps between frame
   builder.advance(input());
   assert.equal(builder.tailPending, true);
   // A frame in the middle of the burst shows all of it, and the ledger's change.
-  const before = snap.machines;
   snap = builder.build(input());
   assert.equal(builder.tailPending, false);
   assert.equal(snap.machines.filter((m) => m.cpu === 75).length, n);
   assert.equal(snap.machines.find((m) => m.machine === 'm-00001')!.periodCost, '2.000000');
-  assert.equal(snap.machines.filter((m, i) => m === before[i]).length, 0, 'every row is new since the last frame');
+  assert.equal(snap.machines.filter((m, i) => m.version === before[i]).length, 0, 'every row is brought up to date since the last frame');
   // A step, then a frame: the frame brings the rest.
   for (const name of names) t.add(sample(name, NOW + 5000, 5));
   builder.advance(input());
@@ -261,11 +266,11 @@ test("the ledger's and the history's changes come in a few thousand rows per bui
   // A sparkline's history for one machine rebuilds that row; one for a machine nobody knows makes none.
   sparklines.set('m-3', [{ at: NOW - 5000, cpu: 70, mem: 1 }]);
   sparklines.set('ghost', [{ at: NOW - 5000, cpu: 70, mem: 1 }]);
-  const before = snap.machines;
+  const before = snap.machines.map((m) => m.version);
   snap = build(new Set(), new Set(['m-3', 'ghost']));
   assert.deepEqual(snap.machines.find((m) => m.machine === 'm-3')!.cpuHistory, [70]);
   assert.equal(snap.machines.length, n);
-  assert.equal(snap.machines.filter((m, i) => m !== before[i]).length, 1, 'only that row is new');
+  assert.equal(snap.machines.filter((m, i) => m.version !== before[i]).length, 1, 'only that row is brought up to date');
   // A machine the ledger no longer has (and the tail never saw) leaves the fleet.
   costs.delete('m-7');
   snap = build(new Set(['m-7']));

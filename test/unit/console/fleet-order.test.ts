@@ -61,9 +61,9 @@ const step = fc.oneof(
   fc.record({ kind: fc.constant('view' as const), key: fc.constantFrom('cpu', 'mem', 'costPerHour', 'periodCost', 'lastSeen', 'name'), reverse: fc.boolean(), filter: fc.constantFrom('', 'team=a', 'm1') }),
 );
 
-test('the kept order is always the full sort of the rows (ties and unknowns included)', () => {
+test('the kept order is always the full sort of the rows (ties and unknowns included), rows replaced or brought up to date in place', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 30 }), fc.array(fc.array(step, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 25 }), (initial, frames) => {
+    fc.property(fc.integer({ min: 0, max: 30 }), fc.array(fc.array(step, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 25 }), fc.boolean(), (initial, frames, inPlace) => {
       let next = 0;
       let machines: MachineRow[] = Array.from({ length: initial }, () => row(`m${next++}`, next % 7, next % 2 ? 'a' : 'b'));
       let view = { key: 'cpu', reverse: false, filter: '' };
@@ -73,7 +73,10 @@ test('the kept order is always the full sort of the rows (ties and unknowns incl
           if (s.kind === 'replace' && machines.length > 0) {
             machines = machines.slice();
             const at = s.at % machines.length;
-            machines[at] = row(machines[at]!.machine, s.cpu, s.team ?? machines[at]!.labels.team!, s.cost);
+            const fresh = row(machines[at]!.machine, s.cpu, s.team ?? machines[at]!.labels.team!, s.cost);
+            // As the snapshot builder does: the same object under a new version, in a new array.
+            if (inPlace) Object.assign(machines[at]!, fresh, { version: (machines[at]!.version ?? 0) + 1 });
+            else machines[at] = fresh;
           } else if (s.kind === 'add') {
             machines = [...machines, row(`m${next++}`, s.cpu, s.team)];
           } else if (s.kind === 'remove' && machines.length > 0) {
