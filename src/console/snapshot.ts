@@ -1,6 +1,8 @@
 // What the console shows, as plain data: one ConsoleSnapshot is built from the three stores a few
-// times a second and handed to the components, which only render it. Also the pure functions that
-// turn a snapshot plus the UI state (filter, sort) into the rows a pane shows.
+// times a second and handed to the components, which only render it. A snapshot's arrays are never
+// changed after it is handed out, but its fleet rows are brought up to date in place (each under a
+// new version) and a new array is built whenever one changed. Also the pure functions that turn a
+// snapshot plus the UI state (filter, sort) into the rows a pane shows.
 import type { LagStatus } from './lag-status.js';
 import { STATUS_RANK } from './lag-status.js';
 import type { Coverage, DayCost, HistoryPoint } from './history.js';
