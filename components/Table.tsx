@@ -56,18 +56,21 @@ export interface TableProps<Row> {
 const MARKER = '›';
 
 /**
- * Content widths per row object and column id. Rows are immutable snapshots, and a column's content
- * (other than fixed-width ones) depends only on its row, so a width measured once stays true.
+ * Content widths per row object and column id. A column's content (other than fixed-width ones)
+ * depends only on its row, so a width measured once stays true while the row does: rows are either
+ * immutable or brought up to date in place under a new `version` (the console's fleet rows), which
+ * forgets the row's widths.
  */
-const widthCache = new WeakMap<object, Map<string, number>>();
+const widthCache = new WeakMap<object, { version: unknown; byColumn: Map<string, number> }>();
 function measuredWidth<Row>(row: Row, column: TableColumn<Row>): number {
   if (typeof row !== 'object' || row === null) return textWidth(column.cell(row, Infinity));
-  let byColumn = widthCache.get(row);
-  if (!byColumn) widthCache.set(row, (byColumn = new Map()));
-  let w = byColumn.get(column.id);
+  const version = (row as { version?: unknown }).version;
+  let cached = widthCache.get(row);
+  if (!cached || cached.version !== version) widthCache.set(row, (cached = { version, byColumn: new Map() }));
+  let w = cached.byColumn.get(column.id);
   if (w === undefined) {
     w = textWidth(column.cell(row, Infinity));
-    byColumn.set(column.id, w);
+    cached.byColumn.set(column.id, w);
   }
   return w;
 }

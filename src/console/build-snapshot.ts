@@ -1,7 +1,7 @@
 // Builds a ConsoleSnapshot from what the three stores hold, outside React. Machines come from both
 // the live tail (CPU, memory, sparklines) and the ledger (costs, and machines the tail has not seen,
-// so every machine billed is listed). Rows that did not change keep their identity from the previous
-// snapshot, so memoised rows and tables do no work for them.
+// so every machine billed is listed). Rows that did not change keep their version from the previous
+// snapshot, so memoised readers (the fleet order, the table's measured widths) do no work for them.
 import type { MachineTrace } from './tail-store.js';
 import type { MachineCost } from './ledger-store.js';
 import type { BrokerHealth } from './lag-store.js';

@@ -47,3 +47,19 @@ test('the selection is hidden when the pane does not have the keyboard', () => {
   const { lastFrame } = render(<Table columns={columns} rows={rows} rowKey={(r) => r.name} width={80} height={4} selected={0} scroll={0} active={false} />);
   assert.ok(!lastFrame()!.includes('›'));
 });
+
+test('a row brought up to date in place under a new version is measured again: a longer value is not cut', () => {
+  // As the console's fleet rows are: the same object, a new version, in a new array.
+  const row = { name: 'm1', value: 5, version: 1 };
+  const cols: TableColumn<typeof row>[] = [
+    { id: 'name', header: 'NAME', cell: (r) => r.name },
+    { id: 'value', header: 'V', align: 'right', cell: (r) => String(r.value) },
+  ];
+  const table = (rs: (typeof row)[]) => <Table columns={cols} rows={rs} rowKey={(r) => r.name} width={40} height={3} selected={-1} scroll={0} />;
+  const { lastFrame, rerender } = render(table([row]));
+  assert.match(lines(lastFrame())[1]!, /m1 +5$/);
+  row.value = 123456;
+  row.version = 2;
+  rerender(table([row]));
+  assert.match(lines(lastFrame())[1]!, /m1 +123456$/);
+});
