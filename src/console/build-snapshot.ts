@@ -87,6 +87,8 @@ class FleetRow implements MachineRow {
   traceVersion = -1;
   recent: readonly HistoryPoint[] | undefined = undefined;
   cost: MachineCost | undefined = undefined;
+  /** The labels object whose keys the builder last collected. */
+  labelsSeen: Record<string, string> | undefined = undefined;
   version = 0;
   private cpuNow = NaN;
   private memNow = NaN;
@@ -110,6 +112,11 @@ class FleetRow implements MachineRow {
   }
   get cpuHistory(): readonly number[] {
     return (this.spark ??= sparkValues(this.trace, this.recent));
+  }
+
+  /** Whether it was last seen before `horizon` (or never): stale, once the clock passes it. */
+  silentSince(horizon: number): boolean {
+    return !(this.seenAt >= horizon); // NaN, never seen, compares false
   }
 
   /** Whether it shows what these sources hold. */
@@ -197,25 +204,23 @@ export class SnapshotBuilder {
   private seen: { ledger: unknown; sparklines: unknown; intervalMs: number } = { ledger: null, sparklines: null, intervalMs: 0 };
 
   /**
-   * Brings one machine's row up to date, in place (a new row for a machine not seen before): whether
-   * anything it shows changed.
+   * Brings one machine's row up to date, in place (a new row for a machine not seen before), from
+   * its trace and cost (looked up once by the caller): the row when anything it shows changed.
    */
-  private refreshRow(name: string, input: SnapshotInputs, staleAfter: number): boolean {
-    const trace = input.tail.machines.get(name);
-    const cost = input.ledger.machines.get(name);
+  private refreshRow(name: string, trace: MachineTrace | undefined, cost: MachineCost | undefined, input: SnapshotInputs, staleAfter: number): FleetRow | null {
     const tailSeen = trace && trace.ends.length > 0 ? trace.ends[trace.ends.length - 1]! : null;
     const lastSeen = Math.max(tailSeen ?? -Infinity, cost?.lastSeen ?? -Infinity);
     const seen = Number.isFinite(lastSeen) ? lastSeen : null;
     const stale = seen === null || input.now - seen > staleAfter;
     const recent = input.history?.sparklines.get(name);
     let row = this.rows.get(name);
-    if (row?.isFrom(trace, cost, stale, recent)) return false;
+    if (row?.isFrom(trace, cost, stale, recent)) return null;
     if (!row) {
       row = new FleetRow(name);
       this.rows.set(name, row);
     }
     row.update(trace, cost, seen, stale, recent);
-    return true;
+    return row;
   }
 
   /**
@@ -243,7 +248,7 @@ export class SnapshotBuilder {
    * snapshot; the ledger's and the history's changes are only queued. The next build uses the rows.
    */
   advance(input: SnapshotInputs): void {
-    this.buildRows(input, TAIL_ROWS_PER_STEP, 0);
+    this.buildRows(input, TAIL_ROWS_PER_STEP, 0, false);
   }
   /** Label keys seen on any row since the last full build, to know when a new one appears. */
   private labelKeySet = new Set<string>();
@@ -253,7 +258,7 @@ export class SnapshotBuilder {
    * at (the tail's at once, the ledger's and the history's up to QUEUED_ROWS_PER_BUILD per build),
    * plus rows turning stale: the work per frame follows what arrived, not the size of the fleet.
    */
-  private buildRows(input: SnapshotInputs, tailBudget: number, queuedBudget: number): boolean {
+  private buildRows(input: SnapshotInputs, tailBudget: number, queuedBudget: number, staleCheck: boolean): boolean {
     const staleAfter = STALE_INTERVALS * input.intervalMs;
     const sparklines = input.history?.sparklines ?? null;
     const ledgerMoved = input.ledger.machines !== this.seen.ledger;
@@ -278,7 +283,7 @@ export class SnapshotBuilder {
       let changed = false;
       for (const name of names) {
         const known = this.rows.has(name);
-        if (this.refreshRow(name, input, staleAfter)) changed = true;
+        if (this.refreshRow(name, input.tail.machines.get(name), input.ledger.machines.get(name), input, staleAfter)) changed = true;
         if (!known) members = true;
       }
       if (!members && !changed) return false;
@@ -295,27 +300,28 @@ export class SnapshotBuilder {
     let newLabelKey = false;
     let removed = false;
     const update = (name: string) => {
-      const before = this.rows.get(name);
-      if (!input.tail.machines.has(name) && !input.ledger.machines.has(name)) {
+      const trace = input.tail.machines.get(name);
+      const cost = input.ledger.machines.get(name);
+      if (!trace && !cost) {
         // Known to neither the tail nor the ledger (a ledger replaced by another): no row.
-        if (before) {
-          this.rows.delete(name);
-          removed = true;
-        }
+        if (this.rows.delete(name)) removed = true;
         return;
       }
-      if (!this.refreshRow(name, input, staleAfter)) return;
-      const r = this.rows.get(name)!;
+      const r = this.refreshRow(name, trace, cost, input, staleAfter);
+      if (!r) return;
       machines ??= this.machines.slice(); // a new array: whoever kept the last one sees a change
-      const at = this.index.get(name);
-      if (at === undefined) {
+      if (!this.index.has(name)) {
         this.index.set(name, machines.length);
         machines.push(r);
       }
-      for (const k in r.labels) {
-        if (!this.labelKeySet.has(k)) {
-          this.labelKeySet.add(k);
-          newLabelKey = true;
+      // The decoder hands out the same labels object while a machine's labels do not change.
+      if (r.labels !== r.labelsSeen) {
+        r.labelsSeen = r.labels;
+        for (const k in r.labels) {
+          if (!this.labelKeySet.has(k)) {
+            this.labelKeySet.add(k);
+            newLabelKey = true;
+          }
         }
       }
     };
@@ -337,14 +343,12 @@ export class SnapshotBuilder {
       this.queued.delete(name);
       update(name);
     }
-    // Silence makes a row stale without any data arriving: a cheap pass over the cached rows (their
-    // values, not entries: a [name, row] pair a row, 10,000 on every step and frame, was a fifth of
-    // the console's garbage).
-    const horizon = input.now - staleAfter;
-    for (const c of this.rows.values()) {
-      const seen = c.lastSeen;
-      const stale = seen === null || seen < horizon;
-      if (stale !== c.stale) update(c.machine);
+    // Silence makes a row stale without any data arriving: at each build (the steps between frames
+    // only bring the tail's rows), a cheap pass over the cached rows (their values, not entries: a
+    // [name, row] pair a row, 10,000 on every step and frame, was a fifth of the console's garbage).
+    if (staleCheck) {
+      const horizon = input.now - staleAfter;
+      for (const c of this.rows.values()) if (c.silentSince(horizon) !== c.stale) update(c.machine);
     }
     if (newLabelKey) this.labelKeys = [...this.labelKeySet].sort();
     if (removed) {
@@ -359,7 +363,7 @@ export class SnapshotBuilder {
   build(input: SnapshotInputs): ConsoleSnapshot {
     const { now, intervalMs } = input;
     // Every change of the tail is on screen at each frame; a big ledger poll comes in parts.
-    this.buildRows(input, Infinity, QUEUED_ROWS_PER_BUILD);
+    this.buildRows(input, Infinity, QUEUED_ROWS_PER_BUILD, true);
 
     // The broker: reconnecting when either connection is failing; connected once the admin API answers.
     const { health } = input.lag;

@@ -69,6 +69,8 @@ export class FleetOrder {
     const compare = comparator(sort.reverse);
     const byAt = last.byAt;
     const incoming: Keyed[] = [];
+    /** Entries made in this call (the rest of `incoming` are kept entries given a new number). */
+    const fresh: Keyed[] = [];
     for (const at of added) {
       const row = machines[at]!;
       if (filter && !matchesFilter(row.machine, row.labels, filter)) {
@@ -90,9 +92,19 @@ export class FleetOrder {
       const entry = { row, at, value, movedIn: call };
       byAt[at] = entry;
       incoming.push(entry);
+      fresh.push(entry);
     }
     const kept = last.keyed;
-    if (incoming.length > MERGE_LIMIT * Math.max(1, machines.length)) return this.sortAll(machines, filter, sort);
+    if (incoming.length > MERGE_LIMIT * Math.max(1, machines.length)) {
+      // Most rows have a new number: one sort of every entry, from the last order, which the numbers
+      // mostly keep (a machine's CPU moves a little between samples) and the sort is quicker on.
+      const all: Keyed[] = [];
+      for (const k of kept) if (byAt[k.at] === k) all.push(k);
+      for (const e of fresh) all.push(e);
+      all.sort(compare);
+      this.lastWay = 'sorted';
+      return this.keep(machines, filter, sort, all, byAt);
+    }
     incoming.sort(compare);
     // A kept entry keeps its place while it is still its index's entry and was not given a new number.
     const stays = (k: Keyed) => byAt[k.at] === k && k.movedIn !== call;

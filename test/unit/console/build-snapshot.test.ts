@@ -277,3 +277,21 @@ test("the ledger's and the history's changes come in a few thousand rows per bui
   assert.equal(snap.machines.length, n - 1);
   assert.equal(snap.machines.find((m) => m.machine === 'm-7'), undefined);
 });
+
+test('a label key that first appears in a changed row is added to the label keys between full builds', () => {
+  const t = tail(10);
+  t.add(sample('a', NOW - 5000));
+  t.add(sample('b', NOW - 5000));
+  const builder = new SnapshotBuilder();
+  const costs = new Map<string, MachineCost>();
+  // The same ledger map, told nothing changed in it: only the tail's changed rows are looked at.
+  const build = (now: number) => {
+    const base = inputs(t.machines, costs, now);
+    return builder.build({ ...base, tail: { machines: t.machines, changed: t.drainChanged(), state: 'running', rate: 1 }, ledger: { ...base.ledger, changed: new Set() } });
+  };
+  assert.deepEqual(build(NOW).labelKeys, ['team']);
+  t.add(sample('a', NOW)); // the same labels, in a new object
+  assert.deepEqual(build(NOW + 500).labelKeys, ['team']);
+  t.add({ ...sample('b', NOW), labels: { team: 'search', env: 'prod' } });
+  assert.deepEqual(build(NOW + 1000).labelKeys, ['env', 'team']);
+});
