@@ -67,6 +67,9 @@ export const QUEUED_ROWS_PER_BUILD = 2000;
  */
 export const TAIL_ROWS_PER_STEP = 2000;
 
+/** A FleetRow's number as MachineRow gives it: NaN, kept for none, is null. */
+const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
+
 /**
  * A machine's row, brought up to date in place: each changed machine's row used to be a new object,
  * living until the machine's next sample (5 s), so always promoted and left for a full collection:
@@ -99,16 +102,16 @@ class FleetRow implements MachineRow {
   constructor(readonly machine: string) {}
 
   get cpu(): number | null {
-    return Number.isNaN(this.cpuNow) ? null : this.cpuNow;
+    return orNull(this.cpuNow);
   }
   get mem(): number | null {
-    return Number.isNaN(this.memNow) ? null : this.memNow;
+    return orNull(this.memNow);
   }
   get memTotalBytes(): number | null {
-    return Number.isNaN(this.memTotal) ? null : this.memTotal;
+    return orNull(this.memTotal);
   }
   get lastSeen(): number | null {
-    return Number.isNaN(this.seenAt) ? null : this.seenAt;
+    return orNull(this.seenAt);
   }
   get cpuHistory(): readonly number[] {
     return (this.spark ??= sparkValues(this.trace, this.recent));

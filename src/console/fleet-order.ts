@@ -8,7 +8,7 @@
 import { compareSorted, fleetSortValue, matchesFilter, sortNumber, type MachineRow } from './snapshot.js';
 
 interface Keyed {
-  /** Replaced in place when a changed row keeps its predecessor's sort value. */
+  /** The machine's current row (a new object when the caller replaces rows rather than updating them). */
   row: MachineRow;
   /** Its index in the machines it was sorted from. */
   at: number;
