@@ -53,6 +53,8 @@ export interface BatchPipelineOptions {
   maxInFlight?: number;
   /** Consecutive failed transactions (other than gaps) before the worker gives up. */
   maxConsecutiveFailures?: number;
+  /** The first wait before a failed read of the ledger offset is tried again (doubling to 10 s). */
+  seekRetryMs?: number;
   now?: () => number;
 }
 
@@ -73,6 +75,8 @@ export class BatchPipeline {
   private readonly now: () => number;
   /** Per partition, offsets the ledger found conflicting (an id billed with another body): refused when read again. */
   private readonly forced = new Map<number, Map<number, ForcedReject>>();
+  /** Partitions with a seek to the ledger under way; true when another was asked for meanwhile. */
+  private readonly seeking = new Map<number, boolean>();
 
   constructor(private readonly options: BatchPipelineOptions) {
     this.now = options.now ?? Date.now;
@@ -260,13 +264,36 @@ export class BatchPipeline {
     if (!(await this.options.recovery.confirmBehind(error))) await this.seekToLedger(error.partition);
   }
 
+  /**
+   * Reads the partition again from the ledger's offset. kafkajs has already fetched past the batch,
+   * so until this seek lands nothing of the partition reaches the ledger again; and a quiet partition
+   * brings no later batch for the ledger to refuse. So a failed read of the offset (the ledger whose
+   * transaction just failed may fail this too) is tried again until it lands or the worker stops.
+   * Requests while one is under way run it once more, so the last seek follows the last failure.
+   */
   private async seekToLedger(partition: number): Promise<void> {
     const o = this.options;
+    if (this.seeking.has(partition)) {
+      this.seeking.set(partition, true);
+      return;
+    }
+    this.seeking.set(partition, false);
     try {
-      const offset = await o.ledgerOffset(partition);
-      if (offset !== undefined && !this.stopping) o.seek(partition, offset);
-    } catch (error) {
-      o.logger.debug('seek to the ledger offset failed', { partition, error: errorMessage(error) });
+      for (let attempt = 1; !this.stopping; ) {
+        try {
+          const offset = await o.ledgerOffset(partition);
+          if (offset !== undefined && !this.stopping) o.seek(partition, offset);
+          if (!this.seeking.get(partition)) return;
+          this.seeking.set(partition, false);
+          attempt = 1;
+        } catch (error) {
+          o.logger.warn('cannot read the ledger offset to read the partition again; retrying', { partition, attempt, error: errorMessage(error) });
+          await Promise.race([sleep(Math.min(10_000, (o.seekRetryMs ?? 250) * 2 ** (attempt - 1)), undefined, { ref: false }), this.stopped]);
+          attempt++;
+        }
+      }
+    } finally {
+      this.seeking.delete(partition);
     }
   }
 }

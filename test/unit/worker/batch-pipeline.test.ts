@@ -138,6 +138,45 @@ test('a refused gap seeks back to the ledger offset; failing transactions back o
   assert.match(failing.fatals[0]!.message, /ledger writes keep failing \(disk full\)/);
 });
 
+test('a failed transaction on a quiet partition seeks back even when reading the ledger offset fails at first', async () => {
+  // kafkajs has fetched past the batch and no later one comes: only this seek reads it again.
+  let reads = 0;
+  const logger = recordingLogger();
+  const w = pipeline(
+    async () => {
+      throw new Error('ledger sent nothing for 3 s');
+    },
+    {
+      ledgerOffset: async () => {
+        if (++reads <= 2) throw new Error('ledger sent nothing for 3 s');
+        return 7;
+      },
+      seekRetryMs: 10,
+      logger,
+    },
+  );
+  await w.p.eachBatch(payload(0, 7, 3));
+  await w.p.drain();
+  for (let i = 0; i < 100 && !w.events.includes('seek 0@7'); i++) await sleep(10);
+  assert.deepEqual(w.events, ['seek 0@7']);
+  assert.equal(reads, 3);
+  assert.equal(logger.lines.filter((l) => l.msg.startsWith('cannot read the ledger offset')).length, 2);
+  // A stop ends the retrying.
+  let silentReads = 0;
+  const s = pipeline(async () => {
+    throw new Error('ledger sent nothing for 3 s');
+  }, { ledgerOffset: async () => Promise.reject(new Error(`still silent (${++silentReads})`)), seekRetryMs: 5 });
+  await s.p.eachBatch(payload(1, 0, 1));
+  await s.p.drain();
+  await sleep(30);
+  assert.ok(silentReads >= 2, `retried: ${silentReads}`);
+  s.p.stop();
+  await sleep(10);
+  const atStop = silentReads;
+  await sleep(100);
+  assert.equal(silentReads, atStop, 'no reads after the stop');
+});
+
 test('lag is the log end minus the ledger next offset: batches fetched but not yet in the ledger still count', async () => {
   const gates: (() => void)[] = [];
   const w = pipeline((b) => new Promise((resolve) => gates.push(() => resolve(ok(b)))));
