@@ -104,17 +104,22 @@ export class FleetSimulator {
     }
   }
 
-  /** Closes every machine's window at `now` and returns one sample per machine. */
-  next(now: number): Sample[] {
-    const samples: Sample[] = new Array(this.machines.length);
-    for (let i = 0; i < this.machines.length; i++) {
+  /**
+   * Closes the windows of one part of the fleet at `now` and returns one sample per machine in it:
+   * the machines whose index is `slot` modulo `slots` (all of them by default). The agent takes the
+   * parts in turn over an interval, so the fleet's samples arrive spread out, as real agents' do
+   * (each counts its interval from its own start), rather than all at one instant.
+   */
+  next(now: number, slot = 0, slots = 1): Sample[] {
+    const samples: Sample[] = [];
+    for (let i = slot; i < this.machines.length; i += slots) {
       const vm = this.machines[i]!;
       const end = Math.max(now, vm.lastEnd + 1);
       const windowSeconds = (end - vm.lastEnd) / 1000;
       const util = Math.min(1, Math.max(0, this.utilisation(vm, end)));
       vm.memFraction = Math.min(0.95, Math.max(0.05, vm.memFraction + (this.noise() - 0.5) * 0.02));
       vm.sequence++;
-      samples[i] = {
+      samples.push({
         v: SAMPLE_VERSION,
         id: sampleId(vm.machine, this.agentStart, vm.sequence),
         machine: vm.machine,
@@ -123,7 +128,7 @@ export class FleetSimulator {
         end,
         cpu: { cores: vm.cores, busySeconds: Math.round(util * vm.cores * windowSeconds * 1e6) / 1e6 },
         mem: { totalBytes: vm.totalBytes, usedBytes: Math.round(vm.memFraction * vm.totalBytes) },
-      };
+      });
       vm.lastEnd = end;
     }
     return samples;

@@ -24,6 +24,8 @@ export interface AgentOptions {
   spoolMaxBytes: number;
   /** Number of virtual machines; 0 meters this host. */
   simulate: number;
+  /** The virtual machines' samples are spread over the interval, instead of all at one instant. */
+  simulateSpread?: boolean;
   logger: Logger;
   /** Serve Prometheus metrics here (`--metrics HOST:PORT`). */
   metrics?: { host: string; port: number };
@@ -79,7 +81,7 @@ export async function runAgent(options: AgentOptions): Promise<void> {
 
   const source: SampleSource =
     options.simulate > 0
-      ? fleetSource({ count: options.simulate, labels: options.labels, logger, clock })
+      ? fleetSource({ count: options.simulate, labels: options.labels, logger, clock, intervalMs: options.intervalMs, spread: options.simulateSpread })
       : await hostSource(spool, { machine: options.machine, labels: options.labels, counters: await hostCounters(), logger, clock });
 
   const metricsServer = options.metrics ? await (await import('./agent-metrics.js')).serveAgentMetrics(options.metrics, stats, logger) : undefined;
@@ -106,12 +108,14 @@ export async function runAgent(options: AgentOptions): Promise<void> {
 
   // Due times on the monotonic clock, counted from the start rather than chained, so the schedule
   // neither drifts nor follows a wall-clock step. A tick that overran skips the times it missed.
+  // A spread simulated fleet takes a part of its machines at each of several ticks an interval.
   const startedAt = clock.monoMs();
+  const periodMs = options.intervalMs / source.takesPerInterval;
   let tick = 0;
   const schedule = () => {
     const now = clock.monoMs();
-    tick = Math.max(tick + 1, Math.ceil((now - startedAt) / options.intervalMs));
-    const due = startedAt + tick * options.intervalMs;
+    tick = Math.max(tick + 1, Math.ceil((now - startedAt) / periodMs));
+    const due = startedAt + tick * periodMs;
     timer = setTimeout(() => {
       ticking = sampleOnce().catch((error: Error) => logger.error('sampling failed', { error: error.message }));
       void ticking.then(() => {

@@ -22,6 +22,20 @@ export interface SampleSource {
   spooled(taken: Taken): void;
   /** Wall-clock steps seen (host only). */
   readonly clockSteps: number;
+  /** How many times an interval take() is called: each call closes the windows of its share of machines. */
+  readonly takesPerInterval: number;
+}
+
+/** The shortest time between two takes of a spread simulated fleet. */
+const MIN_SPREAD_STEP_MS = 250;
+
+/**
+ * In how many parts a simulated fleet takes its samples over an interval: a single part when the
+ * machines sample in step, else one part every 250 ms (at most 20 parts, at least one machine each).
+ */
+export function fleetParts(count: number, intervalMs: number, spread: boolean): number {
+  if (!spread) return 1;
+  return Math.max(1, Math.min(20, count, Math.floor(intervalMs / MIN_SPREAD_STEP_MS)));
 }
 
 export async function hostSource(
@@ -43,20 +57,39 @@ export async function hostSource(
     get clockSteps() {
       return sampler.clockSteps;
     },
+    takesPerInterval: 1,
   };
 }
 
-export function fleetSource(options: { count: number; labels: Record<string, string>; logger: Logger; clock: Clock }): SampleSource {
+export function fleetSource(options: {
+  count: number;
+  labels: Record<string, string>;
+  logger: Logger;
+  clock: Clock;
+  intervalMs: number;
+  /**
+   * Spread the machines' samples over the interval, as real agents' are (each counts from its own
+   * start), rather than all at one instant (the default: as a fleet's do right after an outage).
+   */
+  spread?: boolean;
+}): SampleSource {
   const fleet = new FleetSimulator({ count: options.count, start: options.clock.wallMs(), labels: options.labels });
-  options.logger.info('simulating a fleet', { machines: options.count, first: fleet.machines[0]?.machine });
+  const parts = fleetParts(options.count, options.intervalMs, options.spread ?? false);
+  let part = 0;
+  options.logger.info('simulating a fleet', { machines: options.count, first: fleet.machines[0]?.machine, phases: parts > 1 ? `spread over ${parts} parts of the interval` : 'in step' });
   return {
-    take: async () => ({ records: fleet.next(options.clock.wallMs()).map((s) => ({ key: s.machine, value: JSON.stringify(s) })) }),
+    take: async () => {
+      const samples = fleet.next(options.clock.wallMs(), part, parts);
+      part = (part + 1) % parts;
+      return { records: samples.map((s) => ({ key: s.machine, value: JSON.stringify(s) })) };
+    },
     spooled: () => {},
     clockSteps: 0,
+    takesPerInterval: parts,
   };
 }
 
-/** Takes one interval's samples and spools them; returns how many. */
+/** Takes one interval's samples (or one part's, see takesPerInterval) and spools them; returns how many. */
 export async function sampleIntoSpool(source: SampleSource, spool: Spool): Promise<number> {
   const taken = await source.take();
   spool.append(taken.records, taken.state);

@@ -17,6 +17,7 @@ interface AgentArgv extends KafkaArgv {
   spool?: string;
   'spool-max-mb': number;
   simulate: number;
+  'simulate-spread': boolean;
   partitions: number;
   metrics?: string;
 }
@@ -48,6 +49,11 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
         },
         'spool-max-mb': { type: 'number', default: 256, describe: 'Spool bound in MiB; past it the oldest samples are dropped and counted' },
         simulate: { type: 'number', default: 0, describe: 'Publish N simulated machines instead of this host' },
+        'simulate-spread': {
+          type: 'boolean',
+          default: false,
+          describe: "With --simulate: spread the machines' samples over the interval, as real agents' are (each counts from its own start); by default they all sample at one instant, as a fleet does after an outage",
+        },
         partitions: { type: 'number', default: 3, describe: 'Partitions when the agent has to create the topic' },
         metrics: {
           type: 'string',
@@ -89,6 +95,7 @@ export const agentCommand: CommandModule<object, AgentArgv> = {
       spoolDir: argv.spool ?? join(defaultSpoolDir(argv.meter.home), simulate > 0 ? `sim-${simulate}` : encodeURIComponent(machine)),
       spoolMaxBytes: Math.round(spoolMaxMb * 1024 * 1024),
       simulate,
+      simulateSpread: argv['simulate-spread'],
       logger,
       metrics,
       stopSignal: (await import('../cli/shutdown.js')).shutdownRequested({ exitWithParent: argv.meter.exitWithParent }),

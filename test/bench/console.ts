@@ -14,6 +14,8 @@
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --profile DIR --heap-profile DIR
 //     (--profile also writes a CPU profile of each --once --json run, under DIR/once)
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
+//   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --warmup 130 --spread
+//     (a console past its first two minutes, its traces full; the fleet's samples spread over the interval)
 //
 // It needs a broker (127.0.0.1:9092 or METER_TEST_BROKERS; `meter kafka start`), tmux and top. The
 // console sorts by CPU (rows reorder on every update); `?` is pressed and pressed again (help on,
@@ -51,6 +53,12 @@ const { values } = parseArgs({
     'heap-profile': { type: 'string' },
     /** With --heap-profile: keep what young collections free too, so the profile shows all the garbage made. */
     'heap-profile-young': { type: 'boolean', default: false },
+    /**
+     * Spread the simulated machines' samples over the interval (`agent --simulate-spread`), as real
+     * agents' arrive, instead of the whole fleet at one instant every interval (the simulator's
+     * default, as after an outage).
+     */
+    spread: { type: 'boolean', default: false },
     /** Skip the --once --json timing. */
     'no-once': { type: 'boolean', default: false },
   },
@@ -323,8 +331,8 @@ async function main() {
     const group = `billing_bench_${suffix}`;
     const ledger = join(dir, `ledger-${machines}.db`);
     const kafka = ['--brokers', brokers, '--topic', topic];
-    log(`fleet: ${machines} simulated machines every ${INTERVAL} s on ${topic}; worker into ${ledger}`);
-    const agent = meter(['agent', '--simulate', String(machines), '--interval', String(INTERVAL), '--spool', join(dir, `spool-${machines}`), ...kafka]);
+    log(`fleet: ${machines} simulated machines every ${INTERVAL} s (${values.spread ? 'spread over the interval' : 'in step: all at one instant'}) on ${topic}; worker into ${ledger}`);
+    const agent = meter(['agent', '--simulate', String(machines), ...(values.spread ? ['--simulate-spread'] : []), '--interval', String(INTERVAL), '--spool', join(dir, `spool-${machines}`), ...kafka]);
     const worker = meter(['worker', '--group', group, '--ledger', ledger, ...kafka]);
     await sleep(10_000); // topic created, first samples billed
     for (const size of SIZES) {

@@ -144,6 +144,36 @@ test('--simulate publishes every virtual machine, each keyed by its name', async
   for (const machine of machines) assertContiguous(samples.filter((s) => s.machine === machine));
 });
 
+test('--simulate-spread publishes every virtual machine once an interval, at instants spread over it', async () => {
+  const topic = unique('agent_sim_spread');
+  const spool = tempDir();
+  const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--simulate', '40', '--simulate-spread', '--spool', spool]);
+  const output = collect(agent);
+  await waitFor('three rounds of 40', () => {
+    try {
+      return kcatReadTopic(brokers, topic).length >= 120 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  agent.kill('SIGTERM');
+  assert.equal(await exited(agent), 0, output());
+  const samples = validSamples(kcatReadTopic(brokers, topic));
+  const byMachine = new Map<string, typeof samples>();
+  for (const s of samples) byMachine.set(s.machine, [...(byMachine.get(s.machine) ?? []), s]);
+  assert.equal(byMachine.size, 40);
+  // Each machine's second window is a whole interval (its first starts at the agent's start), and
+  // those windows end at different instants across the interval, not all at one (as in step).
+  const seconds = [...byMachine.values()].map((list) => {
+    assertContiguous(list);
+    assert.ok(list.length >= 2, `${list[0]!.machine}: ${list.length} samples`);
+    return list[1]!;
+  });
+  for (const s of seconds) assert.ok(Math.abs(s.end - s.start - 1000) <= 300, `${s.machine}: a window of ${s.end - s.start} ms`);
+  const ends = seconds.map((s) => s.end);
+  assert.ok(Math.max(...ends) - Math.min(...ends) >= 500, `second windows end within ${Math.max(...ends) - Math.min(...ends)} ms of each other`);
+});
+
 test('on a steady load the metered busy rate agrees with /proc/stat within 2%', async () => {
   const topic = unique('agent_accuracy');
   const spool = tempDir();
