@@ -91,6 +91,11 @@ export class ConsoleHub implements SnapshotSource {
   lastRenderMs = 0;
   /** When the last snapshot was handed out (performance.now()), until the screen shows it. */
   pendingFrameAt: number | null = null;
+  /**
+   * False from a hand-out until React's render of it has settled (the microtask after it): a draw
+   * seen after that was put off by ink's throttle, not drawn with the render (for --stats-file).
+   */
+  renderSettled = true;
   /** Called as a snapshot is about to be handed out (the benchmark starts its frame clock). */
   onFrameStart: (() => void) | undefined;
 
@@ -221,9 +226,13 @@ export class ConsoleHub implements SnapshotSource {
     this.snapshot = this.build(now);
     this.lastBuildMs = performance.now() - started;
     this.pendingFrameAt ??= started;
+    this.renderSettled = false;
     for (const listener of this.listeners) listener();
     const handedOut = performance.now();
-    queueMicrotask(() => (this.lastRenderMs = performance.now() - handedOut));
+    queueMicrotask(() => {
+      this.lastRenderMs = performance.now() - handedOut;
+      this.renderSettled = true;
+    });
     this.frameTimes.push(handedOut - started);
     if (this.frameTimes.length > 10_000) this.frameTimes.splice(0, 5000);
     return this.snapshot;

@@ -24,7 +24,9 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
   const gc = { minor: 0, major: 0, pauseMs: 0, majorPauseMaxMs: 0 };
   // Each pause's span, and each frame's, to tell how much of a slow frame was the collector's pause.
   let gcPauses: { at: number; ms: number }[] = [];
-  let frameSpans: { at: number; ms: number; buildMs: number; renderMs: number; inkMs: number }[] = [];
+  let frameSpans: { at: number; ms: number; buildMs: number; renderMs: number; inkMs: number; drawnLater: boolean; sinceDrawMs: number }[] = [];
+  // When ink last drew anything (a frame, a key press's screen): its throttle puts off a draw within 1/60 s of it.
+  let lastDrawAt = -Infinity;
   const gcObserver = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (gcPauses.length < 20_000) gcPauses.push({ at: entry.startTime, ms: entry.duration });
@@ -59,9 +61,11 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
   return {
     onRender: (ms: number) => {
       inkRenderMs.push(ms);
+      const drawnAt = lastDrawAt;
+      lastDrawAt = performance.now();
       if (hub.pendingFrameAt !== null) {
         frameMs.push(performance.now() - hub.pendingFrameAt);
-        if (frameSpans.length < 20_000) frameSpans.push({ at: hub.pendingFrameAt, ms: frameMs[frameMs.length - 1]!, buildMs: hub.lastBuildMs, renderMs: hub.lastRenderMs, inkMs: ms });
+        if (frameSpans.length < 20_000) frameSpans.push({ at: hub.pendingFrameAt, ms: frameMs[frameMs.length - 1]!, buildMs: hub.lastBuildMs, renderMs: hub.lastRenderMs, inkMs: ms, drawnLater: hub.renderSettled, sinceDrawMs: hub.pendingFrameAt - drawnAt });
         hub.pendingFrameAt = null;
         if (cpuAtFrame) {
           const used = process.cpuUsage(cpuAtFrame);
@@ -108,6 +112,11 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
           slowFramesBuildMs: slow.reduce((n, f) => n + f.buildMs, 0),
           slowFramesInkMs: slow.reduce((n, f) => n + f.inkMs, 0),
           slowFramesRenderMs: slow.reduce((n, f) => n + f.renderMs, 0),
+          // Drawn after the hand-out, not during it: ink's throttle put the draw off (a draw within its
+          // window before), and the event loop ran other work (the tail's batches) meanwhile.
+          slowFramesDrawnLater: slow.filter((f) => f.drawnLater).length,
+          framesDrawnLater: frameSpans.slice(skip).filter((f) => f.drawnLater).length,
+          slowFramesSinceDrawMs: slow.map((f) => Math.round(f.sinceDrawMs)),
           machines: hub.getSnapshot().machines.length,
           tailReceived: hub.tail.received,
           framesMs: steady.map((ms) => Math.round(ms * 10) / 10),

@@ -157,7 +157,7 @@ interface RunResult {
   referenceCpu: number;
   referenceMessages: number | null;
   threads: Record<string, number>;
-  stats: Record<string, number>;
+  stats: Record<string, number> & { slowFramesSinceDrawMs?: number[] };
   keysMs: number[];
   keysMissed: number;
   rssMaxMiB: number;
@@ -282,7 +282,7 @@ function report(r: RunResult): void {
   console.log(`  frames: ${r.stats.frames} in the window: median ${ms(r.stats.frameP50Ms)}, p99 ${ms(r.stats.frameP99Ms)}, longest ${ms(r.stats.frameMaxMs)}, mean ${ms(r.stats.frameMeanMs)}; ${r.stats.framesOver16Ms} over 16 ms, ${r.stats.framesOver50Ms} over 50 ms`);
   console.log(`    snapshot build longest ${ms(r.stats.snapshotBuildMaxMs)}, ink layout+output longest ${ms(r.stats.inkRenderMaxMs)}, ledger poll (its thread) longest ${ms(r.stats.ledgerPollMaxMs)}`);
   console.log(`    process CPU during a frame (all threads): mean ${ms(r.stats.frameCpuMeanMs)}, p99 ${ms(r.stats.frameCpuP99Ms)}, longest ${ms(r.stats.frameCpuMaxMs)}; event loop delay p99 ${ms(r.stats.eventLoopDelayP99Ms)}, longest ${ms(r.stats.eventLoopDelayMaxMs)}`);
-  console.log(`    main thread's garbage collections: ${r.stats.gcMinor} young, ${r.stats.gcMajor} full (longest full pause ${ms(r.stats.gcMajorPauseMaxMs)}), ${ms(r.stats.gcPauseMs)} of pauses in all; of the frames over 16 ms (${ms(r.stats.slowFramesMs)} in all), ${ms(r.stats.slowFramesGcPauseMs)} was collector pauses, ${ms(r.stats.slowFramesBuildMs)} snapshot builds, ${ms(r.stats.slowFramesRenderMs)} React's renders (with ink's layout+output when drawn at once; ink's alone ${ms(r.stats.slowFramesInkMs)})`);
+  console.log(`    main thread's garbage collections: ${r.stats.gcMinor} young, ${r.stats.gcMajor} full (longest full pause ${ms(r.stats.gcMajorPauseMaxMs)}), ${ms(r.stats.gcPauseMs)} of pauses in all; of the frames over 16 ms (${ms(r.stats.slowFramesMs)} in all), ${ms(r.stats.slowFramesGcPauseMs)} was collector pauses, ${ms(r.stats.slowFramesBuildMs)} snapshot builds, ${ms(r.stats.slowFramesRenderMs)} React's renders (with ink's layout+output when drawn at once; ink's alone ${ms(r.stats.slowFramesInkMs)}); ${r.stats.slowFramesDrawnLater ?? '—'} of them drawn after their render, put off by ink's throttle (${r.stats.framesDrawnLater ?? '—'} of all ${r.stats.frames} frames; ink drew ${(r.stats.slowFramesSinceDrawMs ?? []).join(', ') || '—'} ms before each slow one)`);
   console.log(`  keys (send-keys to the changed capture-pane, ${r.keysMs.length} presses${r.keysMissed ? `, ${r.keysMissed} not seen within 2 s` : ''}): median ${ms(percentile(r.keysMs, 0.5))}, p90 ${ms(percentile(r.keysMs, 0.9))}, longest ${ms(Math.max(...r.keysMs))}`);
   console.log(`  RSS: ${r.rssMaxMiB.toFixed(0)} MiB at most, ${r.rssEndMiB.toFixed(0)} MiB at the end`);
   console.log(`  tail rate shown: ${r.tailRate ?? '—'}/s, the agent's ${known}/s: ${r.tailRate === null ? '—' : `${((Math.abs(r.tailRate - known) / known) * 100).toFixed(1)}% off`}`);
