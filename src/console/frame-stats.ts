@@ -24,9 +24,11 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
   const gc = { minor: 0, major: 0, pauseMs: 0, majorPauseMaxMs: 0 };
   // Each pause's span, and each frame's, to tell how much of a slow frame was the collector's pause.
   let gcPauses: { at: number; ms: number }[] = [];
-  let frameSpans: { at: number; ms: number; buildMs: number; renderMs: number; inkMs: number; drawnLater: boolean; sinceDrawMs: number }[] = [];
+  let frameSpans: { at: number; ms: number; buildMs: number; renderMs: number; inkMs: number; drawnLater: boolean; sinceDrawMs: number; afterFrame: boolean }[] = [];
   // When ink last drew anything (a frame, a key press's screen): its throttle puts off a draw within 1/60 s of it.
   let lastDrawAt = -Infinity;
+  // Whether that draw was a frame's (a snapshot handed out) or another (a key press's screen).
+  let lastDrawWasFrame = false;
   const gcObserver = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if (gcPauses.length < 20_000) gcPauses.push({ at: entry.startTime, ms: entry.duration });
@@ -62,10 +64,12 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
     onRender: (ms: number) => {
       inkRenderMs.push(ms);
       const drawnAt = lastDrawAt;
+      const drawWasFrame = lastDrawWasFrame;
       lastDrawAt = performance.now();
+      lastDrawWasFrame = hub.pendingFrameAt !== null;
       if (hub.pendingFrameAt !== null) {
         frameMs.push(performance.now() - hub.pendingFrameAt);
-        if (frameSpans.length < 20_000) frameSpans.push({ at: hub.pendingFrameAt, ms: frameMs[frameMs.length - 1]!, buildMs: hub.lastBuildMs, renderMs: hub.lastRenderMs, inkMs: ms, drawnLater: hub.renderSettled, sinceDrawMs: hub.pendingFrameAt - drawnAt });
+        if (frameSpans.length < 20_000) frameSpans.push({ at: hub.pendingFrameAt, ms: frameMs[frameMs.length - 1]!, buildMs: hub.lastBuildMs, renderMs: hub.lastRenderMs, inkMs: ms, drawnLater: hub.renderSettled, sinceDrawMs: hub.pendingFrameAt - drawnAt, afterFrame: drawWasFrame });
         hub.pendingFrameAt = null;
         if (cpuAtFrame) {
           const used = process.cpuUsage(cpuAtFrame);
@@ -117,6 +121,7 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
           slowFramesDrawnLater: slow.filter((f) => f.drawnLater).length,
           framesDrawnLater: frameSpans.slice(skip).filter((f) => f.drawnLater).length,
           slowFramesSinceDrawMs: slow.map((f) => Math.round(f.sinceDrawMs)),
+          slowFramesAfterFrame: slow.filter((f) => f.afterFrame).length,
           machines: hub.getSnapshot().machines.length,
           tailReceived: hub.tail.received,
           framesMs: steady.map((ms) => Math.round(ms * 10) / 10),
