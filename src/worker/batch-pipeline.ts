@@ -288,7 +288,7 @@ export class BatchPipeline {
           attempt = 1;
         } catch (error) {
           o.logger.warn('cannot read the ledger offset to read the partition again; retrying', { partition, attempt, error: errorMessage(error) });
-          await Promise.race([sleep(Math.min(10_000, (o.seekRetryMs ?? 250) * 2 ** (attempt - 1)), undefined, { ref: false }), this.stopped]);
+          await this.untilStop(sleep(Math.min(10_000, (o.seekRetryMs ?? 250) * 2 ** (attempt - 1)), undefined, { ref: false }));
           attempt++;
         }
       }
