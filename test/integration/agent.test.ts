@@ -51,6 +51,17 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
   }
 }
 
+/** Waits until the topic holds at least `count` messages (reading fails until the agent has created it). */
+function waitForMessages(topic: string, count: number): Promise<true> {
+  return waitFor(`${count} messages on ${topic}`, () => {
+    try {
+      return kcatReadTopic(brokers, topic).length >= count ? true : undefined;
+    } catch {
+      return undefined; // topic not created yet
+    }
+  });
+}
+
 const dirs: string[] = [];
 /** A spool directory of this file's own, removed when its tests end. */
 function tempDir(): string {
@@ -67,13 +78,7 @@ test('agent publishes valid Sample v1 keyed by machine, windows contiguous, and 
   const spool = tempDir();
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'wire-1', '--label', 'team=search', '--label', 'env=test', '--spool', spool]);
   const output = collect(agent);
-  await waitFor('5 samples on the wire', () => {
-    try {
-      return kcatReadTopic(brokers, topic).length >= 5 ? true : undefined;
-    } catch {
-      return undefined; // topic not created yet
-    }
-  });
+  await waitForMessages(topic, 5);
   const stoppedAt = Date.now();
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0, output());
@@ -100,13 +105,7 @@ test('a restarted agent continues where the last window ended', async () => {
     const agent = spawnMeter(args);
     const output = collect(agent);
     const want = (run + 1) * 3;
-    await waitFor(`${want} samples`, () => {
-      try {
-        return kcatReadTopic(brokers, topic).length >= want ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+    await waitForMessages(topic, want);
     agent.kill('SIGTERM');
     assert.equal(await exited(agent), 0, output());
     await sleep(1500); // a gap between the runs that must still be metered
@@ -122,13 +121,7 @@ test('--simulate publishes every virtual machine, each keyed by its name', async
   const spool = tempDir();
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--simulate', '40', '--spool', spool]);
   const output = collect(agent);
-  await waitFor('two rounds of 40', () => {
-    try {
-      return kcatReadTopic(brokers, topic).length >= 80 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  await waitForMessages(topic, 80);
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0, output());
   const messages = kcatReadTopic(brokers, topic);
@@ -149,13 +142,7 @@ test('--simulate-spread publishes every virtual machine once an interval, at ins
   const spool = tempDir();
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--simulate', '40', '--simulate-spread', '--spool', spool]);
   const output = collect(agent);
-  await waitFor('three rounds of 40', () => {
-    try {
-      return kcatReadTopic(brokers, topic).length >= 120 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  await waitForMessages(topic, 120);
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0, output());
   const samples = validSamples(kcatReadTopic(brokers, topic));
@@ -183,13 +170,7 @@ test('on a steady load the metered busy rate agrees with /proc/stat within 2%', 
   const agent = spawnMeter(['agent', '--brokers', brokers, '--topic', topic, '--interval', '1', '--machine', 'accuracy-1', '--spool', spool]);
   const output = collect(agent);
   try {
-    await waitFor('8 samples', () => {
-      try {
-        return kcatReadTopic(brokers, topic).length >= 8 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+    await waitForMessages(topic, 8);
   } finally {
     agent.kill('SIGTERM');
     await exited(agent);
