@@ -86,7 +86,8 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
       const steady = frameMs.slice(skip);
       const steadyCpu = frameCpuMs.slice(skip);
       // The collector's pauses inside the frames over 16 ms, summed per frame.
-      const slow = frameSpans.slice(skip).filter((f) => f.ms > 16);
+      const steadySpans = frameSpans.slice(skip);
+      const slow = steadySpans.filter((f) => f.ms > 16);
       const gcInSlow = slow.map((f) => gcPauses.filter((g) => g.at >= f.at && g.at < f.at + f.ms).reduce((n, g) => n + Math.min(g.ms, f.at + f.ms - g.at), 0));
       writeFileSync(
         path,
@@ -119,7 +120,7 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
           // Drawn after the hand-out, not during it: ink's throttle put the draw off (a draw within its
           // window before), and the event loop ran other work (the tail's batches) meanwhile.
           slowFramesDrawnLater: slow.filter((f) => f.drawnLater).length,
-          framesDrawnLater: frameSpans.slice(skip).filter((f) => f.drawnLater).length,
+          framesDrawnLater: steadySpans.filter((f) => f.drawnLater).length,
           slowFramesSinceDrawMs: slow.map((f) => Math.round(f.sinceDrawMs)),
           slowFramesAfterFrame: slow.filter((f) => f.afterFrame).length,
           machines: hub.getSnapshot().machines.length,
