@@ -60,7 +60,8 @@ export const Header = memo(function Header({ snapshot, paused, width }: HeaderPr
   const currency = fleet.currency;
   const status = lag.state === 'loading' ? '…' : lag.status;
   const lagText = `lag ${thousands(lag.totalLag)} `;
-  const tail = snapshot.tailRate !== null ? ` · tail ${rate(snapshot.tailRate)}` : '';
+  // Samples a second as the live source reads them: accepted into the ledger, or the topic's tail.
+  const tail = snapshot.tailRate !== null ? ` · ${snapshot.liveFrom === 'ledger' ? 'ledger' : 'tail'} ${rate(snapshot.tailRate)}` : '';
   // Offsets the ledger will never bill (lost to retention, passed over by a reset): never silent.
   const unbilled = unbilledTotal(snapshot.ledger.unbilledOffsets);
   const unbilledText = unbilled > 0 ? ` · ⚠ ${thousands(unbilled)} unbilled` : '';

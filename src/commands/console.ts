@@ -7,6 +7,7 @@ import { ledgerFlag, ledgerValue } from '../config/ledger-flag.js';
 import { silentLogger } from '../log/logger.js';
 import { DEFAULT_REFRESH_MS } from '../console/defaults.js';
 import type { ConsoleScreen } from '../console/screen.js';
+import type { LiveFrom } from '../console/live-source.js';
 
 interface ConsoleArgv extends KafkaArgv {
   topic: string;
@@ -18,6 +19,7 @@ interface ConsoleArgv extends KafkaArgv {
   by: string;
   once: boolean;
   json: boolean;
+  'live-from'?: string;
   'stats-file'?: string;
 }
 
@@ -60,6 +62,13 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
           default: DEFAULT_REFRESH_MS,
           describe: 'Milliseconds between data updates of the screen (keys redraw at once); lower is smoother and costs more CPU',
         },
+        'live-from': {
+          type: 'string',
+          choices: ['ledger', 'topic'],
+          describe:
+            "Where the machines' live CPU and memory come from: the samples the workers accepted into the ledger (far less CPU for a big fleet; shows what is billed, and needs a running worker) or every message of the topic",
+          defaultDescription: 'ledger for a SQLite ledger, topic for PostgreSQL',
+        },
         by: { type: 'string', default: 'machine', describe: 'Cost pane totals: machine or label:KEY (b switches)' },
         once: { type: 'boolean', default: false, describe: 'Print one snapshot and exit (also when stdout is not a terminal)' },
         json: { type: 'boolean', default: false, describe: 'With --once: the snapshot as JSON (implies --once)' },
@@ -76,6 +85,9 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
     const costBy = parseCostBy(String(argv.by));
     if (!argv.topic) throw new UsageError('--topic: give a topic name');
     if (!argv.group) throw new UsageError('--group: give the billing group');
+    const ledgerPath = ledgerValue(argv.ledger, argv.meter.home);
+    const { resolveLiveFrom } = await import('../console/live-source.js');
+    const liveFrom = resolveLiveFrom(ledgerPath, argv['live-from'] as LiveFrom | undefined);
     const connection = kafkaConnectionFromArgv(argv, 'meter-console');
     // A bad set-up (credentials, TLS) is one line and exit 2, not a screen that reconnects forever;
     // a broker that is only down is shown as such and reconnected to.
@@ -99,7 +111,8 @@ export const consoleCommand: CommandModule<object, ConsoleArgv> = {
       brokers: connection.brokers,
       topic: argv.topic,
       group: argv.group,
-      ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
+      ledgerPath,
+      liveFrom,
       rateCard,
       intervalMs: intervalSeconds * 1000,
       refreshMs,

@@ -79,6 +79,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
             const { createKafka } = await import('../kafka/client.js');
             (await import('../console/live-terminal.js')).renderLiveOnTerminal();
             const { runInteractive } = await import('../console/run-console.js');
+            const { resolveLiveFrom } = await import('../console/live-source.js');
             const { consoleScreen } = await import('../../components/screen.js');
             await runInteractive({
               screen: consoleScreen,
@@ -87,6 +88,8 @@ export const upCommand: CommandModule<object, UpArgv> = {
               topic: argv.topic,
               group: argv.group,
               ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
+              // Its own worker writes the ledger: a SQLite one is the live source, PostgreSQL's the topic.
+              liveFrom: resolveLiveFrom(ledgerValue(argv.ledger, argv.meter.home)),
               rateCard: loadRateCard(rateCardPath),
               intervalMs: intervalSeconds * 1000,
               refreshMs: DEFAULT_REFRESH_MS,

@@ -24,6 +24,8 @@ export interface SnapshotInputs {
     state: 'connecting' | 'running' | 'reconnecting';
     message?: string;
     rate: number | null;
+    /** Where its samples come from (the topic when not said). */
+    source?: 'ledger' | 'topic';
   };
   ledger: {
     view: LedgerView;
@@ -392,6 +394,7 @@ export class SnapshotBuilder {
       lag: input.lag.view,
       labelKeys: this.labelKeys,
       tailRate: input.tail.rate,
+      liveFrom: input.tail.source ?? 'topic',
       detail: this.detail(input),
       budgets: input.ledger.budgets ?? [],
       pipeline: input.pipeline ?? [],

@@ -8,7 +8,8 @@ import { FleetOrder } from './fleet-order.js';
 import { LagStore } from './lag-store.js';
 import { LedgerStore, type LedgerSource, type LedgerStoreOptions } from './ledger-store.js';
 import { emptyFleetTotals, emptySnapshot, pricesAreWhatIf, type ConsoleSnapshot, type PipelineProblem, type SnapshotSource } from './snapshot.js';
-import { TopicTail } from './tail-store.js';
+import { liveSource, type LiveFrom } from './live-source.js';
+import type { LiveSource } from './machine-traces.js';
 import { DETAIL_REFRESH_MS, HistoryStore, type DetailRequest } from './history-store.js';
 import type { HistoryPoint, HistorySource } from './history.js';
 import { billingPeriod } from '../billing/index.js';
@@ -49,7 +50,15 @@ export interface ConsoleHubOptions {
    * which calls changed() when its state moves.
    */
   ledgerSource?: LedgerSource;
+  /**
+   * Where the machines' recent samples come from: the ledger's accepted samples (a SQLite ledger,
+   * ledger-tail.ts) or every message of the topic (tail-store.ts); see live-source.ts.
+   */
+  liveFrom?: LiveFrom;
+  /** With liveFrom 'ledger': milliseconds between reads of its new rows. */
+  livePollMs?: number;
 }
+
 
 import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
 
@@ -61,7 +70,7 @@ const NO_SPARKLINES: ReadonlyMap<string, readonly HistoryPoint[]> = new Map();
 const PREPARE_AT = 1000;
 
 export class ConsoleHub implements SnapshotSource {
-  readonly tail: TopicTail;
+  readonly tail: LiveSource;
   readonly lag: LagStore;
   readonly ledger: LedgerSource;
   private readonly builder = new SnapshotBuilder();
@@ -122,18 +131,12 @@ export class ConsoleHub implements SnapshotSource {
     // Enough for staleness and the sparklines, without reading minutes of a big fleet at start; with
     // a history source the sparklines come from it, and a few intervals are enough.
     const backfill = options.history ? (STALE_INTERVALS + 1) * options.intervalMs : Math.min(maxPoints * options.intervalMs, 2 * 60_000);
-    this.tail = new TopicTail({
-      kafka: options.kafka,
-      topic: options.topic,
-      backfillMs: options.backfillMs ?? backfill,
-      eager: options.eagerTail,
-      maxPoints,
-      onChange: () => {
-        onChange();
-        this.prepareSoon();
-      },
-      now: this.now,
-    });
+    const onTailChange = () => {
+      onChange();
+      this.prepareSoon();
+    };
+    const backfillMs = options.backfillMs ?? backfill;
+    this.tail = liveSource(options.liveFrom ?? 'topic', { ...options, backfillMs, maxPoints, onChange: onTailChange, now: this.now });
     const lagPollMs = options.lagPollMs ?? DEFAULT_LAG_POLL_MS;
     this.lag = new LagStore({
       kafka: options.kafka,
@@ -158,6 +161,7 @@ export class ConsoleHub implements SnapshotSource {
       topic: options.topic,
       group: options.group,
       intervalMs: options.intervalMs,
+      liveFrom: options.liveFrom ?? 'topic',
       ledger: { state: 'loading', path: options.ledgerPath, polledAt: null },
       fleet: emptyFleetTotals(options.rateCard.currency, pricesAreWhatIf(options.rateCard)),
     });
@@ -250,7 +254,7 @@ export class ConsoleHub implements SnapshotSource {
       topic,
       group,
       intervalMs,
-      tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate() },
+      tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate(), source: this.options.liveFrom ?? 'topic' },
       ledger: {
         view: this.ledger.view,
         machines: this.ledger.machines,

@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import type { RateCard } from '../billing/index.js';
 import { MeterError } from '../cli/errors.js';
 import { ConsoleHub, type ConsoleHubOptions } from './console-hub.js';
+import type { LiveFrom } from './live-source.js';
 import { frameStats } from './frame-stats.js';
 import { collectOnce, onceJson, ONCE_LAG_POLL_MS, ONCE_LAG_WINDOW_MS } from './once.js';
 import { STALE_INTERVALS } from './build-snapshot.js';
@@ -20,6 +21,8 @@ export interface RunConsoleOptions {
   topic: string;
   group: string;
   ledgerPath: string;
+  /** The machines' live samples: the ledger's accepted ones or the topic's (resolveLiveFrom). */
+  liveFrom: LiveFrom;
   rateCard: RateCard;
   intervalMs: number;
   refreshMs: number;
@@ -56,6 +59,7 @@ function hubOptions(o: RunConsoleOptions, extra: Partial<ConsoleHubOptions> = {}
     topic: o.topic,
     group: o.group,
     ledgerPath: o.ledgerPath,
+    liveFrom: o.liveFrom,
     rateCard: o.rateCard,
     intervalMs: o.intervalMs,
     refreshMs: o.refreshMs,

@@ -202,6 +202,8 @@ export interface ConsoleSnapshot {
   labelKeys: readonly string[];
   /** Live tail throughput, samples per second. */
   tailRate: number | null;
+  /** Where the live samples come from: the ledger's accepted ones or every message of the topic. */
+  liveFrom: 'ledger' | 'topic';
   /** History of the machine the detail view shows (the UI says which), else null. */
   detail: DetailHistory | null;
   /** The rate card's budgets, if it has any. */
@@ -224,6 +226,7 @@ export function emptySnapshot(partial: Partial<ConsoleSnapshot> = {}): ConsoleSn
     lag: { state: 'loading', groupState: 'Unknown', partitions: [], members: [], totalLag: 0, status: 'OK', polledAt: null },
     labelKeys: [],
     tailRate: null,
+    liveFrom: 'topic',
     detail: null,
     budgets: [],
     pipeline: [],

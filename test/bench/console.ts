@@ -16,6 +16,8 @@
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --warmup 130 --spread
 //     (a console past its first two minutes, its traces full; the fleet's samples spread over the interval)
+//   npm run bench:console -- --fleets 10000 --sizes 200x60 --live-from topic
+//     (the console reading every message of the topic, as it did before the ledger was its live source)
 //
 // It needs a broker (127.0.0.1:9092 or METER_TEST_BROKERS; `meter kafka start`), tmux and top. The
 // console sorts by CPU (rows reorder on every update); `?` is pressed and pressed again (help on,
@@ -59,6 +61,11 @@ const { values } = parseArgs({
      * default, as after an outage).
      */
     spread: { type: 'boolean', default: false },
+    /**
+     * The console's --live-from: its default (the ledger's accepted samples, the bench's ledger being
+     * SQLite) or `topic` (every message of the topic, the source before; the reference is its cost).
+     */
+    'live-from': { type: 'string' },
     /** Skip the --once --json timing. */
     'no-once': { type: 'boolean', default: false },
   },
@@ -72,6 +79,7 @@ const brokers = values.brokers!;
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 // The built binary, as users run it (from source, tsx's loader thread would add its own CPU).
 const cli = join(root, 'dist', 'src', 'cli.js');
+const liveFrom = values['live-from'] ? ['--live-from', values['live-from']] : [];
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICKS = 100; // USER_HZ on Linux
@@ -172,7 +180,7 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [];
   const nodeFlags = values['node-options'] ? values['node-options'].split(/\s+/).filter(Boolean) : [];
   if (values['heap-profile']) nodeFlags.push('--import', join(root, 'test', 'bench', 'heap-sample.mjs'));
-  const argv = [process.execPath, ...nodeFlags, ...profile, cli, 'console', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : [])];
+  const argv = [process.execPath, ...nodeFlags, ...profile, cli, 'console', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), '--stats-file', statsFile, ...(values.refresh ? ['--refresh', values.refresh] : []), ...liveFrom];
   const errFile = join(dir, `console-${sessions.length}.err`);
   const heapProfile = values['heap-profile']
     ? ` METER_BENCH_HEAP_PROFILE=${quote(values['heap-profile'])}${values['heap-profile-young'] ? ' METER_BENCH_HEAP_PROFILE_YOUNG=1' : ''}`
@@ -243,7 +251,7 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   const threads = Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, v - (threads0[k] ?? 0)]));
   const rssEnd = rssMiB(consolePid);
   const screen = tmux('capture-pane', '-t', session, '-p').stdout;
-  const tail = /tail ([\d,.]+)\/s/.exec(screen);
+  const tail = /(?:tail|ledger) ([\d,.]+)\/s/.exec(screen);
   if (!/sim-\w+-\d+/.test(screen)) log(`warning: no machines on the captured screen:\n${screen}`);
 
   tmux('send-keys', '-t', session, 'q');
@@ -305,7 +313,7 @@ async function timeOnceJson(topic: string, group: string, ledger: string, machin
   let listed = 0;
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
-    const out = spawnSync(process.execPath, [...profile, cli, 'console', '--once', '--json', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL)], { cwd: root, env, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+    const out = spawnSync(process.execPath, [...profile, cli, 'console', '--once', '--json', '--brokers', brokers, '--topic', topic, '--group', group, '--ledger', ledger, '--interval', String(INTERVAL), ...liveFrom], { cwd: root, env, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
     runs.push((performance.now() - t) / 1000);
     if (out.status !== 0) throw new Error(`console --once --json failed: ${out.stderr}`);
     listed = (JSON.parse(out.stdout) as { machines: unknown[] }).machines.length;

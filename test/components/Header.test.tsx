@@ -12,6 +12,11 @@ test('the header shows the broker, topic, group, machines (stale ones), the cloc
   assert.match(two!, /^fleet \$0\.252\/h now · period \$45\.00 · forecast \$412\.50 · lag 1,260 STALL · tail 2,000\/s$/);
 });
 
+test("with the ledger as the live source, the rate is the ledger's accepted samples a second", () => {
+  const r = renderWithUi(<Header snapshot={sampleSnapshot(12, { tailRate: 2000, liveFrom: 'ledger' })} paused={false} width={120} />);
+  assert.match(r.lines()[1]!, / · lag 1,260 STALL · ledger 2,000\/s$/);
+});
+
 test('a broker that went away is a RECONNECTING badge with how long; paused is said', () => {
   const snapshot = sampleSnapshot(3, { broker: { state: 'reconnecting', since: NOW - 75_000, message: 'Connection error' } });
   const r = renderWithUi(<Header snapshot={snapshot} paused={true} width={100} />);

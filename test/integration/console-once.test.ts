@@ -13,6 +13,7 @@ import { runConsumerGroupsTool } from '../../src/kafka/local-broker.js';
 import { parseDecimal } from '../../src/billing/money.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/log/logger.js';
+import Database from 'better-sqlite3';
 
 let brokers = '';
 const dir = mkdtempSync(join(tmpdir(), 'meter-console-it-'));
@@ -90,8 +91,8 @@ test('console --once --json lists all 40 machines with costs, and its lag equals
   agent.stdout?.resume();
   worker.stdout?.resume();
 
-  const once = async (): Promise<OnceJson> => {
-    const r = await meter(['console', '--once', '--json', '--interval', '1', '--group', group, '--ledger', ledger, ...kafka]);
+  const once = async (extra: string[] = []): Promise<OnceJson> => {
+    const r = await meter(['console', '--once', '--json', '--interval', '1', '--group', group, '--ledger', ledger, ...kafka, ...extra]);
     assert.equal(r.code, 0, `console --once failed: ${r.stderr}`);
     return JSON.parse(r.stdout) as OnceJson;
   };
@@ -134,7 +135,24 @@ test('console --once --json lists all 40 machines with costs, and its lag equals
   // Freeze the offsets: stop the worker (it commits and leaves), let lag build up, stop the agent.
   worker.kill('SIGTERM');
   assert.equal(await exited(worker), 0, workerLog.slice(-2000));
-  await sleep(3000);
+
+  // The live source. With the worker stopped and the agent still publishing, the topic holds newer
+  // windows than the ledger: --live-from topic shows them, the default (the SQLite ledger's accepted
+  // samples) shows only what is billed. The ledger is read here with SQLite itself.
+  await sleep(1500);
+  const [fromLedger, fromTopic] = await Promise.all([once(), once(['--live-from', 'topic'])]);
+  const db = new Database(ledger, { readonly: true });
+  const billedEnd = new Map(
+    db.prepare('SELECT r.machine, max(s.start_ms + s.window_ms) FROM samples s JOIN runs r ON r.id = s.run GROUP BY r.machine').raw().all() as [string, number][],
+  );
+  db.close();
+  assert.equal(billedEnd.size, 40);
+  const seen = (m: OnceJson['machines'][number]) => (m.lastSeen === null ? 0 : Date.parse(m.lastSeen));
+  assert.equal(fromLedger.machines.length, 40);
+  for (const m of fromLedger.machines) assert.ok(seen(m) <= billedEnd.get(m.machine)!, `${m.machine}: ${m.lastSeen} is past the ledger's last window`);
+  const unbilled = fromTopic.machines.filter((m) => seen(m) > billedEnd.get(m.machine)!);
+  assert.ok(unbilled.length >= 20, `the topic's newer windows: only ${unbilled.length} of 40 machines`);
+  await sleep(1500);
   agent.kill('SIGTERM');
   assert.equal(await exited(agent), 0);
 
@@ -158,4 +176,12 @@ test('console --once --json lists all 40 machines with costs, and its lag equals
     }
   }
   assert.ok(lagged > 0, 'the stopped worker left some lag to compare');
+});
+
+test('--live-from ledger with a PostgreSQL ledger is one line and exit 2, before any connection', async () => {
+  const r = await meter(['console', '--once', '--json', '--live-from', 'ledger', '--ledger', 'postgres://meter@127.0.0.1:1/meter', '--brokers', '127.0.0.1:1']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^meter: --live-from ledger: a PostgreSQL ledger .*\(--live-from topic/);
 });
