@@ -128,9 +128,12 @@ export class ConsoleHub implements SnapshotSource {
           now: this.now,
         })
       : null;
-    // Enough for staleness and the sparklines, without reading minutes of a big fleet at start; with
-    // a history source the sparklines come from it, and a few intervals are enough.
-    const backfill = options.history ? (STALE_INTERVALS + 1) * options.intervalMs : Math.min(maxPoints * options.intervalMs, 2 * 60_000);
+    // Enough for staleness and the sparklines, without reading minutes of a big fleet's messages at
+    // start; with a history source the sparklines come from it, and a few intervals are enough. The
+    // ledger's rows are cheap to read (about 1 us each), so its tail starts with full traces: ones
+    // that grow to maxPoints over the first two minutes make new storage the collector must promote.
+    const fullTraces = Math.min(maxPoints * options.intervalMs, 2 * 60_000);
+    const backfill = options.liveFrom === 'ledger' ? fullTraces : options.history ? (STALE_INTERVALS + 1) * options.intervalMs : fullTraces;
     const onTailChange = () => {
       onChange();
       this.prepareSoon();

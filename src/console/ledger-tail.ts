@@ -66,7 +66,7 @@ export class LedgerTail extends MachineTraces implements LiveSource {
     try {
       await this.readNew();
       this.failed = false;
-      if (this.state !== 'running') this.setState('running');
+      this.setState('running');
     } catch (error) {
       // The ledger store reads the same file and says what is wrong with it in the header; here the
       // connection is dropped and opened afresh at the next poll.
@@ -107,14 +107,14 @@ export class LedgerTail extends MachineTraces implements LiveSource {
       const { last: upTo, count } = feed.readAfter(this.cursor, ROWS_PER_TURN, add);
       this.cursor = upTo;
       read += count;
+      this.received += count;
+      // Each chunk is a change, as each of the topic tail's batches is: a burst's rows are then
+      // brought up to date between chunks (the hub's prepareSoon), not all in the next frame.
+      if (count > 0) this.changed();
       if (count < ROWS_PER_TURN) break;
       await nextTurn();
     }
-    if (read > 0) {
-      this.received += read;
-      this.arrivals.record(now, read);
-      this.changed();
-    }
+    if (read > 0) this.arrivals.record(now, read);
   }
 
   caughtUp(): boolean {
