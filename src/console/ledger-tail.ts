@@ -6,9 +6,9 @@
 // refused (the DLQ) never moves a sparkline, and a stopped worker shows as machines going stale and
 // the lag pane's lag.
 //
-// It starts (STALE_INTERVALS + 1) intervals back, found by ingestion time, and then polls every
-// pollMs for rows after the last one read; a big poll (a fleet's burst) is read in chunks with the
-// event loop's turn between them, so a key press waits for a chunk, not the burst.
+// It starts backfillMs back by ingestion time (the hub asks for two minutes, so traces start full),
+// then polls every pollMs for rows after the last one read; a big poll (a fleet's burst) is read in
+// chunks with the event loop's turn between them, so a key press waits for a chunk, not the burst.
 import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { SqliteSampleFeed } from '../ledger/sqlite/sample-feed.js';
@@ -22,8 +22,6 @@ export interface LedgerTailOptions extends TraceOptions {
   backfillMs: number;
   /** Milliseconds between reads of new rows. */
   pollMs: number;
-  /** Opens the feed (tests give a failing one). */
-  openFeed?: (path: string) => SqliteSampleFeed;
 }
 
 /** Rows read between two turns of the event loop. */
@@ -92,7 +90,7 @@ export class LedgerTail extends MachineTraces implements LiveSource {
       this.cursor = null;
     }
     if (!this.feed) {
-      this.feed = (this.options.openFeed ?? SqliteSampleFeed.open)(this.options.path);
+      this.feed = SqliteSampleFeed.open(this.options.path);
       this.fileId = fileId;
     }
     const feed = this.feed;
