@@ -16,6 +16,8 @@
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --warmup 130 --spread
 //     (a console past its first two minutes, its traces full; the fleet's samples spread over the interval)
+//   npm run bench:console -- --fleets 10000 --fleet-age 120
+//     (a console opened on a fleet that has run for two minutes, as one in service has)
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --live-from topic
 //     (the console reading every message of the topic, as it did before the ledger was its live source)
 //
@@ -66,6 +68,12 @@ const { values } = parseArgs({
      * SQLite) or `topic` (every message of the topic, the source before; the reference is its cost).
      */
     'live-from': { type: 'string' },
+    /**
+     * Seconds the fleet and its worker run before the first console opens (the console's own age is
+     * --warmup). With 120 or more the ledger holds two minutes of samples, so the console starts with
+     * full traces, as one opened on a fleet in service does.
+     */
+    'fleet-age': { type: 'string', default: '10' },
     /** Skip the --once --json timing. */
     'no-once': { type: 'boolean', default: false },
   },
@@ -342,7 +350,8 @@ async function main() {
     log(`fleet: ${machines} simulated machines every ${INTERVAL} s (${values.spread ? 'spread over the interval' : 'in step: all at one instant'}) on ${topic}; worker into ${ledger}`);
     const agent = meter(['agent', '--simulate', String(machines), ...(values.spread ? ['--simulate-spread'] : []), '--interval', String(INTERVAL), '--spool', join(dir, `spool-${machines}`), ...kafka]);
     const worker = meter(['worker', '--group', group, '--ledger', ledger, ...kafka]);
-    await sleep(10_000); // topic created, first samples billed
+    log(`fleet running for ${values['fleet-age']} s before the console opens`);
+    await sleep(Number(values['fleet-age']) * 1000); // topic created, first samples billed (the default, 10 s)
     for (const size of SIZES) {
       const r = await measureConsole(machines, size, topic, group, ledger);
       report(r);
