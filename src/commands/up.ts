@@ -53,6 +53,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
       const { loadRateCard } = await import('../billing/index.js');
       loadRateCard(rateCardPath);
     }
+    const ledgerPath = ledgerValue(argv.ledger, argv.meter.home);
     const logger = createLogger({ level: argv.meter.logLevel, fields: { mode: 'up' } });
     const { runUp } = await import('../up/run-up.js');
     const { shutdownRequested } = await import('../cli/shutdown.js');
@@ -66,7 +67,7 @@ export const upCommand: CommandModule<object, UpArgv> = {
       intervalSeconds,
       home: argv.meter.home,
       childEnv: childEnv(argv.meter),
-      ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
+      ledgerPath,
       rates: rateCardPath,
       headless,
       machine: argv.machine,
@@ -87,9 +88,9 @@ export const upCommand: CommandModule<object, UpArgv> = {
               brokers,
               topic: argv.topic,
               group: argv.group,
-              ledgerPath: ledgerValue(argv.ledger, argv.meter.home),
+              ledgerPath,
               // Its own worker writes the ledger: a SQLite one is the live source, PostgreSQL's the topic.
-              liveFrom: resolveLiveFrom(ledgerValue(argv.ledger, argv.meter.home)),
+              liveFrom: resolveLiveFrom(ledgerPath),
               rateCard: loadRateCard(rateCardPath),
               intervalMs: intervalSeconds * 1000,
               refreshMs: DEFAULT_REFRESH_MS,

@@ -55,10 +55,7 @@ export interface ConsoleHubOptions {
    * ledger-tail.ts) or every message of the topic (tail-store.ts); see live-source.ts.
    */
   liveFrom?: LiveFrom;
-  /** With liveFrom 'ledger': milliseconds between reads of its new rows. */
-  livePollMs?: number;
 }
-
 
 import { DEFAULT_LAG_POLL_MS, DEFAULT_LEDGER_POLL_MS, DEFAULT_MAX_POINTS } from './defaults.js';
 
@@ -71,6 +68,7 @@ const PREPARE_AT = 1000;
 
 export class ConsoleHub implements SnapshotSource {
   readonly tail: LiveSource;
+  private readonly liveFrom: LiveFrom;
   readonly lag: LagStore;
   readonly ledger: LedgerSource;
   private readonly builder = new SnapshotBuilder();
@@ -110,6 +108,7 @@ export class ConsoleHub implements SnapshotSource {
 
   constructor(private readonly options: ConsoleHubOptions) {
     this.now = options.now ?? Date.now;
+    this.liveFrom = options.liveFrom ?? 'topic';
     const onChange = () => {
       this.dirty = true;
     };
@@ -133,13 +132,13 @@ export class ConsoleHub implements SnapshotSource {
     // ledger's rows are cheap to read (about 1 us each), so its tail starts with full traces: ones
     // that grow to maxPoints over the first two minutes make new storage the collector must promote.
     const fullTraces = Math.min(maxPoints * options.intervalMs, 2 * 60_000);
-    const backfill = options.liveFrom === 'ledger' ? fullTraces : options.history ? (STALE_INTERVALS + 1) * options.intervalMs : fullTraces;
+    const backfill = options.history && this.liveFrom === 'topic' ? (STALE_INTERVALS + 1) * options.intervalMs : fullTraces;
     const onTailChange = () => {
       onChange();
       this.prepareSoon();
     };
     const backfillMs = options.backfillMs ?? backfill;
-    this.tail = liveSource(options.liveFrom ?? 'topic', { ...options, backfillMs, maxPoints, onChange: onTailChange, now: this.now });
+    this.tail = liveSource(this.liveFrom, { ...options, backfillMs, maxPoints, onChange: onTailChange, now: this.now });
     const lagPollMs = options.lagPollMs ?? DEFAULT_LAG_POLL_MS;
     this.lag = new LagStore({
       kafka: options.kafka,
@@ -164,7 +163,7 @@ export class ConsoleHub implements SnapshotSource {
       topic: options.topic,
       group: options.group,
       intervalMs: options.intervalMs,
-      liveFrom: options.liveFrom ?? 'topic',
+      liveFrom: this.liveFrom,
       ledger: { state: 'loading', path: options.ledgerPath, polledAt: null },
       fleet: emptyFleetTotals(options.rateCard.currency, pricesAreWhatIf(options.rateCard)),
     });
@@ -257,7 +256,7 @@ export class ConsoleHub implements SnapshotSource {
       topic,
       group,
       intervalMs,
-      tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate(), source: this.options.liveFrom ?? 'topic' },
+      tail: { machines: this.tail.machines, changed: this.tail.drainChanged(), state: this.tail.state, message: this.tail.message, rate: this.tail.rate(), source: this.liveFrom },
       ledger: {
         view: this.ledger.view,
         machines: this.ledger.machines,

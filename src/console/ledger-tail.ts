@@ -11,7 +11,7 @@
 // chunks with the event loop's turn between them, so a key press waits for a chunk, not the burst.
 import { statSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { SqliteSampleFeed } from '../ledger/sqlite/sample-feed.js';
+import { SqliteSampleFeed, type FedSample } from '../ledger/sqlite/sample-feed.js';
 import { MachineTraces, type LiveSource, type TraceOptions } from './machine-traces.js';
 import { firstLine } from './tail-store.js';
 
@@ -40,6 +40,8 @@ export class LedgerTail extends MachineTraces implements LiveSource {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private polling: Promise<void> | undefined;
+  /** Each row read goes into its machine's trace. */
+  private readonly addRow = (sample: FedSample) => this.addSample(sample);
 
   constructor(private readonly options: LedgerTailOptions) {
     super(options);
@@ -100,9 +102,8 @@ export class LedgerTail extends MachineTraces implements LiveSource {
     this.target ??= last;
     const now = this.now();
     let read = 0;
-    const add = (sample: Parameters<MachineTraces['addSample']>[0]) => this.addSample(sample);
     while (!this.stopped) {
-      const { last: upTo, count } = feed.readAfter(this.cursor, ROWS_PER_TURN, add);
+      const { last: upTo, count } = feed.readAfter(this.cursor, ROWS_PER_TURN, this.addRow);
       this.cursor = upTo;
       read += count;
       this.received += count;

@@ -11,7 +11,7 @@ import { TopicTail } from './tail-store.js';
 export type LiveFrom = 'ledger' | 'topic';
 
 /** Milliseconds between the ledger tail's reads: the screen's pace is 1.5 s, a key's redraw at once. */
-export const DEFAULT_LIVE_POLL_MS = 1000;
+const LIVE_POLL_MS = 1000;
 /** A one-shot's: it ends as soon as it has read what was there. */
 const EAGER_LIVE_POLL_MS = 50;
 
@@ -36,14 +36,12 @@ export interface LiveSourceOptions extends TraceOptions {
   backfillMs: number;
   /** A one-shot: read what is there at once. */
   eagerTail?: boolean;
-  /** The ledger tail's milliseconds between reads. */
-  livePollMs?: number;
 }
 
 export function liveSource(from: LiveFrom, o: LiveSourceOptions): LiveSource {
   const traces: TraceOptions = { maxPoints: o.maxPoints, onChange: o.onChange, now: o.now };
   if (from === 'ledger') {
-    return new LedgerTail({ ...traces, path: o.ledgerPath, backfillMs: o.backfillMs, pollMs: o.eagerTail ? EAGER_LIVE_POLL_MS : (o.livePollMs ?? DEFAULT_LIVE_POLL_MS) });
+    return new LedgerTail({ ...traces, path: o.ledgerPath, backfillMs: o.backfillMs, pollMs: o.eagerTail ? EAGER_LIVE_POLL_MS : LIVE_POLL_MS });
   }
   return new TopicTail({ ...traces, kafka: o.kafka, topic: o.topic, backfillMs: o.backfillMs, eager: o.eagerTail });
 }

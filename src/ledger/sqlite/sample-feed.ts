@@ -85,19 +85,15 @@ export class SqliteSampleFeed {
     return { last: rows.length > 0 ? rows[rows.length - 1]![0] : after, count: rows.length };
   }
 
+  /** A label set's labels; sets added since the last miss are read in one go (a sample's set commits with it). */
   private labelsOf(id: number): Record<string, string> {
-    let labels = this.labelSets.get(id);
-    if (labels) return labels;
+    const known = this.labelSets.get(id);
+    if (known) return known;
     for (const [setId, text] of this.labelSetsAfter.all(this.lastLabelSet) as [number, string][]) {
       this.labelSets.set(setId, JSON.parse(text) as Record<string, string>);
-      this.lastLabelSet = Math.max(this.lastLabelSet, setId);
+      this.lastLabelSet = setId; // read in id order
     }
-    labels = this.labelSets.get(id);
-    if (!labels) {
-      // Not committed when this connection's read began: cannot happen for a set a sample refers to.
-      labels = {};
-    }
-    return labels;
+    return this.labelSets.get(id) ?? {};
   }
 
   close(): void {
