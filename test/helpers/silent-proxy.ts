@@ -8,8 +8,12 @@ import { connect, createServer, type Socket } from 'node:net';
 export interface SilentProxy {
   /** The port to connect to instead of the server's. */
   port: number;
-  /** Silences every connection open now; new ones hang too while `cutOff`. Answers how many were silenced. */
-  silence(options: { cutOff: boolean }): number;
+  /**
+   * Silences every connection open the moment a client sends its `nth` message holding `text`,
+   * which is taken and never forwarded; new connections hang too while `cutOff`. The cut lands at a known point of the client's work, however
+   * fast that work goes. Resolves once it has landed.
+   */
+  silenceAt(text: string, nth: number, options: { cutOff: boolean }): Promise<void>;
   /** New connections go through again (the silenced ones stay silent). */
   restore(): void;
   close(): Promise<void>;
@@ -19,6 +23,7 @@ export async function startSilentProxy(target: { host: string; port: number }): 
   const live = new Set<{ client: Socket; server: Socket }>();
   const dead = new Set<Socket>();
   let cutOff = false;
+  let trigger: { text: string; left: number; cutOff: boolean; landed: () => void } | null = null;
   const proxy = createServer((client) => {
     client.on('error', () => {});
     if (cutOff) {
@@ -31,7 +36,19 @@ export async function startSilentProxy(target: { host: string; port: number }): 
     server.on('error', () => {});
     const pair = { client, server };
     live.add(pair);
-    client.pipe(server);
+    client.on('data', (chunk: Buffer) => {
+      if (trigger && chunk.includes(trigger.text) && --trigger.left === 0) {
+        const { cutOff: cut, landed } = trigger;
+        trigger = null;
+        silence({ cutOff: cut });
+        landed();
+        return;
+      }
+      if (live.has(pair) && !server.write(chunk)) {
+        client.pause();
+        server.once('drain', () => client.resume());
+      }
+    });
     server.pipe(client);
     const end = () => {
       if (!live.delete(pair)) return;
@@ -47,22 +64,25 @@ export async function startSilentProxy(target: { host: string; port: number }): 
   });
   const address = proxy.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const silence = (options: { cutOff: boolean }): void => {
+    cutOff = options.cutOff;
+    for (const pair of live) {
+      live.delete(pair);
+      pair.server.unpipe(pair.client);
+      pair.server.destroy();
+      // What the client sends is still taken (as a peer's kernel would acknowledge it), never answered.
+      pair.client.removeAllListeners('close');
+      pair.client.removeAllListeners('data');
+      pair.client.resume();
+      dead.add(pair.client);
+    }
+  };
   return {
     port,
-    silence(options) {
-      cutOff = options.cutOff;
-      const count = live.size;
-      for (const pair of live) {
-        live.delete(pair);
-        pair.client.unpipe(pair.server);
-        pair.server.unpipe(pair.client);
-        pair.server.destroy();
-        // What the client sends is still taken (as a peer's kernel would acknowledge it), never answered.
-        pair.client.removeAllListeners('close');
-        pair.client.resume();
-        dead.add(pair.client);
-      }
-      return count;
+    silenceAt(text, nth, options) {
+      return new Promise((landed) => {
+        trigger = { text, left: nth, cutOff: options.cutOff, landed };
+      });
     },
     restore() {
       cutOff = false;

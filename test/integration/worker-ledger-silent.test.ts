@@ -46,6 +46,21 @@ async function setUp(name: string, count: number) {
   return { topic, group, direct, samples, start };
 }
 
+/** The statement that opens each batch's transaction in the PostgreSQL ledger (apply.ts). */
+const BATCH_MARK = 'pg_advisory_xact_lock_shared';
+
+async function landsWithin(cut: Promise<void>, ms: number, output: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the cut did not land within ${ms / 1000} s: ${output().slice(-2000)}`)), ms);
+  });
+  try {
+    await Promise.race([cut, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function checkBilledOnce(ledger: string, group: string, samples: Sample[]): Promise<void> {
   const stats = (await statsOf(ledger))!;
   assert.equal(stats.samples, samples.length, 'every sample billed');
@@ -55,12 +70,14 @@ async function checkBilledOnce(ledger: string, group: string, samples: Sample[])
 
 test('ledger connections that go silent mid-transaction are dropped after --ledger-timeout, and billing goes on: nothing lost or doubled', { timeout: 180_000 }, async () => {
   const { group, direct, samples, start } = await setUp('ledger-silent', 12_000);
+  // At the second batch's first statement: the cut is over when the worker notices, so new
+  // connections go through while the old ones never answer. A cut timed from outside, after some
+  // progress, could land after a fast worker had billed everything.
+  const cut = proxy.silenceAt(BATCH_MARK, 2, { cutOff: false });
   const worker = start(['--ledger-timeout', '3']);
   let code: number | null = null;
   try {
-    await waitFor('progress', async () => (await appliedCount(direct, group)) > 1000, 90_000, worker.output);
-    // The cut is over when the worker notices: new connections go through, the old ones never answer.
-    assert.ok(proxy.silence({ cutOff: false }) > 0, 'the worker had connections open');
+    await landsWithin(cut, 90_000, worker.output);
     await waitFor('every sample, on new connections', async () => (await appliedCount(direct, group)) >= samples.length, 90_000, () => worker.output().slice(-3000));
   } finally {
     code = await stopWorker(worker);
@@ -72,11 +89,11 @@ test('ledger connections that go silent mid-transaction are dropped after --ledg
 
 test('a stop while the ledger does not answer ends within its bound, says so, and the next worker bills the rest once', { timeout: 180_000 }, async () => {
   const { group, direct, samples, start } = await setUp('ledger-silent-stop', 30_000);
+  // Cut off at the second batch, with the rest in hand: every connection, old and new, goes unanswered.
+  const cut = proxy.silenceAt(BATCH_MARK, 2, { cutOff: true });
   let worker: WorkerProcess = start();
   try {
-    await waitFor('progress', async () => (await appliedCount(direct, group)) > 1000, 90_000, worker.output);
-    // Cut off, with batches in hand: every connection, old and new, goes unanswered.
-    proxy.silence({ cutOff: true });
+    await landsWithin(cut, 90_000, worker.output);
     const before = await appliedCount(direct, group);
     assert.ok(before < samples.length, 'a backlog remains, so the worker has batches in hand');
     const stoppedAt = Date.now();
