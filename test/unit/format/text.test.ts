@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fit, textTable, textWidth, thousands, truncate } from '../../../src/format/index.js';
 
@@ -65,4 +65,19 @@ test('string-width as patched here: every character its narrow fast path takes i
   }
   assert.ok(checked > 1000, `${checked} characters checked`);
   assert.equal(textWidth('› sim-web-1 ▂▇▁ — team=search…'), 30);
+
+  // Every symbol meter itself writes takes the fast path: the full one costs about 100 us a line, and
+  // its first use in a process 15-20 ms (Intl.Segmenter and the emoji tables), a frame's budget (a lag
+  // pane's first "∞" was the one slow frame of the console's benchmark). A new symbol goes in the patch.
+  const ours = new Set<string>();
+  for (const folder of ['src', 'components']) {
+    const root = new URL(`../../../${folder}/`, import.meta.url);
+    for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+      if (!/\.tsx?$/.test(file)) continue;
+      for (const ch of readFileSync(new URL(file, root), 'utf8').replace(/[\u0000-\u007f]/g, '')) ours.add(ch);
+    }
+  }
+  assert.ok(ours.has('∞') && ours.has('›'), 'the sources were read');
+  const slow = [...ours].filter((ch) => !narrow.test(ch)).map((ch) => `${ch} U+${ch.codePointAt(0)!.toString(16).toUpperCase()}`);
+  assert.deepEqual(slow, [], 'characters in src/ or components/ outside the narrow fast path');
 });
