@@ -126,6 +126,10 @@ export function frameStats(path: string | undefined, hub: ConsoleHub): { onRende
           machines: hub.getSnapshot().machines.length,
           tailReceived: hub.tail.received,
           framesMs: steady.map((ms) => Math.round(ms * 10) / 10),
+          // Each frame over 16 ms, its `at` in performance.now() milliseconds; a V8 CPU profile's sample
+          // times are microseconds of the monotonic clock, which is performance.now() + this origin.
+          slowFrames: slow,
+          monotonicOriginUs: Number(process.hrtime.bigint() / 1000n) - performance.now() * 1000,
         }),
       );
     },

@@ -12,7 +12,9 @@
 //   npm run bench:console
 //   npm run bench:console -- --fleets 10000,1000 --sizes 200x60,120x40 --seconds 60 --warmup 20
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --profile DIR --heap-profile DIR
-//     (--profile also writes a CPU profile of each --once --json run, under DIR/once)
+//     (--profile also writes a CPU profile of each --once --json run, under DIR/once, and each
+//     console's stats beside its profiles: slowFrames are spans on the profiles' clock once
+//     monotonicOriginUs is added, so a slow frame's samples can be read out of the profile)
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --warmup 130 --spread
 //     (a console past its first two minutes, its traces full; the fleet's samples spread over the interval)
@@ -27,9 +29,9 @@
 // --stats-file): a frame is one snapshot built plus React's render and ink's layout and write.
 // On a machine shared with other work the figures move: compare the console with top in the same run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { brokerAnswers } from '../../src/kafka/broker-probe.js';
@@ -48,7 +50,7 @@ const { values } = parseArgs({
     brokers: { type: 'string', default: process.env.METER_TEST_BROKERS ?? '127.0.0.1:9092' },
     /** node flags for the console process only, on its command line (e.g. V8 flags to try, which NODE_OPTIONS refuses). */
     'node-options': { type: 'string' },
-    /** Write a V8 CPU profile of each console into this directory. */
+    /** Write a V8 CPU profile of each console into this directory, with its frame stats. */
     profile: { type: 'string' },
     /**
      * Write a sampling heap profile of each console's measured window into this directory: what
@@ -265,6 +267,8 @@ async function measureConsole(machines: number, [columns, rows]: [number, number
   tmux('send-keys', '-t', session, 'q');
   for (let i = 0; i < 50 && !existsSync(statsFile); i++) await sleep(200);
   const stats = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, 'utf8')) : {};
+  // Beside the CPU profiles: the slow frames' spans, on the profiles' clock (monotonicOriginUs).
+  if (values.profile && existsSync(statsFile)) copyFileSync(statsFile, join(values.profile, basename(statsFile)));
   for (let i = 0; i < 100 && existsSync(`/proc/${consolePid}`); i++) await sleep(100);
   tmux('kill-session', '-t', session);
   return {
