@@ -10,10 +10,10 @@ export interface SilentProxy {
   port: number;
   /**
    * Silences every connection open the moment a client sends its `nth` message holding `text`,
-   * which is taken and never forwarded; new connections hang too while `cutOff`. The cut lands at a known point of the client's work, however
-   * fast that work goes. Resolves once it has landed.
+   * which is taken and never forwarded; new connections hang too while `cutOff`. The cut lands at
+   * a known point of the client's work, however fast that work goes. Answers whether it has landed.
    */
-  silenceAt(text: string, nth: number, options: { cutOff: boolean }): Promise<void>;
+  silenceAt(text: string, nth: number, options: { cutOff: boolean }): () => boolean;
   /** New connections go through again (the silenced ones stay silent). */
   restore(): void;
   close(): Promise<void>;
@@ -23,7 +23,7 @@ export async function startSilentProxy(target: { host: string; port: number }): 
   const live = new Set<{ client: Socket; server: Socket }>();
   const dead = new Set<Socket>();
   let cutOff = false;
-  let trigger: { text: string; left: number; cutOff: boolean; landed: () => void } | null = null;
+  let trigger: { text: string; left: number; cutOff: boolean } | null = null;
   const proxy = createServer((client) => {
     client.on('error', () => {});
     if (cutOff) {
@@ -38,10 +38,8 @@ export async function startSilentProxy(target: { host: string; port: number }): 
     live.add(pair);
     client.on('data', (chunk: Buffer) => {
       if (trigger && chunk.includes(trigger.text) && --trigger.left === 0) {
-        const { cutOff: cut, landed } = trigger;
+        silence({ cutOff: trigger.cutOff });
         trigger = null;
-        silence({ cutOff: cut });
-        landed();
         return;
       }
       if (live.has(pair) && !server.write(chunk)) {
@@ -80,9 +78,8 @@ export async function startSilentProxy(target: { host: string; port: number }): 
   return {
     port,
     silenceAt(text, nth, options) {
-      return new Promise((landed) => {
-        trigger = { text, left: nth, cutOff: options.cutOff, landed };
-      });
+      const armed = (trigger = { text, left: nth, cutOff: options.cutOff });
+      return () => armed.left === 0;
     },
     restore() {
       cutOff = false;

@@ -49,18 +49,6 @@ async function setUp(name: string, count: number) {
 /** The statement that opens each batch's transaction in the PostgreSQL ledger (apply.ts). */
 const BATCH_MARK = 'pg_advisory_xact_lock_shared';
 
-async function landsWithin(cut: Promise<void>, ms: number, output: () => string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the cut did not land within ${ms / 1000} s: ${output().slice(-2000)}`)), ms);
-  });
-  try {
-    await Promise.race([cut, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function checkBilledOnce(ledger: string, group: string, samples: Sample[]): Promise<void> {
   const stats = (await statsOf(ledger))!;
   assert.equal(stats.samples, samples.length, 'every sample billed');
@@ -77,7 +65,7 @@ test('ledger connections that go silent mid-transaction are dropped after --ledg
   const worker = start(['--ledger-timeout', '3']);
   let code: number | null = null;
   try {
-    await landsWithin(cut, 90_000, worker.output);
+    await waitFor('the cut', cut, 90_000, worker.output);
     await waitFor('every sample, on new connections', async () => (await appliedCount(direct, group)) >= samples.length, 90_000, () => worker.output().slice(-3000));
   } finally {
     code = await stopWorker(worker);
@@ -93,7 +81,7 @@ test('a stop while the ledger does not answer ends within its bound, says so, an
   const cut = proxy.silenceAt(BATCH_MARK, 2, { cutOff: true });
   let worker: WorkerProcess = start();
   try {
-    await landsWithin(cut, 90_000, worker.output);
+    await waitFor('the cut', cut, 90_000, worker.output);
     const before = await appliedCount(direct, group);
     assert.ok(before < samples.length, 'a backlog remains, so the worker has batches in hand');
     const stoppedAt = Date.now();
