@@ -5,14 +5,11 @@ import { render, renderToString } from 'ink';
 import { ConsoleApp } from './ConsoleApp.js';
 import { PlainSnapshot } from './PlainSnapshot.js';
 import { makeTheme, ThemeProvider } from './Theme.js';
-import { textWidth } from '../src/format/index.js';
+import { loadFullWidthRules } from '../src/format/index.js';
 import type { ConsoleScreen, LiveScreenOptions } from '../src/console/screen.js';
 
 function showLive(o: LiveScreenOptions) {
-  // The full measuring path's first use in a process takes 15-20 ms (Intl.Segmenter and the emoji
-  // tables load): paid here, before the first frame, not by the frame that first shows a wide label.
-  // (Two CJK characters, an emoji and a combining mark, escaped: the screen itself writes none.)
-  textWidth('\u6771\u4eac\u{1F680}e\u0301');
+  loadFullWidthRules();
   return render(
     <ConsoleApp
       source={o.source}

@@ -13,6 +13,16 @@ export function textWidth(text: string): number {
   return isPlainAscii(text) ? text.length : stringWidth(text);
 }
 
+/**
+ * Loads string-width's full rules (Intl.Segmenter, the emoji and East Asian Width tables), which
+ * text beyond its fast paths needs and whose first use in a process takes 15-20 ms. A live screen
+ * calls this before its first frame, so the frame that first shows a wide label does not pay it.
+ */
+export function loadFullWidthRules(): void {
+  // Two CJK characters, an emoji and a combining mark, escaped: meter writes none of them itself.
+  stringWidth('\u6771\u4eac\u{1F680}e\u0301');
+}
+
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
 /** Cuts `text` to at most `width` columns, ending in an ellipsis when anything was cut. */

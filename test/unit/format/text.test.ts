@@ -46,13 +46,18 @@ test('a text table with wide labels keeps its columns aligned in terminal column
   for (const l of narrow) assert.ok(textWidth(l) <= 14, l);
 });
 
-test('string-width as patched here: every character its narrow fast path takes is one column by the full rules', async () => {
-  // patches/string-width+8.3.0.patch answers "one column a character" for text of these characters
-  // without Intl.Segmenter. The class is read from the installed file, so the check follows it.
+/** The patch's narrow fast path, read from the installed string-width, so the checks follow it. */
+function installedNarrowText(): RegExp {
   const source = readFileSync(createRequire(import.meta.url).resolve('string-width').replace(/[^/]+$/, 'index.js'), 'utf8');
   const found = /const narrowText = (\/.+\/);/.exec(source);
   assert.ok(found, 'the narrow fast path is installed (npm ci applies patches/ with patch-package)');
-  const narrow = new Function(`return ${found[1]}`)() as RegExp;
+  return new Function(`return ${found[1]}`)() as RegExp;
+}
+
+test('string-width as patched here: every character its narrow fast path takes is one column by the full rules', async () => {
+  // patches/string-width+8.3.0.patch answers "one column a character" for text of these characters
+  // without Intl.Segmenter.
+  const narrow = installedNarrowText();
   const { default: stringWidth } = await import('string-width');
   let checked = 0;
   for (let c = 0x20; c <= 0xffff; c++) {
@@ -65,10 +70,13 @@ test('string-width as patched here: every character its narrow fast path takes i
   }
   assert.ok(checked > 1000, `${checked} characters checked`);
   assert.equal(textWidth('› sim-web-1 ▂▇▁ — team=search…'), 30);
+});
 
-  // Every symbol meter itself writes takes the fast path: the full one costs about 100 us a line, and
-  // its first use in a process 15-20 ms (Intl.Segmenter and the emoji tables), a frame's budget (a lag
-  // pane's first "∞" was the one slow frame of the console's benchmark). A new symbol goes in the patch.
+test('every character meter itself writes takes string-width\'s narrow fast path', () => {
+  // The full path costs about 100 us a line, and its first use in a process 15-20 ms (Intl.Segmenter
+  // and the emoji tables), a frame's budget: a lag pane's first "∞" was the one slow frame of the
+  // console's benchmark. A new symbol goes in the patch.
+  const narrow = installedNarrowText();
   const ours = new Set<string>();
   for (const folder of ['src', 'components']) {
     const root = new URL(`../../../${folder}/`, import.meta.url);
