@@ -13,8 +13,8 @@
 //   npm run bench:console -- --fleets 10000,1000 --sizes 200x60,120x40 --seconds 60 --warmup 20
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --profile DIR --heap-profile DIR
 //     (--profile also writes a CPU profile of each --once --json run, under DIR/once, and each
-//     console's stats beside its profiles: slowFrames are spans on the profiles' clock once
-//     monotonicOriginUs is added, so a slow frame's samples can be read out of the profile)
+//     console's stats beside its profiles; `node test/bench/slow-frames.mjs DIR` then prints what
+//     the main thread was sampled in during each frame over 16 ms)
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --heap-profile DIR --heap-profile-young
 //   npm run bench:console -- --fleets 10000 --sizes 200x60 --no-once --warmup 130 --spread
 //     (a console past its first two minutes, its traces full; the fleet's samples spread over the interval)
